@@ -1,0 +1,51 @@
+//! Signing in and out, and who is signed in.
+
+use crate::error::AppError;
+use crate::model::{CurrentUser, Password};
+use leptos::prelude::*;
+
+/// Signs in with username and password. On success the browser is sent to
+/// `next` (a local path) or the home page.
+#[server(prefix = "/admin/fn", endpoint = "login")]
+pub async fn login(
+    username: String,
+    password: Password,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use crate::backend::auth::{service, Secret};
+    use crate::backend::context;
+
+    let state = context::app_state()?;
+    let session = context::session()?;
+    let ip = context::client_ip()?;
+    match service::sign_in(&state, &session, &username, &Secret::new(password.0), ip.0).await {
+        Ok(_) => {
+            leptos_axum::redirect(&crate::model::safe_next(next.as_deref()));
+            Ok(())
+        }
+        Err(e) => context::fail(e),
+    }
+}
+
+/// Signs out: the session is destroyed on the server.
+#[server(prefix = "/admin/fn", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::backend::{auth::service, context};
+
+    let session = context::session()?;
+    if let Some(p) = context::principal()? {
+        tracing::info!(event = "sign_out", user_id = %p.user_id);
+    }
+    if let Err(e) = service::sign_out(&session).await {
+        return context::fail(e);
+    }
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The signed-in user, or `None`.
+#[server(prefix = "/admin/fn", endpoint = "me")]
+pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
+    use crate::backend::context;
+    Ok(context::principal()?.map(|p| p.to_current_user()))
+}

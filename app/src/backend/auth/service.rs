@@ -1,0 +1,195 @@
+//! Signing in and out, and turning a session into a [`Principal`].
+
+use super::throttle::{self, Key, Policy};
+use super::{Principal, Secret, SessionAuth, SESSION_AUTH_KEY};
+use crate::backend::users::repo as users;
+use crate::backend::{settings, AppState, Error, Result};
+use anyhow::Context as _;
+use std::net::IpAddr;
+use tower_sessions::Session;
+
+const WINDOW: i64 = 15 * 60;
+/// One account from one address: the common case of a person mistyping.
+const PER_ACCOUNT_AND_ADDRESS: Policy = Policy {
+    max_failures: 5,
+    window_secs: WINDOW,
+};
+/// One address trying many accounts (credential stuffing).
+const PER_ADDRESS: Policy = Policy {
+    max_failures: 30,
+    window_secs: WINDOW,
+};
+/// One account from many addresses. Higher, so that strangers cannot lock a
+/// user out by failing on purpose (ASVS V6.1.1).
+const PER_ACCOUNT: Policy = Policy {
+    max_failures: 50,
+    window_secs: WINDOW,
+};
+
+/// How often a live session's `last_seen_at` is written back. The idle
+/// timeout is therefore exact to within this many seconds.
+pub const LAST_SEEN_GRANULARITY_SECS: i64 = 30;
+
+fn login_keys(username_key: &str, ip: IpAddr) -> Vec<Key> {
+    vec![
+        Key::new(
+            format!("login:pair:{username_key}|{ip}"),
+            PER_ACCOUNT_AND_ADDRESS,
+        ),
+        Key::new(format!("login:ip:{ip}"), PER_ADDRESS),
+        Key::new(format!("login:user:{username_key}"), PER_ACCOUNT),
+    ]
+}
+
+/// Checks the password and, on success, starts a fresh session (new id:
+/// ASVS V7.2.4). Every failure looks the same to the caller: unknown user,
+/// wrong password and deactivated account all answer `InvalidCredentials`
+/// after the same argon2 work (ASVS V6.3.8).
+pub async fn sign_in(
+    state: &AppState,
+    session: &Session,
+    username: &str,
+    password: &Secret,
+    ip: IpAddr,
+) -> Result<Principal> {
+    let username = username.trim();
+    let username_key = username.to_lowercase();
+    let now = state.clock.unix();
+    let keys = login_keys(&username_key, ip);
+
+    if let Some(wait) = throttle::blocked_for(&state.db.pool, &keys, now).await? {
+        tracing::warn!(event = "sign_in", outcome = "throttled", username = %escape(username), %ip);
+        return Err(Error::Throttled {
+            retry_after_secs: wait,
+        });
+    }
+
+    let found = if username.is_empty() {
+        None
+    } else {
+        users::find_for_login(&state.db.pool, username).await?
+    };
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    let password_ok = state.passwords.verify(hash, password).await?;
+    let user = match user {
+        Some(user) if password_ok && user.active => user,
+        _ => {
+            throttle::record_failure(&state.db.pool, &keys, now).await?;
+            tracing::warn!(event = "sign_in", outcome = "failure", username = %escape(username), %ip);
+            return Err(Error::InvalidCredentials);
+        }
+    };
+
+    throttle::clear(&state.db.pool, &keys[0].key).await?;
+    let roles = users::active_roles(&state.db.pool, &user.id).await?;
+    session.cycle_id().await.context("cycling the session id")?;
+    session
+        .insert(
+            SESSION_AUTH_KEY,
+            SessionAuth {
+                user_id: user.id.clone(),
+                authenticated_at: now,
+                last_seen_at: now,
+            },
+        )
+        .await
+        .context("writing the session")?;
+    tracing::info!(event = "sign_in", outcome = "success", user_id = %user.id, %ip);
+    Ok(Principal {
+        user_id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        roles,
+    })
+}
+
+/// Ends the session: the server-side record is deleted, so the old cookie is
+/// worthless even if replayed (ASVS V7.4.1).
+pub async fn sign_out(session: &Session) -> Result<()> {
+    session.flush().await.context("deleting the session")?;
+    Ok(())
+}
+
+/// What a request's session amounts to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionState {
+    /// Never signed in (or signed out).
+    Anonymous,
+    /// Was signed in, but timed out or was ended by an administrator.
+    Expired,
+    Active(Principal),
+}
+
+/// Resolves the session into a principal, enforcing the idle and absolute
+/// timeouts from General Settings with the injectable clock (ASVS V7.3.1,
+/// V7.3.2) and ending the session of deactivated users (ASVS V7.4.2).
+pub async fn resolve(state: &AppState, session: &Session) -> Result<SessionState> {
+    let auth: Option<SessionAuth> = match session.get(SESSION_AUTH_KEY).await {
+        Ok(v) => v,
+        Err(e) => {
+            // An unreadable session is treated as no session at all.
+            tracing::warn!(error = %e, "unreadable session data");
+            None
+        }
+    };
+    let Some(mut auth) = auth else {
+        return Ok(SessionState::Anonymous);
+    };
+    let now = state.clock.unix();
+    let s = settings::repo::load(&state.db.pool).await?;
+
+    let timed_out = now - auth.authenticated_at > s.session_absolute_secs
+        || now - auth.last_seen_at > s.session_idle_secs;
+    let user = if timed_out {
+        None
+    } else {
+        users::find_by_id(&state.db.pool, &auth.user_id).await?
+    };
+    let user = match user {
+        Some(u) if u.active && auth.authenticated_at > u.sessions_valid_after => u,
+        _ => {
+            session
+                .flush()
+                .await
+                .context("deleting an expired session")?;
+            return Ok(SessionState::Expired);
+        }
+    };
+
+    if now - auth.last_seen_at >= LAST_SEEN_GRANULARITY_SECS {
+        auth.last_seen_at = now;
+        session
+            .insert(SESSION_AUTH_KEY, auth)
+            .await
+            .context("touching the session")?;
+    }
+    let roles = users::active_roles(&state.db.pool, &user.id).await?;
+    Ok(SessionState::Active(Principal {
+        user_id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        roles,
+    }))
+}
+
+/// Makes user-supplied text safe to put in a log line (ASVS V16.4.1):
+/// control characters, including newlines and ANSI escapes, are escaped.
+pub fn escape(s: &str) -> String {
+    let clipped: String = s.chars().take(128).collect();
+    clipped.escape_default().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_escaping_neutralises_newlines_and_ansi_escapes() {
+        let e = escape("evil\nuser\u{1b}[31m");
+        assert!(!e.contains('\n') && !e.contains('\u{1b}'));
+        assert!(e.contains("\\n") && e.contains("\\u{1b}"));
+    }
+}

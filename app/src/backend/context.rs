@@ -1,0 +1,81 @@
+//! Glue between a Leptos server function and the domain: the state, the
+//! principal resolved by the server's middleware, and the caller's address.
+
+use super::auth::{ClientIp, CurrentPrincipal, Principal};
+use super::AppState;
+use crate::error::AppError;
+use http::request::Parts;
+use leptos::prelude::*;
+
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the server function context");
+        AppError::Internal
+    })
+}
+
+fn parts() -> Result<Parts, AppError> {
+    use_context::<Parts>().ok_or_else(|| {
+        tracing::error!("request parts missing from the server function context");
+        AppError::Internal
+    })
+}
+
+/// The signed-in user, if any.
+pub fn principal() -> Result<Option<Principal>, AppError> {
+    Ok(parts()?
+        .extensions
+        .get::<CurrentPrincipal>()
+        .and_then(|p| p.0.clone()))
+}
+
+/// The signed-in user, or `Unauthenticated`.
+pub fn require_principal() -> Result<Principal, AppError> {
+    let principal = principal()?.ok_or(AppError::Unauthenticated)?;
+    Ok(principal)
+}
+
+pub fn client_ip() -> Result<ClientIp, AppError> {
+    parts()?
+        .extensions
+        .get::<ClientIp>()
+        .copied()
+        .ok_or_else(|| {
+            tracing::error!("client address missing from the request");
+            AppError::Internal
+        })
+}
+
+/// The session of this request (created lazily by tower-sessions).
+pub fn session() -> Result<tower_sessions::Session, AppError> {
+    parts()?
+        .extensions
+        .get::<tower_sessions::Session>()
+        .cloned()
+        .ok_or_else(|| {
+            tracing::error!("session layer missing");
+            AppError::Internal
+        })
+}
+
+/// Set the HTTP status of a server-function error response, so tools and
+/// tests see 401/403/422 rather than a blanket 500. A plain (no-JS) form
+/// post is left alone: it must stay a redirect back to the form, which
+/// carries the error.
+pub fn fail<T>(err: impl Into<AppError>) -> Result<T, AppError> {
+    let err = err.into();
+    let plain_form = use_context::<Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
+        .unwrap_or(false);
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>().filter(|_| !plain_form) {
+        if let Ok(status) = http::StatusCode::from_u16(err.status()) {
+            res.set_status(status);
+        }
+    }
+    Err(err)
+}

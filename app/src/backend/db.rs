@@ -1,0 +1,159 @@
+//! The database handle. One code path serves SQLite (the embedded default)
+//! and PostgreSQL (several instances): queries are plain SQL with `$n`
+//! placeholders, which both accept, and every column is `text` or `bigint`
+//! so the `Any` driver maps them identically. The conformance of the two is
+//! checked by running the same test suite on both.
+
+use anyhow::Context as _;
+use sqlx::any::{AnyPoolOptions, AnyQueryResult};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub kind: DbKind,
+}
+
+impl DbKind {
+    pub fn from_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(DbKind::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DbKind::Postgres)
+        } else {
+            anyhow::bail!(
+                "DATABASE_URL must start with sqlite: or postgres:// (got a URL with scheme {:?})",
+                url.split(':').next().unwrap_or("")
+            )
+        }
+    }
+}
+
+impl Db {
+    /// Connects and applies pending migrations. Any failure stops start-up.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let kind = DbKind::from_url(url)?;
+        let url = match kind {
+            DbKind::Sqlite => prepare_sqlite_url(url)?,
+            DbKind::Postgres => url.to_string(),
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let pool = match kind {
+            DbKind::Sqlite => {
+                options
+                    .max_connections(8)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            // WAL: readers don't block the writer; NORMAL is durable
+                            // across process crashes in WAL mode.
+                            conn.execute(
+                                "pragma journal_mode = wal; pragma synchronous = normal; \
+                                 pragma foreign_keys = on; pragma busy_timeout = 10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await
+            }
+            DbKind::Postgres => options.max_connections(16).connect(&url).await,
+        }
+        .with_context(|| format!("could not connect to the {kind:?} database"))?;
+        let db = Db { pool, kind };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.kind {
+            DbKind::Sqlite => &SQLITE_MIGRATIONS,
+            DbKind::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .context("database migration failed; the server will not start on a schema it does not understand")
+    }
+
+    /// Liveness of the database, for `/healthz`.
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map(|_: AnyQueryResult| ())
+    }
+}
+
+/// Makes sure the directory of a file-backed SQLite URL exists and that the
+/// file is created on first use.
+fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        anyhow::bail!(
+            "an in-memory SQLite database would lose everything at restart; give a file path"
+        );
+    }
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!(
+                    "could not create the database directory {}",
+                    parent.display()
+                )
+            })?;
+        }
+    }
+    let mut url = format!("sqlite://{path}");
+    if query.is_empty() {
+        url.push_str("?mode=rwc");
+    } else {
+        url.push('?');
+        url.push_str(query);
+        if !query.contains("mode=") {
+            url.push_str("&mode=rwc");
+        }
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backend_is_chosen_from_the_url_scheme() {
+        assert_eq!(
+            DbKind::from_url("sqlite://data/a.db").unwrap(),
+            DbKind::Sqlite
+        );
+        assert_eq!(
+            DbKind::from_url("postgres:///x?host=/run").unwrap(),
+            DbKind::Postgres
+        );
+        assert!(DbKind::from_url("mysql://x").is_err());
+    }
+
+    #[test]
+    fn sqlite_urls_are_created_on_first_use() {
+        let dir = std::env::temp_dir().join(format!("appcred-url-{}", std::process::id()));
+        let file = dir.join("x.db");
+        let url = prepare_sqlite_url(&format!("sqlite://{}", file.display())).unwrap();
+        assert!(url.ends_with("?mode=rwc"));
+        assert!(dir.exists());
+        assert!(prepare_sqlite_url("sqlite::memory:").is_err());
+    }
+}

@@ -1,0 +1,54 @@
+//! Server-only domain logic. Services own transactions and authorization;
+//! repositories own SQL. Leptos server functions, the axum handlers and the
+//! CLI all call into here, so every rule is enforced in exactly one place.
+
+pub mod auth;
+pub mod clock;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod settings;
+pub mod users;
+
+use std::sync::Arc;
+
+pub use clock::{Clock, SystemClock};
+pub use db::Db;
+pub use error::{Error, Result};
+
+use auth::password::PasswordHasher;
+
+/// Everything a request handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: PasswordHasher,
+    pub leptos_options: leptos::config::LeptosOptions,
+    pub security: Arc<SecurityConfig>,
+}
+
+impl axum::extract::FromRef<AppState> for leptos::config::LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The parts of the start-up configuration the domain needs.
+#[derive(Clone, Debug)]
+pub struct SecurityConfig {
+    /// Cookies carry `Secure` and the `__Host-` prefix (public URL is https).
+    pub secure_cookies: bool,
+    /// Peers whose `X-Forwarded-For` is believed (RFC 9700 §4.13).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl SecurityConfig {
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-appcred_session"
+        } else {
+            "appcred_session"
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! SQL for users and roles. Functions take any executor so a service can run
+//! several of them in one transaction.
+
+use super::User;
+use crate::backend::Result;
+use crate::model::Role;
+use sqlx::{Any, Executor, FromRow};
+
+#[derive(FromRow)]
+struct UserRow {
+    id: String,
+    username: String,
+    display_name: String,
+    active: i64,
+    sessions_valid_after: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            username: r.username,
+            display_name: r.display_name,
+            active: r.active != 0,
+            sessions_valid_after: r.sessions_valid_after,
+        }
+    }
+}
+
+const USER_COLUMNS: &str = "id, username, display_name, active, sessions_valid_after";
+
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub now: i64,
+}
+
+/// Inserts a user; `Ok(false)` when the username is taken.
+pub async fn insert_user<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    u: NewUser<'_>,
+) -> Result<bool> {
+    let res = sqlx::query(
+        "insert into users (id, username, username_key, display_name, password_hash, active, \
+         sessions_valid_after, created_at, updated_at) values ($1, $2, $3, $4, $5, 1, 0, $6, $6)",
+    )
+    .bind(u.id)
+    .bind(u.username)
+    .bind(u.username.to_lowercase())
+    .bind(u.display_name)
+    .bind(u.password_hash)
+    .bind(u.now)
+    .execute(ex)
+    .await;
+    match res {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn count_users<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64> {
+    Ok(sqlx::query_scalar::<_, i64>("select count(*) from users")
+        .fetch_one(ex)
+        .await?)
+}
+
+pub async fn find_by_id<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: &str,
+) -> Result<Option<User>> {
+    let row =
+        sqlx::query_as::<_, UserRow>(&format!("select {USER_COLUMNS} from users where id = $1"))
+            .bind(id)
+            .fetch_optional(ex)
+            .await?;
+    Ok(row.map(User::from))
+}
+
+/// The user and their password hash, by case-insensitive username.
+pub async fn find_for_login<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    username: &str,
+) -> Result<Option<(User, String)>> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: UserRow,
+        password_hash: String,
+    }
+    let row = sqlx::query_as::<_, Row>(&format!(
+        "select {USER_COLUMNS}, password_hash from users where username_key = $1"
+    ))
+    .bind(username.to_lowercase())
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|r| (User::from(r.user), r.password_hash)))
+}
+
+pub async fn list_users<'e>(ex: impl Executor<'e, Database = Any>) -> Result<Vec<User>> {
+    let rows = sqlx::query_as::<_, UserRow>(&format!(
+        "select {USER_COLUMNS} from users order by username_key"
+    ))
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.into_iter().map(User::from).collect())
+}
+
+pub async fn set_password_hash<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    hash: &str,
+    now: i64,
+) -> Result<bool> {
+    let res = sqlx::query("update users set password_hash = $1, updated_at = $2 where id = $3")
+        .bind(hash)
+        .bind(now)
+        .bind(user_id)
+        .execute(ex)
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Ends every web session of the user signed in at or before `now`.
+pub async fn invalidate_sessions<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("update users set sessions_valid_after = $1, updated_at = $1 where id = $2")
+        .bind(now)
+        .bind(user_id)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Roles the user holds now, in catalogue order.
+pub async fn active_roles<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    user_id: &str,
+) -> Result<Vec<Role>> {
+    let slugs: Vec<String> =
+        sqlx::query_scalar("select role from user_roles where user_id = $1 and revoked_at is null")
+            .bind(user_id)
+            .fetch_all(ex)
+            .await?;
+    let mut roles: Vec<Role> = slugs.iter().filter_map(|s| Role::from_slug(s)).collect();
+    roles.sort();
+    Ok(roles)
+}
+
+/// Grants a role (or grants it back). Returns whether anything changed.
+pub async fn grant_role<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    role: Role,
+    now: i64,
+) -> Result<bool> {
+    let res = sqlx::query(
+        "insert into user_roles (user_id, role, granted_at, revoked_at) values ($1, $2, $3, null) \
+         on conflict (user_id, role) do update set granted_at = excluded.granted_at, revoked_at = null \
+         where user_roles.revoked_at is not null",
+    )
+    .bind(user_id)
+    .bind(role.slug())
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(res.rows_affected() > 0)
+}
+
+/// Revokes a role, keeping the row so the revocation date can be shown.
+pub async fn revoke_role<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    role: Role,
+    now: i64,
+) -> Result<bool> {
+    let res = sqlx::query(
+        "update user_roles set revoked_at = $1 where user_id = $2 and role = $3 and revoked_at is null",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(role.slug())
+    .execute(ex)
+    .await?;
+    Ok(res.rows_affected() > 0)
+}

@@ -1,0 +1,269 @@
+//! Start-up and the operator commands of the `appcred` binary.
+
+use crate::config::{redact_url, Cli, Command, ServeConfig, UserCommand};
+use anyhow::Context as _;
+use app::backend::auth::password::{generate_password, PasswordHasher};
+use app::backend::auth::session_store::DbSessionStore;
+use app::backend::auth::throttle;
+use app::backend::auth::Secret;
+use app::backend::users::service as users;
+use app::backend::{AppState, Clock, Db, SecurityConfig, SystemClock};
+use app::model::Role;
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None | Some(Command::Serve) => {
+            serve(ServeConfig::from_cli(&cli.database_url, &cli.serve)?).await
+        }
+        Some(Command::Migrate) => {
+            Db::connect(&cli.database_url).await?;
+            println!("Migrations applied to {}.", redact_url(&cli.database_url));
+            Ok(())
+        }
+        Some(Command::User(cmd)) => user_command(&cli.database_url, cmd).await,
+    }
+}
+
+fn hasher() -> PasswordHasher {
+    PasswordHasher::new(
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+    )
+}
+
+pub fn leptos_options(site_root: &str, bind: SocketAddr) -> leptos::config::LeptosOptions {
+    leptos::config::LeptosOptions::builder()
+        .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "appcred".into()))
+        .site_root(site_root)
+        .site_pkg_dir(std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".into()))
+        .site_addr(bind)
+        .build()
+}
+
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    tracing::info!(config = ?config, "starting appcred");
+    let db = Db::connect(&config.database_url).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let passwords = hasher();
+    passwords.warm_up();
+
+    let admin_password = config.admin_password.as_deref().map(Secret::new);
+    let bootstrap = users::bootstrap_admin(&db, &passwords, clock.unix(), admin_password.as_ref())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+        .context("creating the first administrator")?;
+
+    let state = AppState {
+        db: db.clone(),
+        clock: clock.clone(),
+        passwords,
+        leptos_options: leptos_options(&config.site_root, config.bind),
+        security: Arc::new(SecurityConfig {
+            secure_cookies: config.secure_cookies,
+            trusted_proxies: config.trusted_proxies.clone(),
+        }),
+    };
+    spawn_housekeeping(db.clone(), clock.clone());
+
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("could not listen on {}", config.bind))?;
+    print_banner(&config, bootstrap.and_then(|b| b.generated_password));
+
+    axum::serve(
+        listener,
+        crate::router::build(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server error")
+}
+
+/// Tells the operator where to go and how to sign in. A generated admin
+/// password is shown here once, on the console only, never in the log.
+fn print_banner(config: &ServeConfig, generated: Option<Secret>) {
+    println!();
+    println!("  appcred is running at {}/", config.public_url);
+    match generated {
+        Some(password) => {
+            println!("  Sign in as:  admin");
+            println!("  Password:    {}", password.expose());
+            println!("  This password is shown only once. Change it with:");
+            println!("    appcred user passwd --username admin --password-stdin");
+        }
+        None => println!("  Sign in with your appcred account."),
+    }
+    println!();
+}
+
+fn spawn_housekeeping(db: Db, clock: Arc<dyn Clock>) {
+    tokio::spawn(async move {
+        let store = DbSessionStore::new(db.pool.clone());
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+            if let Err(e) = throttle::purge_older_than(&db.pool, clock.unix() - 86_400).await {
+                tracing::warn!(error = ?e, "could not purge old throttle windows");
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+fn parse_role(slug: &str) -> anyhow::Result<Role> {
+    Role::from_slug(slug).ok_or_else(|| {
+        let known: Vec<_> = Role::ALL.iter().map(|r| r.slug()).collect();
+        anyhow::anyhow!("unknown role {slug:?}; known roles: {}", known.join(", "))
+    })
+}
+
+/// Reads a password from stdin, or generates one (returned to be printed).
+fn read_or_generate_password(from_stdin: bool) -> anyhow::Result<(Secret, bool)> {
+    if from_stdin {
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            eprintln!("Password (input is visible; prefer piping it in):");
+        }
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
+        let password = line.trim_end_matches(['\n', '\r']).to_string();
+        Ok((Secret::new(password), false))
+    } else {
+        Ok((Secret::new(generate_password()), true))
+    }
+}
+
+fn domain(e: app::backend::Error) -> anyhow::Error {
+    match e {
+        app::backend::Error::Invalid { field, message } => anyhow::anyhow!("{field}: {message}"),
+        app::backend::Error::NotFound => anyhow::anyhow!("no such user"),
+        other => anyhow::anyhow!("{other:?}"),
+    }
+}
+
+async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()> {
+    let db = Db::connect(database_url).await?;
+    let now = SystemClock.unix();
+    let hasher = hasher();
+    match cmd {
+        UserCommand::Add {
+            username,
+            display_name,
+            roles,
+            password_stdin,
+        } => {
+            let roles = roles
+                .iter()
+                .map(|r| parse_role(r))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let (password, generated) = read_or_generate_password(password_stdin)?;
+            let user = users::create_user(
+                &db,
+                &hasher,
+                now,
+                users::NewUserInput {
+                    username: &username,
+                    display_name: &display_name,
+                    password: &password,
+                    roles: &roles,
+                },
+            )
+            .await
+            .map_err(domain)?;
+            let mut out = serde_json::json!({ "id": user.id, "username": user.username });
+            if generated {
+                out["password"] = password.expose().into();
+            }
+            println!("{out}");
+        }
+        UserCommand::Passwd {
+            username,
+            password_stdin,
+        } => {
+            let (password, generated) = read_or_generate_password(password_stdin)?;
+            users::set_password(&db, &hasher, now, &username, &password)
+                .await
+                .map_err(domain)?;
+            if generated {
+                println!(
+                    "{}",
+                    serde_json::json!({ "username": username, "password": password.expose() })
+                );
+            } else {
+                println!("Password changed; all sessions of {username} have ended.");
+            }
+        }
+        UserCommand::Grant { username, role } => {
+            let changed = users::grant_role(&db, now, &username, parse_role(&role)?)
+                .await
+                .map_err(domain)?;
+            println!(
+                "{}",
+                if changed {
+                    "Granted."
+                } else {
+                    "The user already holds that role."
+                }
+            );
+        }
+        UserCommand::Revoke { username, role } => {
+            let changed = users::revoke_role(&db, now, &username, parse_role(&role)?)
+                .await
+                .map_err(domain)?;
+            println!(
+                "{}",
+                if changed {
+                    "Revoked."
+                } else {
+                    "The user does not hold that role."
+                }
+            );
+        }
+        UserCommand::List => {
+            let list = users::list_with_roles(&db).await.map_err(domain)?;
+            let json: Vec<_> = list
+                .into_iter()
+                .map(|u| {
+                    serde_json::json!({
+                        "id": u.user.id,
+                        "username": u.user.username,
+                        "display_name": u.user.display_name,
+                        "active": u.user.active,
+                        "roles": u.roles.iter().map(|r| r.slug()).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! The appcred server: configuration, the HTTP router with its middleware,
+//! and the operator CLI. Domain logic lives in `app::backend`.
+
+pub mod cli;
+pub mod config;
+pub mod middleware;
+pub mod router;

@@ -1,0 +1,30 @@
+use appcred_server::{cli, config::Cli};
+use clap::Parser;
+use tracing_subscriber::{fmt, EnvFilter};
+
+fn init_tracing(json: bool) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn"));
+    if json {
+        fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_current_span(false)
+            .init();
+    } else {
+        fmt().with_env_filter(filter).init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.serve.log_format == "json");
+    match cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("appcred: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

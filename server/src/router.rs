@@ -1,0 +1,66 @@
+//! The HTTP surface, assembled in one place so that `main` and the
+//! integration tests serve exactly the same thing.
+
+use crate::middleware;
+use app::backend::auth::session_store::DbSessionStore;
+use app::backend::AppState;
+use app::{shell, App};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub fn build(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.pool.clone()))
+        .with_name(state.security.session_cookie_name())
+        .with_secure(state.security.secure_cookies)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_path("/")
+        // The browser forgets the cookie when it closes; the idle and
+        // absolute limits are enforced on the server from General Settings.
+        .with_expiry(Expiry::OnSessionEnd);
+
+    let web = Router::new()
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(middleware::guard_pages))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::principal,
+        ))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(middleware::csrf));
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(web)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::client_ip,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::security_headers,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! A test harness: the real router, in process, on a fresh database.
+//!
+//! The database is SQLite (a temporary file) unless `APPCRED_TEST_PG` names
+//! a PostgreSQL server (e.g. `postgres:///postgres?host=/var/run/postgresql`),
+//! in which case each test gets a database of its own there. The test
+//! command runs the whole suite once per backend.
+#![allow(dead_code)]
+
+use app::backend::auth::password::PasswordHasher;
+use app::backend::auth::Secret;
+use app::backend::clock::ManualClock;
+use app::backend::users::service::{self as users, NewUserInput};
+use app::backend::{AppState, Db, SecurityConfig};
+use app::model::Role;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Request, Response, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+pub const HOST: &str = "appcred.test";
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub clock: ManualClock,
+    pub db_url: String,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
+    }
+
+    /// The `name=value` pair of the session cookie this response sets.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.contains("appcred_session="))
+            .map(|c| c.split(';').next().unwrap().to_string())
+    }
+}
+
+pub fn backend_name() -> &'static str {
+    if std::env::var("APPCRED_TEST_PG").is_ok() {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+/// A URL to a brand-new, empty database on the backend under test.
+pub async fn fresh_database_url() -> String {
+    let name = format!("appcred_test_{}", uuid::Uuid::new_v4().simple());
+    match std::env::var("APPCRED_TEST_PG") {
+        Ok(admin_url) => {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&admin_url)
+                .await
+                .expect("connect to the PostgreSQL test server");
+            sqlx::query(&format!("create database {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            // postgres:///postgres?host=... → postgres:///<name>?host=...
+            let (base, query) = admin_url
+                .split_once('?')
+                .map(|(b, q)| (b, format!("?{q}")))
+                .unwrap_or((&admin_url, String::new()));
+            let base = base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base);
+            format!("{base}/{name}{query}")
+        }
+        Err(_) => {
+            let dir = std::env::temp_dir().join("appcred-tests");
+            std::fs::create_dir_all(&dir).unwrap();
+            format!("sqlite://{}", dir.join(format!("{name}.db")).display())
+        }
+    }
+}
+
+pub struct Options {
+    pub secure_cookies: bool,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            secure_cookies: false,
+            trusted_proxies: vec![],
+        }
+    }
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(Options::default()).await
+}
+
+pub async fn spawn_with(options: Options) -> TestApp {
+    let db_url = fresh_database_url().await;
+    let db = Db::connect(&db_url).await.expect("connect and migrate");
+    let clock = ManualClock::starting_now();
+    let passwords = PasswordHasher::new(2);
+    users::bootstrap_admin(
+        &db,
+        &passwords,
+        clock_now(&clock),
+        Some(&Secret::new(ADMIN_PASSWORD)),
+    )
+    .await
+    .expect("bootstrap admin");
+    let state = AppState {
+        db,
+        clock: Arc::new(clock.clone()),
+        passwords,
+        leptos_options: appcred_server::cli::leptos_options(
+            "target/site",
+            "127.0.0.1:3000".parse().unwrap(),
+        ),
+        security: Arc::new(SecurityConfig {
+            secure_cookies: options.secure_cookies,
+            trusted_proxies: options.trusted_proxies,
+        }),
+    };
+    TestApp {
+        router: appcred_server::router::build(state.clone()),
+        state,
+        clock,
+        db_url,
+    }
+}
+
+fn clock_now(clock: &ManualClock) -> i64 {
+    use app::backend::Clock;
+    clock.unix()
+}
+
+impl TestApp {
+    pub fn now(&self) -> i64 {
+        clock_now(&self.clock)
+    }
+
+    pub async fn send(&self, mut req: Request<Body>) -> TestResponse {
+        self.send_from(&mut req, "127.0.0.1:50000").await;
+        let res: Response<Body> = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn send_from(&self, req: &mut Request<Body>, peer: &str) {
+        if req.extensions().get::<ConnectInfo<SocketAddr>>().is_none() {
+            req.extensions_mut()
+                .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        }
+        if !req.headers().contains_key(header::HOST) {
+            req.headers_mut()
+                .insert(header::HOST, HOST.parse().unwrap());
+        }
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> TestResponse {
+        let mut b = Request::get(path).header(header::ACCEPT, "text/html");
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        self.send(b.body(Body::empty()).unwrap()).await
+    }
+
+    /// Calls a server function the way the hydrated app does (form-encoded
+    /// body, JSON answer).
+    pub async fn server_fn(
+        &self,
+        name: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> TestResponse {
+        self.server_fn_from(name, form, cookie, "127.0.0.1:50000")
+            .await
+    }
+
+    pub async fn server_fn_from(
+        &self,
+        name: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+        peer: &str,
+    ) -> TestResponse {
+        let mut b = Request::post(format!("/admin/fn/{name}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        let mut req = b.body(Body::from(encode_form(form))).unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        self.send(req).await
+    }
+
+    /// Signs in and returns the session cookie pair.
+    pub async fn sign_in(&self, username: &str, password: &str) -> String {
+        let res = self
+            .server_fn(
+                "login",
+                &[("username", username), ("password", password)],
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "sign-in failed: {}", res.body);
+        res.session_cookie().expect("a session cookie")
+    }
+
+    pub async fn sign_in_admin(&self) -> String {
+        self.sign_in("admin", ADMIN_PASSWORD).await
+    }
+
+    /// The username of the session's user, per the server, or None.
+    pub async fn whoami(&self, cookie: &str) -> Option<String> {
+        let res = self.server_fn("me", &[], Some(cookie)).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        let v: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+        v.get("username")
+            .and_then(|u| u.as_str())
+            .map(str::to_owned)
+    }
+
+    pub async fn create_user(&self, username: &str, password: &str, roles: &[Role]) -> String {
+        users::create_user(
+            &self.state.db,
+            &self.state.passwords,
+            self.now(),
+            NewUserInput {
+                username,
+                display_name: username,
+                password: &Secret::new(password),
+                roles,
+            },
+        )
+        .await
+        .expect("create user")
+        .id
+    }
+}
+
+pub fn encode_form(pairs: &[(&str, &str)]) -> String {
+    fn enc(s: &str) -> String {
+        let mut out = String::new();
+        for b in s.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    out.push(b as char)
+                }
+                b' ' => out.push('+'),
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+        out
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
