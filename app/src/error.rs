@@ -29,10 +29,7 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
+        AppError::Invalid { field: field.into(), message: message.into() }
     }
 
     /// The message for `field`, if this error is about it.
@@ -60,9 +57,7 @@ impl AppError {
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AppError::Unauthenticated => {
-                f.write_str("Your session has ended. Please sign in again.")
-            }
+            AppError::Unauthenticated => f.write_str("Your session has ended. Please sign in again."),
             AppError::Forbidden => f.write_str("You do not have permission to do that."),
             AppError::NotFound => f.write_str("Not found."),
             AppError::Invalid { message, .. } => f.write_str(message),
@@ -75,12 +70,8 @@ impl fmt::Display for AppError {
                     if minutes == 1 { "" } else { "s" }
                 )
             }
-            AppError::Internal => {
-                f.write_str("Something went wrong on our side. Please try again.")
-            }
-            AppError::Transport(_) => {
-                f.write_str("Could not reach the server. Check your connection and try again.")
-            }
+            AppError::Internal => f.write_str("Something went wrong on our side. Please try again."),
+            AppError::Transport(_) => f.write_str("Could not reach the server. Check your connection and try again."),
         }
     }
 }
@@ -95,12 +86,9 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Request(e) | ServerFnErrorErr::Response(e) => AppError::Transport(e),
             // The decoder's message may quote submitted values (a password, say),
             // and no-JS form errors travel in the URL: never pass it on.
-            ServerFnErrorErr::Args(_)
-            | ServerFnErrorErr::MissingArg(_)
-            | ServerFnErrorErr::Deserialization(_) => AppError::invalid(
-                "form",
-                "The form was incomplete or malformed. Please fill it in again.",
-            ),
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
+                AppError::invalid("form", "The form was incomplete or malformed. Please fill it in again.")
+            }
             _ => AppError::Internal,
         }
     }

@@ -15,11 +15,7 @@ pub enum RoleGroup {
 }
 
 impl RoleGroup {
-    pub const ALL: [RoleGroup; 3] = [
-        RoleGroup::Operational,
-        RoleGroup::Builder,
-        RoleGroup::Platform,
-    ];
+    pub const ALL: [RoleGroup; 3] = [RoleGroup::Operational, RoleGroup::Builder, RoleGroup::Platform];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -101,30 +97,20 @@ impl Role {
             Role::SelfServiceUser => "Able to access the Self Service app.",
             Role::WorkCreator => "Access to create new Cases, Tickets and Actions in Work Manager.",
             Role::WorkAssigner => "Access to assign work items in Work Manager.",
-            Role::TeamLeader => {
-                "Access to Team Leader-level data in Work Manager (e.g. bots view, Queues page)."
-            }
-            Role::UserManager => {
-                "Access to the User Management section: assigns and revokes roles."
-            }
-            Role::MasterBuilder => {
-                "Access to create and edit master data shared between processes."
-            }
+            Role::TeamLeader => "Access to Team Leader-level data in Work Manager (e.g. bots view, Queues page).",
+            Role::UserManager => "Access to the User Management section: assigns and revokes roles.",
+            Role::MasterBuilder => "Access to create and edit master data shared between processes.",
             Role::ReleaseManager => "Ability to publish Case and Ticket processes.",
             Role::Auditor => "Reviews every credential and the audit log, never a secret.",
-            Role::Administrator => {
-                "Changes the General Settings: timeouts, token lifetime, API on/off."
-            }
+            Role::Administrator => "Changes the General Settings: timeouts, token lifetime, API on/off.",
         }
     }
 
     pub fn group(self) -> RoleGroup {
         match self {
-            Role::ServiceAgent
-            | Role::SelfServiceUser
-            | Role::WorkCreator
-            | Role::WorkAssigner
-            | Role::TeamLeader => RoleGroup::Operational,
+            Role::ServiceAgent | Role::SelfServiceUser | Role::WorkCreator | Role::WorkAssigner | Role::TeamLeader => {
+                RoleGroup::Operational
+            }
             Role::UserManager | Role::MasterBuilder | Role::ReleaseManager => RoleGroup::Builder,
             Role::Auditor | Role::Administrator => RoleGroup::Platform,
         }
@@ -161,33 +147,17 @@ mod tests {
         for role in Role::ALL {
             assert_eq!(Role::from_slug(role.slug()), Some(role));
             // RFC 6749 §3.3 scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-            assert!(role
-                .slug()
-                .bytes()
-                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)));
+            assert!(role.slug().bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)));
         }
-        assert_eq!(
-            Role::from_slug("Service_Agent"),
-            None,
-            "slugs are case-sensitive"
-        );
+        assert_eq!(Role::from_slug("Service_Agent"), None, "slugs are case-sensitive");
     }
 
     #[test]
     fn the_catalogue_has_the_seed_roles_in_their_groups() {
-        let operational: Vec<_> = Role::ALL
-            .into_iter()
-            .filter(|r| r.group() == RoleGroup::Operational)
-            .collect();
+        let operational: Vec<_> = Role::ALL.into_iter().filter(|r| r.group() == RoleGroup::Operational).collect();
         assert_eq!(operational.len(), 5);
-        let builder: Vec<_> = Role::ALL
-            .into_iter()
-            .filter(|r| r.group() == RoleGroup::Builder)
-            .collect();
-        assert_eq!(
-            builder,
-            vec![Role::UserManager, Role::MasterBuilder, Role::ReleaseManager]
-        );
+        let builder: Vec<_> = Role::ALL.into_iter().filter(|r| r.group() == RoleGroup::Builder).collect();
+        assert_eq!(builder, vec![Role::UserManager, Role::MasterBuilder, Role::ReleaseManager]);
     }
 }
 
@@ -227,22 +197,13 @@ mod wire_tests {
 
     #[test]
     fn a_password_is_redacted_in_debug_output() {
-        assert_eq!(
-            format!("{:?}", Password("s3cret!".into())),
-            "Password([redacted])"
-        );
+        assert_eq!(format!("{:?}", Password("s3cret!".into())), "Password([redacted])");
     }
 
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
         assert_eq!(safe_next(Some("/users?page=2")), "/users?page=2");
-        for bad in [
-            "https://evil.example/",
-            "//evil.example",
-            "/\\evil.example",
-            "javascript:alert(1)",
-            "/login",
-        ] {
+        for bad in ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)", "/login"] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");

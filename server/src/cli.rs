@@ -16,9 +16,7 @@ use std::time::Duration;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None | Some(Command::Serve) => {
-            serve(ServeConfig::from_cli(&cli.database_url, &cli.serve)?).await
-        }
+        None | Some(Command::Serve) => serve(ServeConfig::from_cli(&cli.database_url, &cli.serve)?).await,
         Some(Command::Migrate) => {
             Db::connect(&cli.database_url).await?;
             println!("Migrations applied to {}.", redact_url(&cli.database_url));
@@ -29,11 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn hasher() -> PasswordHasher {
-    PasswordHasher::new(
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2),
-    )
+    PasswordHasher::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
 }
 
 pub fn leptos_options(site_root: &str, bind: SocketAddr) -> leptos::config::LeptosOptions {
@@ -75,13 +69,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .with_context(|| format!("could not listen on {}", config.bind))?;
     print_banner(&config, bootstrap.and_then(|b| b.generated_password));
 
-    axum::serve(
-        listener,
-        crate::router::build(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("server error")
+    axum::serve(listener, crate::router::build(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")
 }
 
 /// Tells the operator where to go and how to sign in. A generated admin
@@ -123,8 +114,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };
@@ -151,10 +141,7 @@ fn read_or_generate_password(from_stdin: bool) -> anyhow::Result<(Secret, bool)>
             eprintln!("Password (input is visible; prefer piping it in):");
         }
         let mut line = String::new();
-        stdin
-            .lock()
-            .read_line(&mut line)
-            .context("reading the password from stdin")?;
+        stdin.lock().read_line(&mut line).context("reading the password from stdin")?;
         let password = line.trim_end_matches(['\n', '\r']).to_string();
         Ok((Secret::new(password), false))
     } else {
@@ -175,16 +162,8 @@ async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()
     let now = SystemClock.unix();
     let hasher = hasher();
     match cmd {
-        UserCommand::Add {
-            username,
-            display_name,
-            roles,
-            password_stdin,
-        } => {
-            let roles = roles
-                .iter()
-                .map(|r| parse_role(r))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+        UserCommand::Add { username, display_name, roles, password_stdin } => {
+            let roles = roles.iter().map(|r| parse_role(r)).collect::<anyhow::Result<Vec<_>>>()?;
             let (password, generated) = read_or_generate_password(password_stdin)?;
             let user = users::create_user(
                 &db,
@@ -205,48 +184,22 @@ async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()
             }
             println!("{out}");
         }
-        UserCommand::Passwd {
-            username,
-            password_stdin,
-        } => {
+        UserCommand::Passwd { username, password_stdin } => {
             let (password, generated) = read_or_generate_password(password_stdin)?;
-            users::set_password(&db, &hasher, now, &username, &password)
-                .await
-                .map_err(domain)?;
+            users::set_password(&db, &hasher, now, &username, &password).await.map_err(domain)?;
             if generated {
-                println!(
-                    "{}",
-                    serde_json::json!({ "username": username, "password": password.expose() })
-                );
+                println!("{}", serde_json::json!({ "username": username, "password": password.expose() }));
             } else {
                 println!("Password changed; all sessions of {username} have ended.");
             }
         }
         UserCommand::Grant { username, role } => {
-            let changed = users::grant_role(&db, now, &username, parse_role(&role)?)
-                .await
-                .map_err(domain)?;
-            println!(
-                "{}",
-                if changed {
-                    "Granted."
-                } else {
-                    "The user already holds that role."
-                }
-            );
+            let changed = users::grant_role(&db, now, &username, parse_role(&role)?).await.map_err(domain)?;
+            println!("{}", if changed { "Granted." } else { "The user already holds that role." });
         }
         UserCommand::Revoke { username, role } => {
-            let changed = users::revoke_role(&db, now, &username, parse_role(&role)?)
-                .await
-                .map_err(domain)?;
-            println!(
-                "{}",
-                if changed {
-                    "Revoked."
-                } else {
-                    "The user does not hold that role."
-                }
-            );
+            let changed = users::revoke_role(&db, now, &username, parse_role(&role)?).await.map_err(domain)?;
+            println!("{}", if changed { "Revoked." } else { "The user does not hold that role." });
         }
         UserCommand::List => {
             let list = users::list_with_roles(&db).await.map_err(domain)?;

@@ -15,12 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 )]
 pub struct Cli {
     /// Database URL: sqlite://PATH (embedded default) or postgres://...
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://data/appcred.db",
-        global = true
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/appcred.db", global = true)]
     pub database_url: String,
 
     #[command(flatten)]
@@ -49,11 +44,7 @@ pub struct ServeArgs {
 
     /// Reverse proxies whose X-Forwarded-For header is trusted
     /// (comma-separated IP addresses). Others' headers are ignored.
-    #[arg(
-        long = "trusted-proxy",
-        env = "APPCRED_TRUSTED_PROXIES",
-        value_delimiter = ','
-    )]
+    #[arg(long = "trusted-proxy", env = "APPCRED_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
 
     /// Log format: `pretty` for people, `json` for log collectors.
@@ -136,10 +127,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("bind", &self.bind)
             .field("public_url", &self.public_url)
             .field("secure_cookies", &self.secure_cookies)
-            .field(
-                "admin_password",
-                &self.admin_password.as_ref().map(|_| "[redacted]"),
-            )
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "[redacted]"))
             .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
@@ -169,10 +157,7 @@ impl ServeConfig {
                 .map_err(|e| anyhow::anyhow!("LEPTOS_SITE_ADDR is not an address: {e}"))?
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000))),
         };
-        let public_url = args
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{bind}"));
+        let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{bind}"));
         let public_url = public_url.trim_end_matches('/').to_string();
         let secure = if let Some(rest) = public_url.strip_prefix("https://") {
             rest
@@ -213,12 +198,7 @@ mod tests {
 
     #[test]
     fn https_public_urls_turn_on_secure_cookies() {
-        let cli = args(&[
-            "--public-url",
-            "https://auth.example.com/",
-            "--bind",
-            "127.0.0.1:9",
-        ]);
+        let cli = args(&["--public-url", "https://auth.example.com/", "--bind", "127.0.0.1:9"]);
         let cfg = ServeConfig::from_cli(&cli.database_url, &cli.serve).unwrap();
         assert!(cfg.secure_cookies);
         assert_eq!(cfg.public_url, "https://auth.example.com");
@@ -233,10 +213,7 @@ mod tests {
         let cli = args(&["--public-url", "ftp://x", "--bind", "127.0.0.1:9"]);
         assert!(ServeConfig::from_cli(&cli.database_url, &cli.serve).is_err());
         let cli = args(&["--bind", "127.0.0.1:9", "--admin-password", "short"]);
-        let err = ServeConfig::from_cli(&cli.database_url, &cli.serve)
-            .err()
-            .unwrap()
-            .to_string();
+        let err = ServeConfig::from_cli(&cli.database_url, &cli.serve).err().unwrap().to_string();
         assert!(err.contains("APPCRED_ADMIN_PASSWORD") && !err.contains("short"));
         let cli = args(&["--database-url", "mysql://x", "--bind", "127.0.0.1:9"]);
         assert!(ServeConfig::from_cli(&cli.database_url, &cli.serve).is_err());
@@ -254,9 +231,6 @@ mod tests {
         ]);
         let cfg = ServeConfig::from_cli(&cli.database_url, &cli.serve).unwrap();
         let shown = format!("{cfg:?}");
-        assert!(
-            !shown.contains("a-very-long-password") && !shown.contains("pw123"),
-            "{shown}"
-        );
+        assert!(!shown.contains("a-very-long-password") && !shown.contains("pw123"), "{shown}");
     }
 }

@@ -3,14 +3,9 @@ use clap::Parser;
 use tracing_subscriber::{fmt, EnvFilter};
 
 fn init_tracing(json: bool) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn"));
     if json {
-        fmt()
-            .json()
-            .with_env_filter(filter)
-            .with_current_span(false)
-            .init();
+        fmt().json().with_env_filter(filter).with_current_span(false).init();
     } else {
         fmt().with_env_filter(filter).init();
     }

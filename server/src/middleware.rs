@@ -19,12 +19,7 @@ pub struct SessionExpired;
 
 /// Paths served without a session and without the page guard.
 fn is_asset_or_probe(path: &str) -> bool {
-    path.starts_with("/pkg/")
-        || path == "/healthz"
-        || path
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains('.'))
+    path.starts_with("/pkg/") || path == "/healthz" || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
 }
 
 /// The caller's address. `X-Forwarded-For` counts only when the peer is a
@@ -41,10 +36,7 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> 
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    hops.into_iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .unwrap_or(peer)
+    hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
 }
 
 pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -81,11 +73,8 @@ pub fn cross_site(headers: &HeaderMap) -> bool {
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        let origin_host = origin
-            .to_str()
-            .ok()
-            .and_then(|o| o.split_once("://"))
-            .map(|(_, rest)| rest.trim_end_matches('/'));
+        let origin_host =
+            origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest.trim_end_matches('/'));
         return match (origin_host, host) {
             (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
             _ => true,
@@ -95,12 +84,7 @@ pub fn cross_site(headers: &HeaderMap) -> bool {
 }
 
 /// Resolves the session into the request's principal, once.
-pub async fn principal(
-    State(state): State<AppState>,
-    session: Session,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub async fn principal(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
     if is_asset_or_probe(req.uri().path()) {
         req.extensions_mut().insert(CurrentPrincipal(None));
         return next.run(req).await;
@@ -118,11 +102,7 @@ pub async fn principal(
         }
         Err(e) => {
             tracing::error!(error = ?e, "could not resolve the session");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Service temporarily unavailable.",
-            )
-                .into_response();
+            return (StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable.").into_response();
         }
     }
     next.run(req).await
@@ -132,29 +112,15 @@ pub async fn principal(
 /// to sign-in with the page it asked for, and comes back after.
 pub async fn guard_pages(req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if req.method() != Method::GET
-        || is_asset_or_probe(path)
-        || path.starts_with(app::SERVER_FN_PREFIX)
-    {
+    if req.method() != Method::GET || is_asset_or_probe(path) || path.starts_with(app::SERVER_FN_PREFIX) {
         return next.run(req).await;
     }
-    let signed_in = req
-        .extensions()
-        .get::<CurrentPrincipal>()
-        .is_some_and(|p| p.0.is_some());
+    let signed_in = req.extensions().get::<CurrentPrincipal>().is_some_and(|p| p.0.is_some());
     if path == "/login" {
-        return if signed_in {
-            Redirect::to("/").into_response()
-        } else {
-            next.run(req).await
-        };
+        return if signed_in { Redirect::to("/").into_response() } else { next.run(req).await };
     }
     if !signed_in {
-        let wanted = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
+        let wanted = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let mut target = String::from("/login");
         let mut sep = '?';
         if wanted != "/" {
@@ -190,27 +156,16 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     let cacheable = req.uri().path().starts_with("/pkg/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     h.insert(
         "content-security-policy",
-        HeaderValue::from_static(
-            "frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'",
-        ),
+        HeaderValue::from_static("frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'"),
     );
     if state.security.secure_cookies {
-        h.insert(
-            "strict-transport-security",
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
+        h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     if !cacheable && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -242,10 +197,7 @@ mod tests {
     fn behind_a_trusted_proxy_the_rightmost_untrusted_hop_is_the_client() {
         let proxy: IpAddr = "10.0.0.2".parse().unwrap();
         let h = headers(&[("x-forwarded-for", "6.6.6.6, 198.51.100.7")]);
-        assert_eq!(
-            client_address(proxy, &h, &[proxy]),
-            "198.51.100.7".parse::<IpAddr>().unwrap()
-        );
+        assert_eq!(client_address(proxy, &h, &[proxy]), "198.51.100.7".parse::<IpAddr>().unwrap());
         assert_eq!(client_address(proxy, &HeaderMap::new(), &[proxy]), proxy);
     }
 
@@ -254,18 +206,9 @@ mod tests {
         assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
         assert!(cross_site(&headers(&[("sec-fetch-site", "same-site")])));
         assert!(!cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(cross_site(&headers(&[
-            ("origin", "https://evil.example"),
-            ("host", "app.example")
-        ])));
-        assert!(!cross_site(&headers(&[
-            ("origin", "https://app.example"),
-            ("host", "app.example")
-        ])));
-        assert!(cross_site(&headers(&[
-            ("origin", "null"),
-            ("host", "app.example")
-        ])));
+        assert!(cross_site(&headers(&[("origin", "https://evil.example"), ("host", "app.example")])));
+        assert!(!cross_site(&headers(&[("origin", "https://app.example"), ("host", "app.example")])));
+        assert!(cross_site(&headers(&[("origin", "null"), ("host", "app.example")])));
         assert!(!cross_site(&HeaderMap::new()));
     }
 

@@ -33,24 +33,15 @@ pub fn build(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(middleware::guard_pages))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::principal,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::principal))
         .layer(sessions)
         .layer(axum::middleware::from_fn(middleware::csrf));
 
     Router::new()
         .route("/healthz", get(healthz))
         .merge(web)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::client_ip,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::security_headers,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::client_ip))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

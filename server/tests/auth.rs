@@ -18,24 +18,10 @@ async fn signing_in_with_the_right_password_starts_a_session() {
 #[tokio::test]
 async fn usernames_are_matched_case_insensitively_passwords_exactly() {
     let app = spawn().await;
-    let res = app
-        .server_fn(
-            "login",
-            &[("username", "ADMIN"), ("password", ADMIN_PASSWORD)],
-            None,
-        )
-        .await;
+    let res = app.server_fn("login", &[("username", "ADMIN"), ("password", ADMIN_PASSWORD)], None).await;
     assert_eq!(res.status, StatusCode::OK);
-    let res = app
-        .server_fn(
-            "login",
-            &[
-                ("username", "admin"),
-                ("password", &ADMIN_PASSWORD.to_uppercase()),
-            ],
-            None,
-        )
-        .await;
+    let res =
+        app.server_fn("login", &[("username", "admin"), ("password", &ADMIN_PASSWORD.to_uppercase())], None).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -43,48 +29,21 @@ async fn usernames_are_matched_case_insensitively_passwords_exactly() {
 async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
     // ASVS-P5: no user enumeration through the message or the status
     let app = spawn().await;
-    let wrong = app
-        .server_fn(
-            "login",
-            &[("username", "admin"), ("password", "not the password")],
-            None,
-        )
-        .await;
-    let unknown = app
-        .server_fn(
-            "login",
-            &[("username", "nobody"), ("password", "not the password")],
-            None,
-        )
-        .await;
+    let wrong = app.server_fn("login", &[("username", "admin"), ("password", "not the password")], None).await;
+    let unknown = app.server_fn("login", &[("username", "nobody"), ("password", "not the password")], None).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.status, unknown.status);
     assert_eq!(wrong.body, unknown.body);
-    assert!(
-        wrong.session_cookie().is_none(),
-        "a failed sign-in starts no session"
-    );
+    assert!(wrong.session_cookie().is_none(), "a failed sign-in starts no session");
     assert!(!wrong.body.contains("not the password"));
 }
 
 #[tokio::test]
 async fn a_deactivated_user_cannot_sign_in_and_gets_the_generic_answer() {
     let app = spawn().await;
-    let id = app
-        .create_user("carol", "a long secret phrase", &[Role::ServiceAgent])
-        .await;
-    sqlx::query("update users set active = 0 where id = $1")
-        .bind(&id)
-        .execute(&app.state.db.pool)
-        .await
-        .unwrap();
-    let res = app
-        .server_fn(
-            "login",
-            &[("username", "carol"), ("password", "a long secret phrase")],
-            None,
-        )
-        .await;
+    let id = app.create_user("carol", "a long secret phrase", &[Role::ServiceAgent]).await;
+    sqlx::query("update users set active = 0 where id = $1").bind(&id).execute(&app.state.db.pool).await.unwrap();
+    let res = app.server_fn("login", &[("username", "carol"), ("password", "a long secret phrase")], None).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert!(res.body.contains("InvalidCredentials"), "{}", res.body);
 }
@@ -93,18 +52,8 @@ async fn a_deactivated_user_cannot_sign_in_and_gets_the_generic_answer() {
 async fn the_session_cookie_is_http_only_and_same_site_strict() {
     // ASVS-S1, ASVS-S2
     let app = spawn().await;
-    let res = app
-        .server_fn(
-            "login",
-            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
-            None,
-        )
-        .await;
-    let cookie = res
-        .set_cookies()
-        .into_iter()
-        .find(|c| c.starts_with("appcred_session="))
-        .expect("cookie");
+    let res = app.server_fn("login", &[("username", "admin"), ("password", ADMIN_PASSWORD)], None).await;
+    let cookie = res.set_cookies().into_iter().find(|c| c.starts_with("appcred_session=")).expect("cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Strict"), "{cookie}");
     assert!(cookie.contains("Path=/"), "{cookie}");
@@ -114,31 +63,11 @@ async fn the_session_cookie_is_http_only_and_same_site_strict() {
 #[tokio::test]
 async fn over_https_the_cookie_is_secure_and_host_prefixed() {
     // ASVS-S1: __Host- implies Secure, Path=/ and no Domain
-    let app = spawn_with(Options {
-        secure_cookies: true,
-        ..Default::default()
-    })
-    .await;
-    let res = app
-        .server_fn(
-            "login",
-            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
-            None,
-        )
-        .await;
-    let cookie = res
-        .set_cookies()
-        .into_iter()
-        .find(|c| c.starts_with("__Host-appcred_session="))
-        .expect("cookie");
-    assert!(
-        cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"),
-        "{cookie}"
-    );
-    assert_eq!(
-        res.header("strict-transport-security"),
-        Some("max-age=31536000; includeSubDomains")
-    );
+    let app = spawn_with(Options { secure_cookies: true, ..Default::default() }).await;
+    let res = app.server_fn("login", &[("username", "admin"), ("password", ADMIN_PASSWORD)], None).await;
+    let cookie = res.set_cookies().into_iter().find(|c| c.starts_with("__Host-appcred_session=")).expect("cookie");
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"), "{cookie}");
+    assert_eq!(res.header("strict-transport-security"), Some("max-age=31536000; includeSubDomains"));
 }
 
 #[tokio::test]
@@ -146,13 +75,7 @@ async fn signing_in_again_issues_a_new_session_id_and_kills_the_old_one() {
     // ASVS-S4: session id cycled at sign-in
     let app = spawn().await;
     let first = app.sign_in_admin().await;
-    let res = app
-        .server_fn(
-            "login",
-            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
-            Some(&first),
-        )
-        .await;
+    let res = app.server_fn("login", &[("username", "admin"), ("password", ADMIN_PASSWORD)], Some(&first)).await;
     assert_eq!(res.status, StatusCode::OK);
     let second = res.session_cookie().expect("new cookie");
     assert_ne!(first, second);
@@ -164,10 +87,7 @@ async fn signing_in_again_issues_a_new_session_id_and_kills_the_old_one() {
 async fn a_forged_session_id_is_not_a_session() {
     // ASVS-S3
     let app = spawn().await;
-    assert_eq!(
-        app.whoami("appcred_session=AAAAAAAAAAAAAAAAAAAAAA").await,
-        None
-    );
+    assert_eq!(app.whoami("appcred_session=AAAAAAAAAAAAAAAAAAAAAA").await, None);
     assert_eq!(app.whoami("appcred_session=not-base64!").await, None);
 }
 
@@ -190,17 +110,9 @@ async fn an_idle_session_expires_after_the_idle_timeout() {
     let s = settings::repo::load(&app.state.db.pool).await.unwrap();
     let cookie = app.sign_in_admin().await;
     app.clock.advance(s.session_idle_secs - 5);
-    assert_eq!(
-        app.whoami(&cookie).await.as_deref(),
-        Some("admin"),
-        "still inside the idle window"
-    );
+    assert_eq!(app.whoami(&cookie).await.as_deref(), Some("admin"), "still inside the idle window");
     app.clock.advance(s.session_idle_secs - 5);
-    assert_eq!(
-        app.whoami(&cookie).await.as_deref(),
-        Some("admin"),
-        "the previous use reset the idle timer"
-    );
+    assert_eq!(app.whoami(&cookie).await.as_deref(), Some("admin"), "the previous use reset the idle timer");
     app.clock.advance(s.session_idle_secs + 1);
     assert_eq!(app.whoami(&cookie).await, None, "idle past the timeout");
 }
@@ -216,18 +128,10 @@ async fn an_active_session_still_ends_at_the_absolute_limit() {
     while elapsed + step <= s.session_absolute_secs {
         app.clock.advance(step);
         elapsed += step;
-        assert_eq!(
-            app.whoami(&cookie).await.as_deref(),
-            Some("admin"),
-            "alive at {elapsed}s"
-        );
+        assert_eq!(app.whoami(&cookie).await.as_deref(), Some("admin"), "alive at {elapsed}s");
     }
     app.clock.advance(s.session_absolute_secs - elapsed + 1);
-    assert_eq!(
-        app.whoami(&cookie).await,
-        None,
-        "past the absolute limit although active"
-    );
+    assert_eq!(app.whoami(&cookie).await, None, "past the absolute limit although active");
 }
 
 #[tokio::test]
@@ -238,10 +142,7 @@ async fn an_expired_session_lands_on_sign_in_and_comes_back_to_the_page() {
     app.clock.advance(s.session_idle_secs + 1);
     let res = app.get("/some/page?tab=2", Some(&cookie)).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        res.header("location"),
-        Some("/login?next=/some/page%3Ftab%3D2&expired=1")
-    );
+    assert_eq!(res.header("location"), Some("/login?next=/some/page%3Ftab%3D2&expired=1"));
 }
 
 #[tokio::test]
@@ -256,37 +157,17 @@ async fn pages_need_a_session_except_sign_in() {
     let cookie = app.sign_in_admin().await;
     let res = app.get("/", Some(&cookie)).await;
     assert_eq!(res.status, StatusCode::OK);
-    assert!(
-        res.body.contains("Administrator"),
-        "the shell shows the user's name"
-    );
+    assert!(res.body.contains("Administrator"), "the shell shows the user's name");
     let res = app.get("/login", Some(&cookie)).await;
-    assert_eq!(
-        res.status,
-        StatusCode::SEE_OTHER,
-        "signed-in users skip the sign-in page"
-    );
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "signed-in users skip the sign-in page");
 }
 
 #[tokio::test]
 async fn the_sign_in_redirect_only_follows_local_paths() {
     let app = spawn().await;
-    for (next, expected) in [
-        ("/users?x=1", "/users?x=1"),
-        ("https://evil.example/", "/"),
-        ("//evil.example", "/"),
-    ] {
-        let res = app
-            .server_fn(
-                "login",
-                &[
-                    ("username", "admin"),
-                    ("password", ADMIN_PASSWORD),
-                    ("next", next),
-                ],
-                None,
-            )
-            .await;
+    for (next, expected) in [("/users?x=1", "/users?x=1"), ("https://evil.example/", "/"), ("//evil.example", "/")] {
+        let res =
+            app.server_fn("login", &[("username", "admin"), ("password", ADMIN_PASSWORD), ("next", next)], None).await;
         assert_eq!(res.status, StatusCode::OK);
         assert_eq!(res.header("location"), Some(expected), "next={next}");
     }
@@ -314,26 +195,13 @@ async fn a_plain_form_post_without_javascript_signs_in_and_redirects() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "text/html")
         .header(header::REFERER, "http://appcred.test/login")
-        .body(axum::body::Body::from(common::encode_form(&[
-            ("username", "admin"),
-            ("password", "wrong password!"),
-        ])))
+        .body(axum::body::Body::from(common::encode_form(&[("username", "admin"), ("password", "wrong password!")])))
         .unwrap();
     let res = app.send(req).await;
-    assert_eq!(
-        res.status,
-        StatusCode::FOUND,
-        "the error travels back to the form"
-    );
+    assert_eq!(res.status, StatusCode::FOUND, "the error travels back to the form");
     let location = res.header("location").unwrap();
-    assert!(
-        location.starts_with("http://appcred.test/login?") && location.contains("__err="),
-        "{location}"
-    );
-    assert!(
-        !location.contains("wrong"),
-        "the submitted password is never reflected"
-    );
+    assert!(location.starts_with("http://appcred.test/login?") && location.contains("__err="), "{location}");
+    assert!(!location.contains("wrong"), "the submitted password is never reflected");
 }
 
 #[tokio::test]
@@ -342,52 +210,20 @@ async fn failed_sign_ins_are_throttled_per_account_and_address_without_lockout()
     // served, and the block lifts when the window ends.
     let app = spawn().await;
     for _ in 0..5 {
-        let res = app
-            .server_fn(
-                "login",
-                &[("username", "admin"), ("password", "guess guess guess")],
-                None,
-            )
-            .await;
+        let res = app.server_fn("login", &[("username", "admin"), ("password", "guess guess guess")], None).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     }
-    let res = app
-        .server_fn(
-            "login",
-            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
-            None,
-        )
-        .await;
-    assert_eq!(
-        res.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "even the right password waits: {}",
-        res.body
-    );
+    let res = app.server_fn("login", &[("username", "admin"), ("password", ADMIN_PASSWORD)], None).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits: {}", res.body);
     assert!(res.body.contains("TooManyAttempts"));
 
     let other = app
-        .server_fn_from(
-            "login",
-            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
-            None,
-            "192.0.2.44:1234",
-        )
+        .server_fn_from("login", &[("username", "admin"), ("password", ADMIN_PASSWORD)], None, "192.0.2.44:1234")
         .await;
-    assert_eq!(
-        other.status,
-        StatusCode::OK,
-        "the legitimate user elsewhere is not locked out"
-    );
+    assert_eq!(other.status, StatusCode::OK, "the legitimate user elsewhere is not locked out");
 
     app.clock.advance(15 * 60 + 1);
-    let res = app
-        .server_fn(
-            "login",
-            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
-            None,
-        )
-        .await;
+    let res = app.server_fn("login", &[("username", "admin"), ("password", ADMIN_PASSWORD)], None).await;
     assert_eq!(res.status, StatusCode::OK, "no permanent lock-out");
 }
 
@@ -396,22 +232,10 @@ async fn one_address_trying_many_accounts_is_throttled() {
     let app = spawn().await;
     for i in 0..30 {
         let user = format!("user{i}");
-        let res = app
-            .server_fn(
-                "login",
-                &[("username", &user), ("password", "whatever it is")],
-                None,
-            )
-            .await;
+        let res = app.server_fn("login", &[("username", &user), ("password", "whatever it is")], None).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     }
-    let res = app
-        .server_fn(
-            "login",
-            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
-            None,
-        )
-        .await;
+    let res = app.server_fn("login", &[("username", "admin"), ("password", ADMIN_PASSWORD)], None).await;
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -438,12 +262,7 @@ async fn all_sessions_of_a_user_can_be_deleted_from_the_store() {
     let app = spawn().await;
     let a = app.sign_in_admin().await;
     let b = app
-        .server_fn_from(
-            "login",
-            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
-            None,
-            "192.0.2.1:1",
-        )
+        .server_fn_from("login", &[("username", "admin"), ("password", ADMIN_PASSWORD)], None, "192.0.2.1:1")
         .await
         .session_cookie()
         .unwrap();
@@ -451,10 +270,7 @@ async fn all_sessions_of_a_user_can_be_deleted_from_the_store() {
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap();
-    let deleted = DbSessionStore::new(app.state.db.pool.clone())
-        .delete_for_user(&id)
-        .await
-        .unwrap();
+    let deleted = DbSessionStore::new(app.state.db.pool.clone()).delete_for_user(&id).await.unwrap();
     assert_eq!(deleted, 2);
     assert_eq!(app.whoami(&a).await, None);
     assert_eq!(app.whoami(&b).await, None);
@@ -473,11 +289,7 @@ async fn cross_site_posts_to_server_functions_are_refused() {
         .unwrap();
     let res = app.send(req).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        app.whoami(&cookie).await.as_deref(),
-        Some("admin"),
-        "still signed in"
-    );
+    assert_eq!(app.whoami(&cookie).await.as_deref(), Some("admin"), "still signed in");
 
     let req = axum::http::Request::post("/admin/fn/logout")
         .header(header::COOKIE, &cookie)
@@ -507,21 +319,10 @@ async fn responses_carry_the_security_headers() {
     let res = app.get("/login", None).await;
     assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(res.header("referrer-policy"), Some("no-referrer"));
-    assert!(res
-        .header("content-security-policy")
-        .unwrap()
-        .contains("frame-ancestors 'none'"));
-    assert_eq!(
-        res.header("cross-origin-opener-policy"),
-        Some("same-origin")
-    );
+    assert!(res.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+    assert_eq!(res.header("cross-origin-opener-policy"), Some("same-origin"));
     assert_eq!(res.header("cache-control"), Some("no-store"));
-    assert!(
-        res.header("content-type")
-            .unwrap()
-            .contains("charset=utf-8"),
-        "ASVS-H7"
-    );
+    assert!(res.header("content-type").unwrap().contains("charset=utf-8"), "ASVS-H7");
 }
 
 #[tokio::test]

@@ -13,37 +13,24 @@ use app::model::Role;
 async fn migrations_create_the_schema_and_are_idempotent() {
     let url = common::fresh_database_url().await;
     let db = Db::connect(&url).await.unwrap();
-    db.migrate()
-        .await
-        .expect("a second run applies nothing and succeeds");
-    let again = Db::connect(&url)
-        .await
-        .expect("reconnecting to a migrated database");
+    db.migrate().await.expect("a second run applies nothing and succeeds");
+    let again = Db::connect(&url).await.expect("reconnecting to a migrated database");
     let s = settings::repo::load(&again.pool).await.unwrap();
-    assert_eq!(
-        s.token_lifetime_secs, 3600,
-        "R6750-06: tokens live an hour at most by default"
-    );
+    assert_eq!(s.token_lifetime_secs, 3600, "R6750-06: tokens live an hour at most by default");
     assert_eq!(s.token_idle_secs, 1200);
     assert_eq!(s.max_credential_days, 365);
     assert_eq!(s.api_enabled, 1);
-    let applied: i64 = sqlx::query_scalar("select count(*) from _sqlx_migrations")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let applied: i64 = sqlx::query_scalar("select count(*) from _sqlx_migrations").fetch_one(&db.pool).await.unwrap();
     assert!(applied >= 1);
 }
 
 #[tokio::test]
 async fn both_backends_have_the_same_migrations() {
     let names = |dir: &str| {
-        let mut v: Vec<_> = std::fs::read_dir(format!(
-            "{}/../migrations/{dir}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+        let mut v: Vec<_> = std::fs::read_dir(format!("{}/../migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
         v.sort();
         v
     };
@@ -52,26 +39,15 @@ async fn both_backends_have_the_same_migrations() {
 
 #[tokio::test]
 async fn the_first_start_creates_admin_with_every_role_once() {
-    let db = Db::connect(&common::fresh_database_url().await)
-        .await
-        .unwrap();
+    let db = Db::connect(&common::fresh_database_url().await).await.unwrap();
     let hasher = PasswordHasher::new(1);
-    let outcome = service::bootstrap_admin(&db, &hasher, 1_000, None)
-        .await
-        .unwrap()
-        .expect("created");
+    let outcome = service::bootstrap_admin(&db, &hasher, 1_000, None).await.unwrap().expect("created");
     let password = outcome.generated_password.expect("a generated password");
     assert!(password.expose().len() >= 20);
     let admin = service::find_by_username(&db, "admin").await.unwrap();
     let roles = repo::active_roles(&db.pool, &admin.id).await.unwrap();
     assert_eq!(roles, Role::ALL.to_vec());
-    assert!(
-        service::bootstrap_admin(&db, &hasher, 2_000, None)
-            .await
-            .unwrap()
-            .is_none(),
-        "only on an empty database"
-    );
+    assert!(service::bootstrap_admin(&db, &hasher, 2_000, None).await.unwrap().is_none(), "only on an empty database");
 
     let hash: String = sqlx::query_scalar("select password_hash from users where id = $1")
         .bind(&admin.id)
@@ -84,28 +60,18 @@ async fn the_first_start_creates_admin_with_every_role_once() {
 
 #[tokio::test]
 async fn a_supplied_bootstrap_password_is_used_and_not_echoed() {
-    let db = Db::connect(&common::fresh_database_url().await)
-        .await
-        .unwrap();
+    let db = Db::connect(&common::fresh_database_url().await).await.unwrap();
     let hasher = PasswordHasher::new(1);
     let secret = Secret::new("operator chosen password");
-    let outcome = service::bootstrap_admin(&db, &hasher, 1_000, Some(&secret))
-        .await
-        .unwrap()
-        .unwrap();
+    let outcome = service::bootstrap_admin(&db, &hasher, 1_000, Some(&secret)).await.unwrap().unwrap();
     assert!(outcome.generated_password.is_none());
-    let (_, hash) = repo::find_for_login(&db.pool, "admin")
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, hash) = repo::find_for_login(&db.pool, "admin").await.unwrap().unwrap();
     assert!(hasher.verify(Some(hash), &secret).await.unwrap());
 }
 
 #[tokio::test]
 async fn roles_are_granted_revoked_and_granted_back() {
-    let db = Db::connect(&common::fresh_database_url().await)
-        .await
-        .unwrap();
+    let db = Db::connect(&common::fresh_database_url().await).await.unwrap();
     let hasher = PasswordHasher::new(1);
     let user = service::create_user(
         &db,
@@ -120,55 +86,25 @@ async fn roles_are_granted_revoked_and_granted_back() {
     )
     .await
     .unwrap();
-    assert_eq!(
-        repo::active_roles(&db.pool, &user.id).await.unwrap(),
-        vec![Role::WorkCreator, Role::TeamLeader]
-    );
-    assert!(service::revoke_role(&db, 20, "dave", Role::TeamLeader)
-        .await
-        .unwrap());
-    assert!(
-        !service::revoke_role(&db, 21, "dave", Role::TeamLeader)
+    assert_eq!(repo::active_roles(&db.pool, &user.id).await.unwrap(), vec![Role::WorkCreator, Role::TeamLeader]);
+    assert!(service::revoke_role(&db, 20, "dave", Role::TeamLeader).await.unwrap());
+    assert!(!service::revoke_role(&db, 21, "dave", Role::TeamLeader).await.unwrap(), "already revoked");
+    assert_eq!(repo::active_roles(&db.pool, &user.id).await.unwrap(), vec![Role::WorkCreator]);
+    let revoked_at: Option<i64> =
+        sqlx::query_scalar("select revoked_at from user_roles where user_id = $1 and role = 'team_leader'")
+            .bind(&user.id)
+            .fetch_one(&db.pool)
             .await
-            .unwrap(),
-        "already revoked"
-    );
-    assert_eq!(
-        repo::active_roles(&db.pool, &user.id).await.unwrap(),
-        vec![Role::WorkCreator]
-    );
-    let revoked_at: Option<i64> = sqlx::query_scalar(
-        "select revoked_at from user_roles where user_id = $1 and role = 'team_leader'",
-    )
-    .bind(&user.id)
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
-    assert_eq!(
-        revoked_at,
-        Some(20),
-        "the revocation date is kept for the UI"
-    );
-    assert!(service::grant_role(&db, 30, "DAVE", Role::TeamLeader)
-        .await
-        .unwrap());
-    assert!(
-        !service::grant_role(&db, 31, "dave", Role::TeamLeader)
-            .await
-            .unwrap(),
-        "already held"
-    );
-    assert_eq!(
-        repo::active_roles(&db.pool, &user.id).await.unwrap(),
-        vec![Role::WorkCreator, Role::TeamLeader]
-    );
+            .unwrap();
+    assert_eq!(revoked_at, Some(20), "the revocation date is kept for the UI");
+    assert!(service::grant_role(&db, 30, "DAVE", Role::TeamLeader).await.unwrap());
+    assert!(!service::grant_role(&db, 31, "dave", Role::TeamLeader).await.unwrap(), "already held");
+    assert_eq!(repo::active_roles(&db.pool, &user.id).await.unwrap(), vec![Role::WorkCreator, Role::TeamLeader]);
 }
 
 #[tokio::test]
 async fn usernames_are_unique_regardless_of_case_and_bad_input_writes_nothing() {
-    let db = Db::connect(&common::fresh_database_url().await)
-        .await
-        .unwrap();
+    let db = Db::connect(&common::fresh_database_url().await).await.unwrap();
     let hasher = PasswordHasher::new(1);
     let input = |username: &'static str, password: &'static str| service::NewUserInput {
         username,
@@ -176,34 +112,10 @@ async fn usernames_are_unique_regardless_of_case_and_bad_input_writes_nothing() 
         password: Box::leak(Box::new(Secret::new(password))),
         roles: &[],
     };
-    service::create_user(&db, &hasher, 1, input("erin", "a long secret phrase"))
-        .await
-        .unwrap();
-    let err = service::create_user(&db, &hasher, 1, input("ERIN", "another long password"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            app::backend::Error::Invalid {
-                field: "username",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    let err = service::create_user(&db, &hasher, 1, input("frank", "short"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            app::backend::Error::Invalid {
-                field: "password",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    service::create_user(&db, &hasher, 1, input("erin", "a long secret phrase")).await.unwrap();
+    let err = service::create_user(&db, &hasher, 1, input("ERIN", "another long password")).await.unwrap_err();
+    assert!(matches!(err, app::backend::Error::Invalid { field: "username", .. }), "{err:?}");
+    let err = service::create_user(&db, &hasher, 1, input("frank", "short")).await.unwrap_err();
+    assert!(matches!(err, app::backend::Error::Invalid { field: "password", .. }), "{err:?}");
     assert_eq!(repo::count_users(&db.pool).await.unwrap(), 1);
 }

@@ -7,11 +7,7 @@ use leptos::prelude::*;
 /// Signs in with username and password. On success the browser is sent to
 /// `next` (a local path) or the home page.
 #[server(prefix = "/admin/fn", endpoint = "login")]
-pub async fn login(
-    username: String,
-    password: Password,
-    next: Option<String>,
-) -> Result<(), AppError> {
+pub async fn login(username: String, password: Password, next: Option<String>) -> Result<(), AppError> {
     use crate::backend::auth::{service, Secret};
     use crate::backend::context;
 

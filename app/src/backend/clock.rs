@@ -43,9 +43,7 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc.timestamp_opt(self.0.load(Ordering::SeqCst), 0)
-            .single()
-            .expect("manual clock holds a valid timestamp")
+        Utc.timestamp_opt(self.0.load(Ordering::SeqCst), 0).single().expect("manual clock holds a valid timestamp")
     }
 }
 

@@ -23,10 +23,7 @@ fn parts() -> Result<Parts, AppError> {
 
 /// The signed-in user, if any.
 pub fn principal() -> Result<Option<Principal>, AppError> {
-    Ok(parts()?
-        .extensions
-        .get::<CurrentPrincipal>()
-        .and_then(|p| p.0.clone()))
+    Ok(parts()?.extensions.get::<CurrentPrincipal>().and_then(|p| p.0.clone()))
 }
 
 /// The signed-in user, or `Unauthenticated`.
@@ -36,26 +33,18 @@ pub fn require_principal() -> Result<Principal, AppError> {
 }
 
 pub fn client_ip() -> Result<ClientIp, AppError> {
-    parts()?
-        .extensions
-        .get::<ClientIp>()
-        .copied()
-        .ok_or_else(|| {
-            tracing::error!("client address missing from the request");
-            AppError::Internal
-        })
+    parts()?.extensions.get::<ClientIp>().copied().ok_or_else(|| {
+        tracing::error!("client address missing from the request");
+        AppError::Internal
+    })
 }
 
 /// The session of this request (created lazily by tower-sessions).
 pub fn session() -> Result<tower_sessions::Session, AppError> {
-    parts()?
-        .extensions
-        .get::<tower_sessions::Session>()
-        .cloned()
-        .ok_or_else(|| {
-            tracing::error!("session layer missing");
-            AppError::Internal
-        })
+    parts()?.extensions.get::<tower_sessions::Session>().cloned().ok_or_else(|| {
+        tracing::error!("session layer missing");
+        AppError::Internal
+    })
 }
 
 /// Set the HTTP status of a server-function error response, so tools and
@@ -66,10 +55,7 @@ pub fn fail<T>(err: impl Into<AppError>) -> Result<T, AppError> {
     let err = err.into();
     let plain_form = use_context::<Parts>()
         .and_then(|p| {
-            p.headers
-                .get(http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.contains("text/html"))
+            p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html"))
         })
         .unwrap_or(false);
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>().filter(|_| !plain_form) {

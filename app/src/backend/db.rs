@@ -90,10 +90,7 @@ impl Db {
 
     /// Liveness of the database, for `/healthz`.
     pub async fn ping(&self) -> sqlx::Result<()> {
-        sqlx::query("select 1")
-            .execute(&self.pool)
-            .await
-            .map(|_: AnyQueryResult| ())
+        sqlx::query("select 1").execute(&self.pool).await.map(|_: AnyQueryResult| ())
     }
 }
 
@@ -103,18 +100,12 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() || path == ":memory:" {
-        anyhow::bail!(
-            "an in-memory SQLite database would lose everything at restart; give a file path"
-        );
+        anyhow::bail!("an in-memory SQLite database would lose everything at restart; give a file path");
     }
     if let Some(parent) = std::path::Path::new(path).parent() {
         if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).with_context(|| {
-                format!(
-                    "could not create the database directory {}",
-                    parent.display()
-                )
-            })?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("could not create the database directory {}", parent.display()))?;
         }
     }
     let mut url = format!("sqlite://{path}");
@@ -136,14 +127,8 @@ mod tests {
 
     #[test]
     fn the_backend_is_chosen_from_the_url_scheme() {
-        assert_eq!(
-            DbKind::from_url("sqlite://data/a.db").unwrap(),
-            DbKind::Sqlite
-        );
-        assert_eq!(
-            DbKind::from_url("postgres:///x?host=/run").unwrap(),
-            DbKind::Postgres
-        );
+        assert_eq!(DbKind::from_url("sqlite://data/a.db").unwrap(), DbKind::Sqlite);
+        assert_eq!(DbKind::from_url("postgres:///x?host=/run").unwrap(), DbKind::Postgres);
         assert!(DbKind::from_url("mysql://x").is_err());
     }
 

@@ -16,10 +16,7 @@ pub enum Error {
     #[error("not found")]
     NotFound,
     #[error("invalid {field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
+    Invalid { field: &'static str, message: String },
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("throttled for {retry_after_secs}s")]
@@ -30,10 +27,7 @@ pub enum Error {
 
 impl Error {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Error::Invalid {
-            field,
-            message: message.into(),
-        }
+        Error::Invalid { field, message: message.into() }
     }
 }
 
@@ -63,10 +57,7 @@ impl From<Error> for AppError {
             Error::Unauthenticated => AppError::Unauthenticated,
             Error::Forbidden => AppError::Forbidden,
             Error::NotFound => AppError::NotFound,
-            Error::Invalid { field, message } => AppError::Invalid {
-                field: field.to_string(),
-                message,
-            },
+            Error::Invalid { field, message } => AppError::Invalid { field: field.to_string(), message },
             Error::InvalidCredentials => AppError::InvalidCredentials,
             Error::Throttled { retry_after_secs } => AppError::TooManyAttempts { retry_after_secs },
             Error::Internal(e) => {

@@ -15,11 +15,7 @@ struct NavItem {
     visible: fn(&CurrentUser) -> bool,
 }
 
-const NAV: &[NavItem] = &[NavItem {
-    href: "/",
-    label: "Overview",
-    visible: |_| true,
-}];
+const NAV: &[NavItem] = &[NavItem { href: "/", label: "Overview", visible: |_| true }];
 
 #[component]
 pub fn Layout() -> impl IntoView {
@@ -53,17 +49,8 @@ fn Frame(user: CurrentUser, logout: ServerAction<Logout>) -> impl IntoView {
         .filter(|item| (item.visible)(&user))
         .map(|item| view! { <li><A href=item.href exact=true>{item.label}</A></li> })
         .collect_view();
-    let roles = user
-        .roles
-        .iter()
-        .map(|r| view! { <RoleChip role=*r /> })
-        .collect_view();
-    let initials: String = user
-        .display_name
-        .split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .collect();
+    let roles = user.roles.iter().map(|r| view! { <RoleChip role=*r /> }).collect_view();
+    let initials: String = user.display_name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect();
 
     view! {
         <div class="app">

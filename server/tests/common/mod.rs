@@ -43,11 +43,7 @@ impl TestResponse {
     }
 
     pub fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect()
+        self.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect()
     }
 
     /// The `name=value` pair of the session cookie this response sets.
@@ -74,18 +70,12 @@ pub async fn fresh_database_url() -> String {
         Ok(admin_url) => {
             use sqlx::Connection;
             sqlx::any::install_default_drivers();
-            let mut conn = sqlx::AnyConnection::connect(&admin_url)
-                .await
-                .expect("connect to the PostgreSQL test server");
-            sqlx::query(&format!("create database {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create test database");
+            let mut conn =
+                sqlx::AnyConnection::connect(&admin_url).await.expect("connect to the PostgreSQL test server");
+            sqlx::query(&format!("create database {name}")).execute(&mut conn).await.expect("create test database");
             // postgres:///postgres?host=... → postgres:///<name>?host=...
-            let (base, query) = admin_url
-                .split_once('?')
-                .map(|(b, q)| (b, format!("?{q}")))
-                .unwrap_or((&admin_url, String::new()));
+            let (base, query) =
+                admin_url.split_once('?').map(|(b, q)| (b, format!("?{q}"))).unwrap_or((&admin_url, String::new()));
             let base = base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base);
             format!("{base}/{name}{query}")
         }
@@ -104,10 +94,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            secure_cookies: false,
-            trusted_proxies: vec![],
-        }
+        Options { secure_cookies: false, trusted_proxies: vec![] }
     }
 }
 
@@ -120,33 +107,20 @@ pub async fn spawn_with(options: Options) -> TestApp {
     let db = Db::connect(&db_url).await.expect("connect and migrate");
     let clock = ManualClock::starting_now();
     let passwords = PasswordHasher::new(2);
-    users::bootstrap_admin(
-        &db,
-        &passwords,
-        clock_now(&clock),
-        Some(&Secret::new(ADMIN_PASSWORD)),
-    )
-    .await
-    .expect("bootstrap admin");
+    users::bootstrap_admin(&db, &passwords, clock_now(&clock), Some(&Secret::new(ADMIN_PASSWORD)))
+        .await
+        .expect("bootstrap admin");
     let state = AppState {
         db,
         clock: Arc::new(clock.clone()),
         passwords,
-        leptos_options: appcred_server::cli::leptos_options(
-            "target/site",
-            "127.0.0.1:3000".parse().unwrap(),
-        ),
+        leptos_options: appcred_server::cli::leptos_options("target/site", "127.0.0.1:3000".parse().unwrap()),
         security: Arc::new(SecurityConfig {
             secure_cookies: options.secure_cookies,
             trusted_proxies: options.trusted_proxies,
         }),
     };
-    TestApp {
-        router: appcred_server::router::build(state.clone()),
-        state,
-        clock,
-        db_url,
-    }
+    TestApp { router: appcred_server::router::build(state.clone()), state, clock, db_url }
 }
 
 fn clock_now(clock: &ManualClock) -> i64 {
@@ -165,21 +139,15 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        TestResponse {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     async fn send_from(&self, req: &mut Request<Body>, peer: &str) {
         if req.extensions().get::<ConnectInfo<SocketAddr>>().is_none() {
-            req.extensions_mut()
-                .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+            req.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
         }
         if !req.headers().contains_key(header::HOST) {
-            req.headers_mut()
-                .insert(header::HOST, HOST.parse().unwrap());
+            req.headers_mut().insert(header::HOST, HOST.parse().unwrap());
         }
     }
 
@@ -193,14 +161,8 @@ impl TestApp {
 
     /// Calls a server function the way the hydrated app does (form-encoded
     /// body, JSON answer).
-    pub async fn server_fn(
-        &self,
-        name: &str,
-        form: &[(&str, &str)],
-        cookie: Option<&str>,
-    ) -> TestResponse {
-        self.server_fn_from(name, form, cookie, "127.0.0.1:50000")
-            .await
+    pub async fn server_fn(&self, name: &str, form: &[(&str, &str)], cookie: Option<&str>) -> TestResponse {
+        self.server_fn_from(name, form, cookie, "127.0.0.1:50000").await
     }
 
     pub async fn server_fn_from(
@@ -217,20 +179,13 @@ impl TestApp {
             b = b.header(header::COOKIE, c);
         }
         let mut req = b.body(Body::from(encode_form(form))).unwrap();
-        req.extensions_mut()
-            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        req.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
         self.send(req).await
     }
 
     /// Signs in and returns the session cookie pair.
     pub async fn sign_in(&self, username: &str, password: &str) -> String {
-        let res = self
-            .server_fn(
-                "login",
-                &[("username", username), ("password", password)],
-                None,
-            )
-            .await;
+        let res = self.server_fn("login", &[("username", username), ("password", password)], None).await;
         assert_eq!(res.status, StatusCode::OK, "sign-in failed: {}", res.body);
         res.session_cookie().expect("a session cookie")
     }
@@ -244,9 +199,7 @@ impl TestApp {
         let res = self.server_fn("me", &[], Some(cookie)).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         let v: serde_json::Value = serde_json::from_str(&res.body).unwrap();
-        v.get("username")
-            .and_then(|u| u.as_str())
-            .map(str::to_owned)
+        v.get("username").and_then(|u| u.as_str()).map(str::to_owned)
     }
 
     pub async fn create_user(&self, username: &str, password: &str, roles: &[Role]) -> String {
@@ -254,12 +207,7 @@ impl TestApp {
             &self.state.db,
             &self.state.passwords,
             self.now(),
-            NewUserInput {
-                username,
-                display_name: username,
-                password: &Secret::new(password),
-                roles,
-            },
+            NewUserInput { username, display_name: username, password: &Secret::new(password), roles },
         )
         .await
         .expect("create user")
@@ -272,18 +220,12 @@ pub fn encode_form(pairs: &[(&str, &str)]) -> String {
         let mut out = String::new();
         for b in s.bytes() {
             match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                    out.push(b as char)
-                }
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
                 b' ' => out.push('+'),
                 _ => out.push_str(&format!("%{b:02X}")),
             }
         }
         out
     }
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
 }

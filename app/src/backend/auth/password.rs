@@ -6,9 +6,7 @@
 
 use super::Secret;
 use anyhow::Context as _;
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
@@ -27,8 +25,7 @@ pub struct PasswordHasher {
 }
 
 fn argon2() -> Argon2<'static> {
-    let params =
-        Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid argon2 parameters");
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid argon2 parameters");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -38,18 +35,13 @@ fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
-        argon2()
-            .hash_password(generate_password().as_bytes(), &salt)
-            .expect("hashing a generated password")
-            .to_string()
+        argon2().hash_password(generate_password().as_bytes(), &salt).expect("hashing a generated password").to_string()
     })
 }
 
 impl PasswordHasher {
     pub fn new(max_concurrent: usize) -> Self {
-        PasswordHasher {
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
-        }
+        PasswordHasher { permits: Arc::new(Semaphore::new(max_concurrent.max(1))) }
     }
 
     pub async fn hash(&self, password: &Secret) -> anyhow::Result<String> {
@@ -74,11 +66,8 @@ impl PasswordHasher {
         tokio::task::spawn_blocking(move || {
             let known = stored.is_some();
             let stored = stored.unwrap_or_else(|| dummy_hash().to_string());
-            let parsed = PasswordHash::new(&stored)
-                .map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
-            let ok = Argon2::default()
-                .verify_password(password.expose().as_bytes(), &parsed)
-                .is_ok();
+            let parsed = PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
+            let ok = Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok();
             Ok(known && ok)
         })
         .await
@@ -111,11 +100,7 @@ pub fn check_policy(password: &str, username: &str) -> Result<(), String> {
 /// alphanumerics, from the OS generator (≈142 bits).
 pub fn generate_password() -> String {
     use rand::{distributions::Alphanumeric, rngs::OsRng, Rng};
-    OsRng
-        .sample_iter(&Alphanumeric)
-        .take(24)
-        .map(char::from)
-        .collect()
+    OsRng.sample_iter(&Alphanumeric).take(24).map(char::from).collect()
 }
 
 #[cfg(test)]
@@ -126,10 +111,7 @@ mod tests {
     async fn hashes_are_argon2id_v19_with_owasp_parameters() {
         // ASVS-P1, ASVS-P2
         let hasher = PasswordHasher::new(1);
-        let hash = hasher
-            .hash(&Secret::new("a long enough password"))
-            .await
-            .unwrap();
+        let hash = hasher.hash(&Secret::new("a long enough password")).await.unwrap();
         let parsed = PasswordHash::new(&hash).unwrap();
         assert_eq!(parsed.algorithm.as_str(), "argon2id");
         assert_eq!(parsed.version, Some(19));
@@ -143,27 +125,15 @@ mod tests {
         let hasher = PasswordHasher::new(1);
         let long: String = "Ab1-".repeat(32);
         let hash = hasher.hash(&Secret::new(long.clone())).await.unwrap();
-        assert!(hasher
-            .verify(Some(hash.clone()), &Secret::new(long.clone()))
-            .await
-            .unwrap());
-        assert!(!hasher
-            .verify(Some(hash.clone()), &Secret::new(long[..127].to_string()))
-            .await
-            .unwrap());
-        assert!(!hasher
-            .verify(Some(hash), &Secret::new(long.to_lowercase()))
-            .await
-            .unwrap());
+        assert!(hasher.verify(Some(hash.clone()), &Secret::new(long.clone())).await.unwrap());
+        assert!(!hasher.verify(Some(hash.clone()), &Secret::new(long[..127].to_string())).await.unwrap());
+        assert!(!hasher.verify(Some(hash), &Secret::new(long.to_lowercase())).await.unwrap());
     }
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies() {
         let hasher = PasswordHasher::new(1);
-        assert!(!hasher
-            .verify(None, &Secret::new("anything at all"))
-            .await
-            .unwrap());
+        assert!(!hasher.verify(None, &Secret::new("anything at all")).await.unwrap());
     }
 
     #[test]

@@ -10,21 +10,12 @@ use tower_sessions::Session;
 
 const WINDOW: i64 = 15 * 60;
 /// One account from one address: the common case of a person mistyping.
-const PER_ACCOUNT_AND_ADDRESS: Policy = Policy {
-    max_failures: 5,
-    window_secs: WINDOW,
-};
+const PER_ACCOUNT_AND_ADDRESS: Policy = Policy { max_failures: 5, window_secs: WINDOW };
 /// One address trying many accounts (credential stuffing).
-const PER_ADDRESS: Policy = Policy {
-    max_failures: 30,
-    window_secs: WINDOW,
-};
+const PER_ADDRESS: Policy = Policy { max_failures: 30, window_secs: WINDOW };
 /// One account from many addresses. Higher, so that strangers cannot lock a
 /// user out by failing on purpose (ASVS V6.1.1).
-const PER_ACCOUNT: Policy = Policy {
-    max_failures: 50,
-    window_secs: WINDOW,
-};
+const PER_ACCOUNT: Policy = Policy { max_failures: 50, window_secs: WINDOW };
 
 /// How often a live session's `last_seen_at` is written back. The idle
 /// timeout is therefore exact to within this many seconds.
@@ -32,10 +23,7 @@ pub const LAST_SEEN_GRANULARITY_SECS: i64 = 30;
 
 fn login_keys(username_key: &str, ip: IpAddr) -> Vec<Key> {
     vec![
-        Key::new(
-            format!("login:pair:{username_key}|{ip}"),
-            PER_ACCOUNT_AND_ADDRESS,
-        ),
+        Key::new(format!("login:pair:{username_key}|{ip}"), PER_ACCOUNT_AND_ADDRESS),
         Key::new(format!("login:ip:{ip}"), PER_ADDRESS),
         Key::new(format!("login:user:{username_key}"), PER_ACCOUNT),
     ]
@@ -59,16 +47,10 @@ pub async fn sign_in(
 
     if let Some(wait) = throttle::blocked_for(&state.db.pool, &keys, now).await? {
         tracing::warn!(event = "sign_in", outcome = "throttled", username = %escape(username), %ip);
-        return Err(Error::Throttled {
-            retry_after_secs: wait,
-        });
+        return Err(Error::Throttled { retry_after_secs: wait });
     }
 
-    let found = if username.is_empty() {
-        None
-    } else {
-        users::find_for_login(&state.db.pool, username).await?
-    };
+    let found = if username.is_empty() { None } else { users::find_for_login(&state.db.pool, username).await? };
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
@@ -87,23 +69,11 @@ pub async fn sign_in(
     let roles = users::active_roles(&state.db.pool, &user.id).await?;
     session.cycle_id().await.context("cycling the session id")?;
     session
-        .insert(
-            SESSION_AUTH_KEY,
-            SessionAuth {
-                user_id: user.id.clone(),
-                authenticated_at: now,
-                last_seen_at: now,
-            },
-        )
+        .insert(SESSION_AUTH_KEY, SessionAuth { user_id: user.id.clone(), authenticated_at: now, last_seen_at: now })
         .await
         .context("writing the session")?;
     tracing::info!(event = "sign_in", outcome = "success", user_id = %user.id, %ip);
-    Ok(Principal {
-        user_id: user.id,
-        username: user.username,
-        display_name: user.display_name,
-        roles,
-    })
+    Ok(Principal { user_id: user.id, username: user.username, display_name: user.display_name, roles })
 }
 
 /// Ends the session: the server-side record is deleted, so the old cookie is
@@ -141,30 +111,20 @@ pub async fn resolve(state: &AppState, session: &Session) -> Result<SessionState
     let now = state.clock.unix();
     let s = settings::repo::load(&state.db.pool).await?;
 
-    let timed_out = now - auth.authenticated_at > s.session_absolute_secs
-        || now - auth.last_seen_at > s.session_idle_secs;
-    let user = if timed_out {
-        None
-    } else {
-        users::find_by_id(&state.db.pool, &auth.user_id).await?
-    };
+    let timed_out =
+        now - auth.authenticated_at > s.session_absolute_secs || now - auth.last_seen_at > s.session_idle_secs;
+    let user = if timed_out { None } else { users::find_by_id(&state.db.pool, &auth.user_id).await? };
     let user = match user {
         Some(u) if u.active && auth.authenticated_at > u.sessions_valid_after => u,
         _ => {
-            session
-                .flush()
-                .await
-                .context("deleting an expired session")?;
+            session.flush().await.context("deleting an expired session")?;
             return Ok(SessionState::Expired);
         }
     };
 
     if now - auth.last_seen_at >= LAST_SEEN_GRANULARITY_SECS {
         auth.last_seen_at = now;
-        session
-            .insert(SESSION_AUTH_KEY, auth)
-            .await
-            .context("touching the session")?;
+        session.insert(SESSION_AUTH_KEY, auth).await.context("touching the session")?;
     }
     let roles = users::active_roles(&state.db.pool, &user.id).await?;
     Ok(SessionState::Active(Principal {

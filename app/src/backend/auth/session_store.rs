@@ -27,19 +27,13 @@ impl DbSessionStore {
 
     /// Deletes every session of `user_id`.
     pub async fn delete_for_user(&self, user_id: &str) -> sqlx::Result<u64> {
-        let res = sqlx::query("delete from sessions where user_id = $1")
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+        let res = sqlx::query("delete from sessions where user_id = $1").bind(user_id).execute(&self.pool).await?;
         Ok(res.rows_affected())
     }
 
     pub async fn delete_expired(&self) -> sqlx::Result<u64> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let res = sqlx::query("delete from sessions where expiry_date < $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        let res = sqlx::query("delete from sessions where expiry_date < $1").bind(now).execute(&self.pool).await?;
         Ok(res.rows_affected())
     }
 }
@@ -57,8 +51,7 @@ impl SessionStore for DbSessionStore {
             .and_then(|v| v.get("user_id"))
             .and_then(|v| v.as_str())
             .map(str::to_owned);
-        let data = serde_json::to_string(&record.data)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
         sqlx::query(
             "insert into sessions (id, user_id, data, expiry_date) values ($1, $2, $3, $4) \
              on conflict (id) do update set user_id = excluded.user_id, data = excluded.data, \
@@ -75,26 +68,21 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "select data, expiry_date from sessions where id = $1 and expiry_date > $2",
-        )
-        .bind(session_id.to_string())
-        .bind(OffsetDateTime::now_utc().unix_timestamp())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        let row: Option<(String, i64)> =
+            sqlx::query_as("select data, expiry_date from sessions where id = $1 and expiry_date > $2")
+                .bind(session_id.to_string())
+                .bind(OffsetDateTime::now_utc().unix_timestamp())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
         let Some((data, expiry)) = row else {
             return Ok(None);
         };
         let data: HashMap<String, serde_json::Value> =
             serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        let expiry_date = OffsetDateTime::from_unix_timestamp(expiry)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        Ok(Some(Record {
-            id: *session_id,
-            data,
-            expiry_date,
-        }))
+        let expiry_date =
+            OffsetDateTime::from_unix_timestamp(expiry).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record { id: *session_id, data, expiry_date }))
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {

@@ -20,10 +20,7 @@ pub struct Key {
 
 impl Key {
     pub fn new(key: impl Into<String>, policy: Policy) -> Self {
-        Key {
-            key: key.into(),
-            policy,
-        }
+        Key { key: key.into(), policy }
     }
 }
 
@@ -31,11 +28,10 @@ impl Key {
 pub async fn blocked_for(pool: &AnyPool, keys: &[Key], now: i64) -> Result<Option<u64>> {
     let mut worst: Option<u64> = None;
     for k in keys {
-        let row: Option<(i64, i64)> =
-            sqlx::query_as("select window_start, failures from throttle where key = $1")
-                .bind(&k.key)
-                .fetch_optional(pool)
-                .await?;
+        let row: Option<(i64, i64)> = sqlx::query_as("select window_start, failures from throttle where key = $1")
+            .bind(&k.key)
+            .fetch_optional(pool)
+            .await?;
         if let Some((start, failures)) = row {
             let ends = start + k.policy.window_secs;
             if failures >= k.policy.max_failures && now < ends {
@@ -67,18 +63,12 @@ pub async fn record_failure(pool: &AnyPool, keys: &[Key], now: i64) -> Result<()
 }
 
 pub async fn clear(pool: &AnyPool, key: &str) -> Result<()> {
-    sqlx::query("delete from throttle where key = $1")
-        .bind(key)
-        .execute(pool)
-        .await?;
+    sqlx::query("delete from throttle where key = $1").bind(key).execute(pool).await?;
     Ok(())
 }
 
 /// Forgets windows that ended long ago.
 pub async fn purge_older_than(pool: &AnyPool, cutoff: i64) -> Result<u64> {
-    let res = sqlx::query("delete from throttle where window_start < $1")
-        .bind(cutoff)
-        .execute(pool)
-        .await?;
+    let res = sqlx::query("delete from throttle where window_start < $1").bind(cutoff).execute(pool).await?;
     Ok(res.rows_affected())
 }

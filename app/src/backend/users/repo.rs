@@ -38,10 +38,7 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts a user; `Ok(false)` when the username is taken.
-pub async fn insert_user<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    u: NewUser<'_>,
-) -> Result<bool> {
+pub async fn insert_user<'e>(ex: impl Executor<'e, Database = Any>, u: NewUser<'_>) -> Result<bool> {
     let res = sqlx::query(
         "insert into users (id, username, username_key, display_name, password_hash, active, \
          sessions_valid_after, created_at, updated_at) values ($1, $2, $3, $4, $5, 1, 0, $6, $6)",
@@ -62,20 +59,14 @@ pub async fn insert_user<'e>(
 }
 
 pub async fn count_users<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64> {
-    Ok(sqlx::query_scalar::<_, i64>("select count(*) from users")
-        .fetch_one(ex)
-        .await?)
+    Ok(sqlx::query_scalar::<_, i64>("select count(*) from users").fetch_one(ex).await?)
 }
 
-pub async fn find_by_id<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    id: &str,
-) -> Result<Option<User>> {
-    let row =
-        sqlx::query_as::<_, UserRow>(&format!("select {USER_COLUMNS} from users where id = $1"))
-            .bind(id)
-            .fetch_optional(ex)
-            .await?;
+pub async fn find_by_id<'e>(ex: impl Executor<'e, Database = Any>, id: &str) -> Result<Option<User>> {
+    let row = sqlx::query_as::<_, UserRow>(&format!("select {USER_COLUMNS} from users where id = $1"))
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
     Ok(row.map(User::from))
 }
 
@@ -90,21 +81,18 @@ pub async fn find_for_login<'e>(
         user: UserRow,
         password_hash: String,
     }
-    let row = sqlx::query_as::<_, Row>(&format!(
-        "select {USER_COLUMNS}, password_hash from users where username_key = $1"
-    ))
-    .bind(username.to_lowercase())
-    .fetch_optional(ex)
-    .await?;
+    let row =
+        sqlx::query_as::<_, Row>(&format!("select {USER_COLUMNS}, password_hash from users where username_key = $1"))
+            .bind(username.to_lowercase())
+            .fetch_optional(ex)
+            .await?;
     Ok(row.map(|r| (User::from(r.user), r.password_hash)))
 }
 
 pub async fn list_users<'e>(ex: impl Executor<'e, Database = Any>) -> Result<Vec<User>> {
-    let rows = sqlx::query_as::<_, UserRow>(&format!(
-        "select {USER_COLUMNS} from users order by username_key"
-    ))
-    .fetch_all(ex)
-    .await?;
+    let rows = sqlx::query_as::<_, UserRow>(&format!("select {USER_COLUMNS} from users order by username_key"))
+        .fetch_all(ex)
+        .await?;
     Ok(rows.into_iter().map(User::from).collect())
 }
 
@@ -124,11 +112,7 @@ pub async fn set_password_hash<'e>(
 }
 
 /// Ends every web session of the user signed in at or before `now`.
-pub async fn invalidate_sessions<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    user_id: &str,
-    now: i64,
-) -> Result<()> {
+pub async fn invalidate_sessions<'e>(ex: impl Executor<'e, Database = Any>, user_id: &str, now: i64) -> Result<()> {
     sqlx::query("update users set sessions_valid_after = $1, updated_at = $1 where id = $2")
         .bind(now)
         .bind(user_id)
@@ -138,10 +122,7 @@ pub async fn invalidate_sessions<'e>(
 }
 
 /// Roles the user holds now, in catalogue order.
-pub async fn active_roles<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    user_id: &str,
-) -> Result<Vec<Role>> {
+pub async fn active_roles<'e>(ex: impl Executor<'e, Database = Any>, user_id: &str) -> Result<Vec<Role>> {
     let slugs: Vec<String> =
         sqlx::query_scalar("select role from user_roles where user_id = $1 and revoked_at is null")
             .bind(user_id)
@@ -179,13 +160,12 @@ pub async fn revoke_role<'e>(
     role: Role,
     now: i64,
 ) -> Result<bool> {
-    let res = sqlx::query(
-        "update user_roles set revoked_at = $1 where user_id = $2 and role = $3 and revoked_at is null",
-    )
-    .bind(now)
-    .bind(user_id)
-    .bind(role.slug())
-    .execute(ex)
-    .await?;
+    let res =
+        sqlx::query("update user_roles set revoked_at = $1 where user_id = $2 and role = $3 and revoked_at is null")
+            .bind(now)
+            .bind(user_id)
+            .bind(role.slug())
+            .execute(ex)
+            .await?;
     Ok(res.rows_affected() > 0)
 }

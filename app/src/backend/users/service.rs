@@ -15,19 +15,10 @@ pub fn validate_username(raw: &str) -> Result<String> {
     let name = raw.trim();
     let len = name.chars().count();
     if !(3..=64).contains(&len) {
-        return Err(Error::invalid(
-            "username",
-            "A username has 3 to 64 characters.",
-        ));
+        return Err(Error::invalid("username", "A username has 3 to 64 characters."));
     }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c))
-    {
-        return Err(Error::invalid(
-            "username",
-            "Use letters, digits and . _ @ - only.",
-        ));
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c)) {
+        return Err(Error::invalid("username", "Use letters, digits and . _ @ - only."));
     }
     Ok(name.to_string())
 }
@@ -36,16 +27,10 @@ pub fn validate_display_name(raw: &str) -> Result<String> {
     let name = raw.trim();
     let len = name.chars().count();
     if !(1..=100).contains(&len) {
-        return Err(Error::invalid(
-            "display_name",
-            "A display name has 1 to 100 characters.",
-        ));
+        return Err(Error::invalid("display_name", "A display name has 1 to 100 characters."));
     }
     if name.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "display_name",
-            "A display name cannot contain control characters.",
-        ));
+        return Err(Error::invalid("display_name", "A display name cannot contain control characters."));
     }
     Ok(name.to_string())
 }
@@ -57,12 +42,7 @@ pub struct NewUserInput<'a> {
     pub roles: &'a [Role],
 }
 
-pub async fn create_user(
-    db: &Db,
-    hasher: &PasswordHasher,
-    now: i64,
-    input: NewUserInput<'_>,
-) -> Result<User> {
+pub async fn create_user(db: &Db, hasher: &PasswordHasher, now: i64, input: NewUserInput<'_>) -> Result<User> {
     let username = validate_username(input.username)?;
     let display_name = validate_display_name(input.display_name)?;
     check_policy(input.password.expose(), &username).map_err(|m| Error::invalid("password", m))?;
@@ -72,32 +52,17 @@ pub async fn create_user(
     let mut tx = db.pool.begin().await?;
     let inserted = repo::insert_user(
         &mut *tx,
-        repo::NewUser {
-            id: &id,
-            username: &username,
-            display_name: &display_name,
-            password_hash: &hash,
-            now,
-        },
+        repo::NewUser { id: &id, username: &username, display_name: &display_name, password_hash: &hash, now },
     )
     .await?;
     if !inserted {
-        return Err(Error::invalid(
-            "username",
-            "That username is already taken.",
-        ));
+        return Err(Error::invalid("username", "That username is already taken."));
     }
     for role in input.roles {
         repo::grant_role(&mut *tx, &id, *role, now).await?;
     }
     tx.commit().await?;
-    Ok(User {
-        id,
-        username,
-        display_name,
-        active: true,
-        sessions_valid_after: 0,
-    })
+    Ok(User { id, username, display_name, active: true, sessions_valid_after: 0 })
 }
 
 /// On an empty database, creates `admin` holding every role. Returns the
@@ -127,9 +92,7 @@ pub async fn bootstrap_admin(
         },
     )
     .await?;
-    Ok(Some(BootstrapOutcome {
-        generated_password: generated.then_some(secret),
-    }))
+    Ok(Some(BootstrapOutcome { generated_password: generated.then_some(secret) }))
 }
 
 #[derive(Debug)]
@@ -139,20 +102,11 @@ pub struct BootstrapOutcome {
 }
 
 pub async fn find_by_username(db: &Db, username: &str) -> Result<User> {
-    repo::find_for_login(&db.pool, username.trim())
-        .await?
-        .map(|(u, _)| u)
-        .ok_or(Error::NotFound)
+    repo::find_for_login(&db.pool, username.trim()).await?.map(|(u, _)| u).ok_or(Error::NotFound)
 }
 
 /// Sets a new password and ends every session of the user (ASVS V7.4.3).
-pub async fn set_password(
-    db: &Db,
-    hasher: &PasswordHasher,
-    now: i64,
-    username: &str,
-    password: &Secret,
-) -> Result<()> {
+pub async fn set_password(db: &Db, hasher: &PasswordHasher, now: i64, username: &str, password: &Secret) -> Result<()> {
     let user = find_by_username(db, username).await?;
     check_policy(password.expose(), &user.username).map_err(|m| Error::invalid("password", m))?;
     let hash = hasher.hash(password).await?;
@@ -191,10 +145,7 @@ mod tests {
         assert_eq!(validate_username("  alice ").unwrap(), "alice");
         assert!(validate_username("al").is_err());
         assert!(validate_username("alice smith").is_err());
-        assert!(
-            validate_username("alice\n").is_ok(),
-            "surrounding whitespace is trimmed"
-        );
+        assert!(validate_username("alice\n").is_ok(), "surrounding whitespace is trimmed");
         assert!(validate_username("ali\nce").is_err());
         assert!(validate_username(&"a".repeat(65)).is_err());
     }

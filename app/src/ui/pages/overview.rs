@@ -11,12 +11,7 @@ pub fn OverviewPage() -> impl IntoView {
     let groups = RoleGroup::ALL
         .into_iter()
         .filter_map(|group| {
-            let roles: Vec<_> = user
-                .roles
-                .iter()
-                .copied()
-                .filter(|r| r.group() == group)
-                .collect();
+            let roles: Vec<_> = user.roles.iter().copied().filter(|r| r.group() == group).collect();
             (!roles.is_empty()).then(|| {
                 let items = roles
                     .into_iter()
