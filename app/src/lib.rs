@@ -2,7 +2,7 @@
 //! functions. Everything that touches the database, secrets or the network
 //! lives under [`backend`], compiled only with the `ssr` feature, so none of
 //! it can reach the wasm bundle.
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 
 pub mod api;
 pub mod error;
@@ -24,4 +24,8 @@ pub const SERVER_FN_PREFIX: &str = "/admin/fn";
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(App);
+    // A marker for the browser tests: the page is live from here on.
+    if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
 }

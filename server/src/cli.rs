@@ -61,6 +61,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             secure_cookies: config.secure_cookies,
             trusted_proxies: config.trusted_proxies.clone(),
         }),
+        secret_key: config.secret_key.clone(),
     };
     spawn_housekeeping(db.clone(), clock.clone());
 

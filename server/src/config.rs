@@ -3,7 +3,10 @@
 //! anything starts.
 
 use clap::{Args, Parser, Subcommand};
+use app::backend::db::DbKind;
+use app::backend::secrets::SecretKey;
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +49,17 @@ pub struct ServeArgs {
     /// (comma-separated IP addresses). Others' headers are ignored.
     #[arg(long = "trusted-proxy", env = "APPCRED_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
+
+    /// The server key (32 bytes, hex or base64url) under which client
+    /// secrets and tokens are digested. Every instance must share it. With
+    /// SQLite and no key given, one is generated into secret.key next to the
+    /// database file.
+    #[arg(long, env = "APPCRED_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// A file holding the server key (alternative to APPCRED_SECRET_KEY).
+    #[arg(long, env = "APPCRED_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<std::path::PathBuf>,
 
     /// Log format: `pretty` for people, `json` for log collectors.
     #[arg(long, env = "APPCRED_LOG_FORMAT", default_value = "pretty", value_parser = ["pretty", "json"])]
@@ -118,6 +132,7 @@ pub struct ServeConfig {
     pub trusted_proxies: Vec<IpAddr>,
     pub json_logs: bool,
     pub site_root: String,
+    pub secret_key: std::sync::Arc<SecretKey>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -129,6 +144,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("secure_cookies", &self.secure_cookies)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "[redacted]"))
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("secret_key", &self.secret_key)
             .finish()
     }
 }
@@ -147,7 +163,7 @@ pub fn redact_url(url: &str) -> String {
 
 impl ServeConfig {
     pub fn from_cli(database_url: &str, args: &ServeArgs) -> anyhow::Result<Self> {
-        app::backend::db::DbKind::from_url(database_url)?;
+        let kind = DbKind::from_url(database_url)?;
         let bind = match args.bind {
             Some(b) => b,
             None => std::env::var("LEPTOS_SITE_ADDR")
@@ -182,17 +198,77 @@ impl ServeConfig {
             trusted_proxies: args.trusted_proxies.clone(),
             json_logs: args.log_format == "json",
             site_root: args.site_root.clone(),
+            secret_key: std::sync::Arc::new(load_secret_key(database_url, kind, args)?),
         })
     }
+}
+
+/// The server key: from the environment, from a file, or (SQLite only)
+/// generated once into `secret.key` beside the database.
+pub fn load_secret_key(database_url: &str, kind: DbKind, args: &ServeArgs) -> anyhow::Result<SecretKey> {
+    if let Some(text) = &args.secret_key {
+        return SecretKey::parse(text).map_err(|e| anyhow::anyhow!("APPCRED_SECRET_KEY: {e}"));
+    }
+    if let Some(path) = &args.secret_key_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("could not read the key file {}: {e}", path.display()))?;
+        return SecretKey::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+    }
+    if kind == DbKind::Postgres {
+        anyhow::bail!(
+            "with PostgreSQL every instance must share the server key: set APPCRED_SECRET_KEY or \
+             APPCRED_SECRET_KEY_FILE (32 random bytes, e.g. `openssl rand -hex 32`)"
+        );
+    }
+    let path = sqlite_sidecar(database_url, "secret.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("could not read the key file {}: {e}", path.display()))?;
+        return SecretKey::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+    }
+    let key = SecretKey::generate();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_private(&path, &key.to_hex())?;
+    tracing::info!(path = %path.display(), "generated a new server key");
+    Ok(key)
+}
+
+fn sqlite_sidecar(database_url: &str, file: &str) -> PathBuf {
+    let rest = database_url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let db_path = rest.split('?').next().unwrap_or(rest);
+    Path::new(db_path).parent().map(|p| p.join(file)).unwrap_or_else(|| PathBuf::from(file))
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path).map_err(|e| anyhow::anyhow!("could not create {}: {e}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const TEST_KEY: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+
+    /// Parses a command line; unless the test is about databases or keys, a
+    /// key is supplied so nothing is written to disk.
     fn args(extra: &[&str]) -> Cli {
         let mut v = vec!["appcred"];
         v.extend_from_slice(extra);
+        if !extra.contains(&"--database-url") && !extra.contains(&"--secret-key") {
+            v.extend_from_slice(&["--secret-key", TEST_KEY]);
+        }
         Cli::parse_from(v)
     }
 
@@ -215,8 +291,34 @@ mod tests {
         let cli = args(&["--bind", "127.0.0.1:9", "--admin-password", "short"]);
         let err = ServeConfig::from_cli(&cli.database_url, &cli.serve).err().unwrap().to_string();
         assert!(err.contains("APPCRED_ADMIN_PASSWORD") && !err.contains("short"));
-        let cli = args(&["--database-url", "mysql://x", "--bind", "127.0.0.1:9"]);
+        let cli = args(&["--database-url", "mysql://x", "--bind", "127.0.0.1:9", "--secret-key", TEST_KEY]);
         assert!(ServeConfig::from_cli(&cli.database_url, &cli.serve).is_err());
+    }
+
+    #[test]
+    fn with_sqlite_a_key_is_generated_once_and_reused() {
+        let dir = std::env::temp_dir().join(format!("appcred-key-{}", uuid::Uuid::new_v4().simple()));
+        let url = format!("sqlite://{}/x.db", dir.display());
+        let cli = args(&["--bind", "127.0.0.1:9", "--database-url", &url]);
+        let a = ServeConfig::from_cli(&cli.database_url, &cli.serve).unwrap().secret_key;
+        let b = ServeConfig::from_cli(&cli.database_url, &cli.serve).unwrap().secret_key;
+        assert_eq!(a.digest("x"), b.digest("x"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("secret.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn postgres_needs_a_shared_key() {
+        let cli = args(&["--bind", "127.0.0.1:9", "--database-url", "postgres://db/x"]);
+        let err = ServeConfig::from_cli(&cli.database_url, &cli.serve).err().unwrap().to_string();
+        assert!(err.contains("APPCRED_SECRET_KEY"), "{err}");
+        let key = "11".repeat(32);
+        let cli = args(&["--bind", "127.0.0.1:9", "--database-url", "postgres://db/x", "--secret-key", &key]);
+        assert!(ServeConfig::from_cli(&cli.database_url, &cli.serve).is_ok());
     }
 
     #[test]
@@ -232,5 +334,6 @@ mod tests {
         let cfg = ServeConfig::from_cli(&cli.database_url, &cli.serve).unwrap();
         let shown = format!("{cfg:?}");
         assert!(!shown.contains("a-very-long-password") && !shown.contains("pw123"), "{shown}");
+        assert!(!shown.contains("2222"), "the server key is hidden too: {shown}");
     }
 }

@@ -1,7 +1,9 @@
+#![recursion_limit = "512"]
 //! The appcred server: configuration, the HTTP router with its middleware,
 //! and the operator CLI. Domain logic lives in `app::backend`.
 
 pub mod cli;
 pub mod config;
 pub mod middleware;
+pub mod nojs;
 pub mod router;

@@ -4,3 +4,4 @@
 //! [`crate::SERVER_FN_PREFIX`].
 
 pub mod session;
+pub mod credentials;

@@ -51,7 +51,7 @@ pub fn session() -> Result<tower_sessions::Session, AppError> {
 /// tests see 401/403/422 rather than a blanket 500. A plain (no-JS) form
 /// post is left alone: it must stay a redirect back to the form, which
 /// carries the error.
-pub fn fail<T>(err: impl Into<AppError>) -> Result<T, AppError> {
+pub fn fail<T, E: Into<AppError>>(err: E) -> Result<T, AppError> {
     let err = err.into();
     let plain_form = use_context::<Parts>()
         .and_then(|p| {

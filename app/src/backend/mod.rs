@@ -5,8 +5,10 @@
 pub mod auth;
 pub mod clock;
 pub mod context;
+pub mod credentials;
 pub mod db;
 pub mod error;
+pub mod secrets;
 pub mod settings;
 pub mod users;
 
@@ -26,6 +28,8 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub leptos_options: leptos::config::LeptosOptions,
     pub security: Arc<SecurityConfig>,
+    /// Key for the digests of client secrets and tokens.
+    pub secret_key: Arc<secrets::SecretKey>,
 }
 
 impl axum::extract::FromRef<AppState> for leptos::config::LeptosOptions {

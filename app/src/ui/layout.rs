@@ -15,7 +15,7 @@ struct NavItem {
     visible: fn(&CurrentUser) -> bool,
 }
 
-const NAV: &[NavItem] = &[NavItem { href: "/", label: "Overview", visible: |_| true }];
+const NAV: &[NavItem] = &[NavItem { href: "/", label: "Application Credentials", visible: |_| true }];
 
 #[component]
 pub fn Layout() -> impl IntoView {

@@ -19,7 +19,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                // Pages answering a plain form post are static: they show
+                // server-side results the client could not reproduce.
+                {use_context::<pages::credential_pages::NoJsOutcome>().is_none().then(|| view! { <HydrationScripts options /> })}
                 <MetaTags />
             </head>
             <body>
@@ -39,7 +41,11 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/login") view=pages::login::LoginPage />
                 <ParentRoute path=path!("") view=layout::Layout>
-                    <Route path=path!("/") view=pages::overview::OverviewPage />
+                    <Route path=path!("/") view=pages::credentials::CredentialsPage />
+                    <Route path=path!("/credentials/new") view=pages::credential_pages::NewCredentialPage />
+                    <Route path=path!("/credentials/:id/edit") view=pages::credential_pages::EditCredentialPage />
+                    <Route path=path!("/credentials/:id/regenerate") view=pages::credential_pages::RegenerateCredentialPage />
+                    <Route path=path!("/credentials/:id/delete") view=pages::credential_pages::DeleteCredentialPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -9,6 +9,7 @@
 use app::backend::auth::password::PasswordHasher;
 use app::backend::auth::Secret;
 use app::backend::clock::ManualClock;
+use app::backend::secrets::SecretKey;
 use app::backend::users::service::{self as users, NewUserInput};
 use app::backend::{AppState, Db, SecurityConfig};
 use app::model::Role;
@@ -119,6 +120,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
             secure_cookies: options.secure_cookies,
             trusted_proxies: options.trusted_proxies,
         }),
+        secret_key: Arc::new(SecretKey::from_bytes([7; 32])),
     };
     TestApp { router: appcred_server::router::build(state.clone()), state, clock, db_url }
 }

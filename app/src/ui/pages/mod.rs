@@ -1,3 +1,4 @@
+pub mod credential_pages;
+pub mod credentials;
 pub mod login;
 pub mod not_found;
-pub mod overview;

@@ -1,0 +1,5 @@
+//! Application credentials: records owned by a user, carrying a subset of
+//! the owner's roles, with a secret shown once and stored as a keyed digest.
+
+pub mod repo;
+pub mod service;

@@ -1,0 +1,250 @@
+//! SQL for credentials and their roles.
+
+use crate::backend::Result;
+use crate::model::{CredentialRole, CredentialSort, CredentialSummary, Role};
+use sqlx::{Any, AnyConnection, Executor, FromRow};
+
+#[derive(FromRow)]
+struct Row {
+    id: String,
+    owner_id: String,
+    name: String,
+    expires_at: i64,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    secret_rotated_at: i64,
+}
+
+const COLUMNS: &str = "id, owner_id, name, expires_at, created_at, last_used_at, secret_rotated_at";
+
+/// A live (not deleted) credential with its owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub expires_at: i64,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub secret_rotated_at: i64,
+}
+
+impl From<Row> for Credential {
+    fn from(r: Row) -> Self {
+        Credential {
+            id: r.id,
+            owner_id: r.owner_id,
+            name: r.name,
+            expires_at: r.expires_at,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            secret_rotated_at: r.secret_rotated_at,
+        }
+    }
+}
+
+pub struct NewCredential<'a> {
+    pub id: &'a str,
+    pub owner_id: &'a str,
+    pub name: &'a str,
+    pub secret_digest: &'a str,
+    pub expires_at: i64,
+    pub now: i64,
+}
+
+pub fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Inserts a credential; `Ok(false)` when the owner already has one by that name.
+pub async fn insert(conn: &mut AnyConnection, c: NewCredential<'_>) -> Result<bool> {
+    let res = sqlx::query(
+        "insert into credentials (id, owner_id, name, name_key, secret_digest, expires_at, created_at, \
+         updated_at, secret_rotated_at) values ($1, $2, $3, $4, $5, $6, $7, $7, $7)",
+    )
+    .bind(c.id)
+    .bind(c.owner_id)
+    .bind(c.name)
+    .bind(name_key(c.name))
+    .bind(c.secret_digest)
+    .bind(c.expires_at)
+    .bind(c.now)
+    .execute(&mut *conn)
+    .await;
+    match res {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn set_roles(conn: &mut AnyConnection, credential_id: &str, roles: &[Role]) -> Result<()> {
+    sqlx::query("delete from credential_roles where credential_id = $1").bind(credential_id).execute(&mut *conn).await?;
+    for role in roles {
+        sqlx::query("insert into credential_roles (credential_id, role) values ($1, $2)")
+            .bind(credential_id)
+            .bind(role.slug())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn roles_of<'e>(ex: impl Executor<'e, Database = Any>, credential_id: &str) -> Result<Vec<Role>> {
+    let slugs: Vec<String> = sqlx::query_scalar("select role from credential_roles where credential_id = $1")
+        .bind(credential_id)
+        .fetch_all(ex)
+        .await?;
+    let mut roles: Vec<Role> = slugs.iter().filter_map(|s| Role::from_slug(s)).collect();
+    roles.sort();
+    Ok(roles)
+}
+
+/// A live credential by id, whoever owns it.
+pub async fn find_live<'e>(ex: impl Executor<'e, Database = Any>, id: &str) -> Result<Option<Credential>> {
+    let row = sqlx::query_as::<_, Row>(&format!("select {COLUMNS} from credentials where id = $1 and deleted_at is null"))
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(Credential::from))
+}
+
+pub struct Update<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub expires_at: i64,
+    pub now: i64,
+}
+
+/// Renames / re-dates a live credential; `Ok(false)` on a name clash.
+pub async fn update(conn: &mut AnyConnection, u: Update<'_>) -> Result<bool> {
+    let res = sqlx::query(
+        "update credentials set name = $1, name_key = $2, expires_at = $3, updated_at = $4 \
+         where id = $5 and deleted_at is null",
+    )
+    .bind(u.name)
+    .bind(name_key(u.name))
+    .bind(u.expires_at)
+    .bind(u.now)
+    .bind(u.id)
+    .execute(&mut *conn)
+    .await;
+    match res {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn set_secret(conn: &mut AnyConnection, id: &str, digest: &str, now: i64) -> Result<bool> {
+    let res = sqlx::query(
+        "update credentials set secret_digest = $1, secret_rotated_at = $2, updated_at = $2 \
+         where id = $3 and deleted_at is null",
+    )
+    .bind(digest)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+pub async fn mark_deleted(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
+    let res = sqlx::query("update credentials set deleted_at = $1, updated_at = $1 where id = $2 and deleted_at is null")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+pub struct ListQuery<'a> {
+    pub owner_id: &'a str,
+    pub filter: &'a str,
+    pub sort: CredentialSort,
+    pub descending: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One page of an owner's live credentials, and the total matching.
+pub async fn list_for_owner(
+    conn: &mut AnyConnection,
+    q: ListQuery<'_>,
+) -> Result<(Vec<CredentialSummary>, i64)> {
+    let pattern = format!("%{}%", escape_like(&q.filter.to_lowercase()));
+    let filter = "owner_id = $1 and deleted_at is null and (name_key like $2 escape '\\' or id like $2 escape '\\')";
+    let total: i64 = sqlx::query_scalar(&format!("select count(*) from credentials where {filter}"))
+        .bind(q.owner_id)
+        .bind(&pattern)
+        .fetch_one(&mut *conn)
+        .await?;
+    let dir = if q.descending { "desc" } else { "asc" };
+    // Never-used credentials sort as the oldest use.
+    let order = match q.sort {
+        CredentialSort::Name => format!("name_key {dir}, id"),
+        CredentialSort::Expires => format!("expires_at {dir}, name_key"),
+        CredentialSort::LastUsed => format!("coalesce(last_used_at, 0) {dir}, name_key"),
+        CredentialSort::Created => format!("created_at {dir}, name_key"),
+    };
+    let rows = sqlx::query_as::<_, Row>(&format!(
+        "select {COLUMNS} from credentials where {filter} order by {order} limit $3 offset $4"
+    ))
+    .bind(q.owner_id)
+    .bind(&pattern)
+    .bind(q.limit)
+    .bind(q.offset)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let roles = credential_roles_with_status(&mut *conn, &row.id, &row.owner_id).await?;
+        let c = Credential::from(row);
+        items.push(CredentialSummary {
+            id: c.id,
+            name: c.name,
+            roles,
+            expires_at: c.expires_at,
+            created_at: c.created_at,
+            last_used_at: c.last_used_at,
+            secret_rotated_at: c.secret_rotated_at,
+        });
+    }
+    Ok((items, total))
+}
+
+/// The credential's roles, each marked with when the owner lost it (if so).
+pub async fn credential_roles_with_status(
+    conn: &mut AnyConnection,
+    credential_id: &str,
+    owner_id: &str,
+) -> Result<Vec<CredentialRole>> {
+    let rows: Vec<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "select cr.role, ur.granted_at, ur.revoked_at from credential_roles cr \
+         left join user_roles ur on ur.user_id = $2 and ur.role = cr.role \
+         where cr.credential_id = $1",
+    )
+    .bind(credential_id)
+    .bind(owner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut roles: Vec<CredentialRole> = rows
+        .into_iter()
+        .filter_map(|(slug, granted, revoked)| {
+            let role = Role::from_slug(&slug)?;
+            // never held (granted is null) counts as revoked at creation time 0
+            let revoked_at = match (granted, revoked) {
+                (None, _) => Some(0),
+                (Some(_), r) => r,
+            };
+            Some(CredentialRole { role, revoked_at })
+        })
+        .collect();
+    roles.sort_by_key(|r| r.role);
+    Ok(roles)
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

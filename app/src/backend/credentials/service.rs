@@ -1,0 +1,266 @@
+//! The rules of application credentials. Every function takes the caller's
+//! [`Principal`] and checks ownership itself: a credential that is not the
+//! caller's is `NotFound`, never a hint that it exists (ASVS V8.2.2).
+
+use super::repo::{self, ListQuery, NewCredential, Update};
+use crate::backend::auth::Principal;
+use crate::backend::secrets::{self, CLIENT_SECRET_PREFIX};
+use crate::backend::{settings, AppState, Error, Result};
+use crate::model::{
+    format_date, parse_date, CreatedSecret, CredentialFormData, CredentialPage, CredentialSort, CredentialSummary, Role,
+    SECS_PER_DAY,
+};
+
+pub const PER_PAGE: i64 = 25;
+pub const NAME_MAX_CHARS: usize = 100;
+pub const DEFAULT_LIFETIME_DAYS: i64 = 365;
+
+/// What the create / edit forms submit.
+#[derive(Clone, Debug)]
+pub struct CredentialInput {
+    pub name: String,
+    /// `YYYY-MM-DD`; the credential works until the end of that day (UTC).
+    pub expires_on: String,
+    /// Role slugs.
+    pub roles: Vec<String>,
+}
+
+pub fn validate_name(raw: &str) -> Result<String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(Error::invalid("name", "Enter a name."));
+    }
+    if name.chars().count() > NAME_MAX_CHARS {
+        return Err(Error::invalid("name", format!("Use at most {NAME_MAX_CHARS} characters.")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid("name", "A name cannot contain control characters."));
+    }
+    Ok(name.to_string())
+}
+
+/// The expiry instant (last second of the chosen day, UTC), within
+/// (now, today + max_days].
+pub fn validate_expiry(raw: &str, now: i64, max_days: i64) -> Result<i64> {
+    let day = parse_date(raw).ok_or_else(|| Error::invalid("expires_on", "Enter a date as YYYY-MM-DD."))?;
+    let expires_at = (day + 1) * SECS_PER_DAY - 1;
+    if expires_at <= now {
+        return Err(Error::invalid("expires_on", "Choose a date in the future."));
+    }
+    let today = now.div_euclid(SECS_PER_DAY);
+    if day - today > max_days {
+        let latest = format_date((today + max_days) * SECS_PER_DAY);
+        return Err(Error::invalid(
+            "expires_on",
+            format!("Credentials can live at most {max_days} days: choose {latest} or earlier."),
+        ));
+    }
+    Ok(expires_at)
+}
+
+/// Parses the chosen role slugs and checks them against the roles the user
+/// holds now. A forged slug or a role the user lacks writes nothing.
+pub fn validate_roles(slugs: &[String], held: &[Role]) -> Result<Vec<Role>> {
+    let mut roles = Vec::new();
+    for slug in slugs.iter().filter(|s| !s.is_empty()) {
+        let role = Role::from_slug(slug).ok_or_else(|| Error::invalid("roles", "That is not a known role."))?;
+        if !held.contains(&role) {
+            return Err(Error::invalid(
+                "roles",
+                format!("You can only give a credential roles you hold yourself; you do not hold {role}."),
+            ));
+        }
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    if roles.is_empty() {
+        return Err(Error::invalid("roles", "Choose at least one role."));
+    }
+    roles.sort();
+    Ok(roles)
+}
+
+pub async fn form_data(state: &AppState, principal: &Principal) -> Result<CredentialFormData> {
+    let s = settings::repo::load(&state.db.pool).await?;
+    let today = state.clock.unix().div_euclid(SECS_PER_DAY);
+    let default_days = DEFAULT_LIFETIME_DAYS.min(s.max_credential_days);
+    Ok(CredentialFormData {
+        grantable: principal.roles.clone(),
+        today: format_date(today * SECS_PER_DAY),
+        default_expiry: format_date((today + default_days) * SECS_PER_DAY),
+        max_expiry: format_date((today + s.max_credential_days) * SECS_PER_DAY),
+        max_days: s.max_credential_days,
+    })
+}
+
+pub async fn list(
+    state: &AppState,
+    principal: &Principal,
+    filter: &str,
+    sort: CredentialSort,
+    descending: bool,
+    page: i64,
+) -> Result<CredentialPage> {
+    let page = page.max(1);
+    let filter: String = filter.trim().chars().take(100).collect();
+    let mut conn = state.db.pool.acquire().await?;
+    let (items, total) = repo::list_for_owner(
+        &mut conn,
+        ListQuery {
+            owner_id: &principal.user_id,
+            filter: &filter,
+            sort,
+            descending,
+            limit: PER_PAGE,
+            offset: (page - 1) * PER_PAGE,
+        },
+    )
+    .await?;
+    Ok(CredentialPage { items, total, page, per_page: PER_PAGE, now: state.clock.unix() })
+}
+
+pub async fn create(state: &AppState, principal: &Principal, input: CredentialInput) -> Result<CreatedSecret> {
+    let now = state.clock.unix();
+    let s = settings::repo::load(&state.db.pool).await?;
+    let name = validate_name(&input.name)?;
+    let expires_at = validate_expiry(&input.expires_on, now, s.max_credential_days)?;
+    let roles = validate_roles(&input.roles, &principal.roles)?;
+
+    let id = uuid::Uuid::new_v4().to_string();
+    let secret = secrets::generate(CLIENT_SECRET_PREFIX);
+    let digest = state.secret_key.digest(&secret);
+    let mut tx = state.db.pool.begin().await?;
+    let inserted = repo::insert(
+        &mut tx,
+        NewCredential { id: &id, owner_id: &principal.user_id, name: &name, secret_digest: &digest, expires_at, now },
+    )
+    .await?;
+    if !inserted {
+        return Err(Error::invalid("name", "You already have a credential with this name."));
+    }
+    repo::set_roles(&mut tx, &id, &roles).await?;
+    tx.commit().await?;
+    tracing::info!(event = "credential_created", credential_id = %id, owner_id = %principal.user_id);
+    Ok(CreatedSecret { client_id: id, name, secret })
+}
+
+/// The caller's live credential, or `NotFound`.
+async fn owned(state: &AppState, principal: &Principal, id: &str) -> Result<repo::Credential> {
+    match repo::find_live(&state.db.pool, id).await? {
+        Some(c) if c.owner_id == principal.user_id => Ok(c),
+        Some(_) => {
+            tracing::warn!(event = "credential_access_refused", credential_id = %id, user_id = %principal.user_id);
+            Err(Error::NotFound)
+        }
+        None => Err(Error::NotFound),
+    }
+}
+
+/// One of the caller's credentials, with its roles' status.
+pub async fn get(state: &AppState, principal: &Principal, id: &str) -> Result<CredentialSummary> {
+    let c = owned(state, principal, id).await?;
+    let mut conn = state.db.pool.acquire().await?;
+    let roles = repo::credential_roles_with_status(&mut conn, &c.id, &c.owner_id).await?;
+    Ok(CredentialSummary {
+        id: c.id,
+        name: c.name,
+        roles,
+        expires_at: c.expires_at,
+        created_at: c.created_at,
+        last_used_at: c.last_used_at,
+        secret_rotated_at: c.secret_rotated_at,
+    })
+}
+
+/// Edits name, expiry and roles. Roles can be narrowed, or widened within
+/// the roles the owner holds now; roles the owner has lost stay on the
+/// record (greyed out, inert) unless the owner holds them again.
+pub async fn update(state: &AppState, principal: &Principal, id: &str, input: CredentialInput) -> Result<()> {
+    let now = state.clock.unix();
+    let s = settings::repo::load(&state.db.pool).await?;
+    let credential = owned(state, principal, id).await?;
+    let name = validate_name(&input.name)?;
+    let expires_at = validate_expiry(&input.expires_on, now, s.max_credential_days)?;
+    let chosen = validate_roles(&input.roles, &principal.roles)?;
+    let current = repo::roles_of(&state.db.pool, &credential.id).await?;
+    let mut roles = chosen;
+    roles.extend(current.into_iter().filter(|r| !principal.roles.contains(r)));
+    roles.sort();
+    roles.dedup();
+
+    let mut tx = state.db.pool.begin().await?;
+    if !repo::update(&mut tx, Update { id: &credential.id, name: &name, expires_at, now }).await? {
+        return Err(Error::invalid("name", "You already have a credential with this name."));
+    }
+    repo::set_roles(&mut tx, &credential.id, &roles).await?;
+    tx.commit().await?;
+    tracing::info!(event = "credential_updated", credential_id = %credential.id);
+    Ok(())
+}
+
+/// A new secret, shown once; the old one stops working at once.
+pub async fn regenerate(state: &AppState, principal: &Principal, id: &str) -> Result<CreatedSecret> {
+    let credential = owned(state, principal, id).await?;
+    let secret = secrets::generate(CLIENT_SECRET_PREFIX);
+    let digest = state.secret_key.digest(&secret);
+    let mut tx = state.db.pool.begin().await?;
+    if !repo::set_secret(&mut tx, &credential.id, &digest, state.clock.unix()).await? {
+        return Err(Error::NotFound);
+    }
+    tx.commit().await?;
+    tracing::info!(event = "credential_secret_regenerated", credential_id = %credential.id);
+    Ok(CreatedSecret { client_id: credential.id, name: credential.name, secret })
+}
+
+pub async fn delete(state: &AppState, principal: &Principal, id: &str) -> Result<()> {
+    let credential = owned(state, principal, id).await?;
+    let mut tx = state.db.pool.begin().await?;
+    if !repo::mark_deleted(&mut tx, &credential.id, state.clock.unix()).await? {
+        return Err(Error::NotFound);
+    }
+    tx.commit().await?;
+    tracing::info!(event = "credential_deleted", credential_id = %credential.id);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_795_000_000; // 2026-11-18
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(validate_name("  CI pipeline ").unwrap(), "CI pipeline");
+        assert!(validate_name("   ").is_err());
+        assert!(validate_name(&"x".repeat(101)).is_err());
+        assert!(validate_name(&"é".repeat(100)).is_ok(), "characters, not bytes");
+        assert!(validate_name("a\u{7}b").is_err());
+    }
+
+    #[test]
+    fn expiry_must_be_in_the_future_and_within_the_maximum_lifetime() {
+        let end_of_today = validate_expiry("2026-11-18", NOW, 365).unwrap();
+        assert_eq!(format_date(end_of_today), "2026-11-18");
+        assert_eq!(end_of_today % SECS_PER_DAY, SECS_PER_DAY - 1);
+        assert!(validate_expiry("2026-11-17", NOW, 365).is_err());
+        assert!(validate_expiry("2027-11-18", NOW, 365).is_ok());
+        let err = validate_expiry("2027-11-19", NOW, 365).unwrap_err();
+        assert!(format!("{err}").contains("2027-11-18"), "{err}");
+        assert!(validate_expiry("18/11/2027", NOW, 365).is_err());
+    }
+
+    #[test]
+    fn roles_must_be_known_held_and_at_least_one() {
+        let held = [Role::WorkCreator, Role::TeamLeader];
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            validate_roles(&s(&["team_leader", "work_creator", "team_leader"]), &held).unwrap(),
+            vec![Role::WorkCreator, Role::TeamLeader]
+        );
+        assert!(validate_roles(&s(&[]), &held).is_err());
+        assert!(validate_roles(&s(&["administrator"]), &held).is_err(), "not held");
+        assert!(validate_roles(&s(&["root"]), &held).is_err(), "unknown");
+    }
+}

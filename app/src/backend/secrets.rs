@@ -1,0 +1,180 @@
+//! Generated secrets (client secrets, access tokens) and how they are kept.
+//!
+//! A generated value is `<prefix><43 chars of base64url: 256 bits from the
+//! OS generator><6-char checksum>`. Every character is in the unreserved
+//! set `[A-Za-z0-9._~-]`, so raw and form-urlencoded spellings coincide and
+//! stock OAuth clients that skip the Appendix B encoding still work
+//! (STANDARDS.md §1.2 interop note). The prefix and the CRC-32 checksum let
+//! secret scanners recognise a leaked value without a database lookup.
+//!
+//! Only a keyed digest (HMAC-SHA-256 under a server-side key) is stored:
+//! see `docs/decisions/0001-client-secret-hashing.md` for why not argon2.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use rand::rngs::OsRng;
+use rand::RngCore;
+use sha2::Sha256;
+use std::fmt;
+use subtle::ConstantTimeEq;
+
+pub const CLIENT_SECRET_PREFIX: &str = "acs_";
+pub const ACCESS_TOKEN_PREFIX: &str = "act_";
+const RANDOM_BYTES: usize = 32;
+const RANDOM_CHARS: usize = 43;
+const CHECKSUM_CHARS: usize = 6;
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// A freshly generated value with its prefix and checksum.
+pub fn generate(prefix: &str) -> String {
+    let mut bytes = [0u8; RANDOM_BYTES];
+    OsRng.fill_bytes(&mut bytes);
+    let body = URL_SAFE_NO_PAD.encode(bytes);
+    let mut out = String::with_capacity(prefix.len() + RANDOM_CHARS + CHECKSUM_CHARS);
+    out.push_str(prefix);
+    out.push_str(&body);
+    out.push_str(&checksum(prefix, &body));
+    out
+}
+
+fn checksum(prefix: &str, body: &str) -> String {
+    let mut crc = crc32(prefix.as_bytes(), 0);
+    crc = crc32(body.as_bytes(), crc);
+    let mut n = crc as u64;
+    let mut chars = [b'0'; CHECKSUM_CHARS];
+    for c in chars.iter_mut().rev() {
+        *c = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    String::from_utf8(chars.to_vec()).expect("base62 is ASCII")
+}
+
+/// Whether `value` has the shape of a value we generate with `prefix`
+/// (right length, right prefix, matching checksum).
+pub fn is_well_formed(prefix: &str, value: &str) -> bool {
+    let Some(rest) = value.strip_prefix(prefix) else { return false };
+    if rest.len() != RANDOM_CHARS + CHECKSUM_CHARS || !rest.is_ascii() {
+        return false;
+    }
+    let (body, sum) = rest.split_at(RANDOM_CHARS);
+    checksum(prefix, body) == sum
+}
+
+/// CRC-32 (IEEE), bitwise: only used on short strings.
+fn crc32(data: &[u8], seed: u32) -> u32 {
+    let mut crc = !seed;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// The server-side key under which secrets and tokens are digested. Comes
+/// from configuration, never from the database, so a database dump alone
+/// does not allow offline guessing.
+#[derive(Clone)]
+pub struct SecretKey([u8; 32]);
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey([redacted])")
+    }
+}
+
+impl SecretKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        SecretKey(bytes)
+    }
+
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        OsRng.fill_bytes(&mut bytes);
+        SecretKey(bytes)
+    }
+
+    /// Parses 64 hex characters or 43 base64url characters.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            (0..32).map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex")).collect::<Vec<_>>()
+        } else {
+            URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| "not hex or base64url".to_string())?
+        };
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| "the key must be exactly 32 bytes".to_string())?;
+        Ok(SecretKey(bytes))
+    }
+
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The stored form of a secret or token: hex HMAC-SHA-256.
+    pub fn digest(&self, value: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("any key length works");
+        mac.update(value.as_bytes());
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Constant-time comparison of a presented value with a stored digest.
+    pub fn verify(&self, value: &str, stored_digest: &str) -> bool {
+        self.digest(value).as_bytes().ct_eq(stored_digest.as_bytes()).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_values_carry_256_bits_in_the_unreserved_alphabet() {
+        // R6749-18, ASVS-K1: ≥160 bits from the OS generator; R6749-16 alphabet
+        let v = generate(CLIENT_SECRET_PREFIX);
+        assert_eq!(v.len(), CLIENT_SECRET_PREFIX.len() + 43 + 6);
+        assert!(v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)), "{v}");
+        let body = &v[CLIENT_SECRET_PREFIX.len()..CLIENT_SECRET_PREFIX.len() + 43];
+        assert_eq!(URL_SAFE_NO_PAD.decode(body).unwrap().len(), 32);
+        let distinct: std::collections::HashSet<_> = (0..1000).map(|_| generate(ACCESS_TOKEN_PREFIX)).collect();
+        assert_eq!(distinct.len(), 1000);
+    }
+
+    #[test]
+    fn the_checksum_recognises_our_values_and_rejects_typos() {
+        let v = generate(ACCESS_TOKEN_PREFIX);
+        assert!(is_well_formed(ACCESS_TOKEN_PREFIX, &v));
+        assert!(!is_well_formed(CLIENT_SECRET_PREFIX, &v));
+        let mut typo = v.clone().into_bytes();
+        let i = ACCESS_TOKEN_PREFIX.len() + 5;
+        typo[i] = if typo[i] == b'a' { b'b' } else { b'a' };
+        assert!(!is_well_formed(ACCESS_TOKEN_PREFIX, std::str::from_utf8(&typo).unwrap()));
+        assert!(!is_well_formed(ACCESS_TOKEN_PREFIX, "act_short"));
+    }
+
+    #[test]
+    fn crc32_matches_the_reference_value() {
+        assert_eq!(crc32(b"123456789", 0), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn digests_are_keyed_and_verification_is_exact() {
+        let k1 = SecretKey::from_bytes([1; 32]);
+        let k2 = SecretKey::from_bytes([2; 32]);
+        let d = k1.digest("acs_value");
+        assert_eq!(d.len(), 64);
+        assert_ne!(d, k2.digest("acs_value"), "a different key gives a different digest");
+        assert!(k1.verify("acs_value", &d));
+        assert!(!k1.verify("acs_valuf", &d));
+        assert!(!format!("{k1:?}").contains("01"));
+    }
+
+    #[test]
+    fn keys_parse_from_hex_or_base64url() {
+        let k = SecretKey::generate();
+        assert_eq!(SecretKey::parse(&k.to_hex()).unwrap().0, k.0);
+        assert_eq!(SecretKey::parse(&URL_SAFE_NO_PAD.encode(k.0)).unwrap().0, k.0);
+        assert!(SecretKey::parse("too short").is_err());
+    }
+}

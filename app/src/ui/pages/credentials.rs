@@ -1,0 +1,437 @@
+//! The Application Credentials page: the signed-in user's own credentials,
+//! with create, edit, regenerate and delete in pop-ups. Each action also has
+//! a page of its own (`/credentials/...`) that works without JavaScript;
+//! the list's links lead there, and with JavaScript they open the pop-ups.
+
+use crate::api::credentials::{
+    credential_form, list_credentials, CreateCredential, DeleteCredential, RegenerateSecret, UpdateCredential,
+};
+use crate::error::AppError;
+use crate::model::{
+    format_date, relative_time, CreatedSecret, CredentialFormData, CredentialPage, CredentialSummary, SECS_PER_DAY,
+};
+use crate::ui::components::{use_hydrated, CopyButton, CredentialFields, CredentialRoleChip, FormValues, PageHead, SecretPanel};
+use leptos::either::Either;
+use leptos::ev::MouseEvent;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// Credentials expiring within this many days get an "Expires soon" badge.
+pub const EXPIRES_SOON_DAYS: i64 = 14;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Dialog {
+    None,
+    Create,
+    Edit(CredentialSummary),
+    Regenerate(CredentialSummary),
+    Delete(CredentialSummary),
+    Secret { secret: CreatedSecret, heading: &'static str },
+}
+
+#[component]
+pub fn CredentialsPage() -> impl IntoView {
+    let query = use_query_map();
+    let create = ServerAction::<CreateCredential>::new();
+    let update = ServerAction::<UpdateCredential>::new();
+    let regenerate = ServerAction::<RegenerateSecret>::new();
+    let delete = ServerAction::<DeleteCredential>::new();
+    let dialog = RwSignal::new(Dialog::None);
+
+    let list = Resource::new(
+        move || (query.get(), create.version().get(), update.version().get(), delete.version().get()),
+        |(q, ..)| {
+            list_credentials(q.get("q"), q.get("sort"), q.get("dir"), q.get("page").and_then(|p| p.parse().ok()))
+        },
+    );
+    let form = Resource::new(|| (), |_| credential_form());
+
+    // A created or regenerated secret moves from the action into the
+    // dialog's signal, and the action forgets it.
+    Effect::new(move |_| {
+        if let Some(Ok(secret)) = create.value().get() {
+            create.value().set(None);
+            dialog.set(Dialog::Secret { secret, heading: "Credential created" });
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(secret)) = regenerate.value().get() {
+            regenerate.value().set(None);
+            dialog.set(Dialog::Secret { secret, heading: "New secret generated" });
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = update.value().get() {
+            update.value().set(None);
+            dialog.set(Dialog::None);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            delete.value().set(None);
+            dialog.set(Dialog::None);
+        }
+    });
+    let open = move |d: Dialog| {
+        move |ev: MouseEvent| {
+            ev.prevent_default();
+            create.value().set(None);
+            update.value().set(None);
+            dialog.set(d.clone());
+        }
+    };
+
+    let q = move || query.read().get("q").unwrap_or_default();
+
+    view! {
+        <Title text="Application Credentials" />
+        <PageHead
+            title="Application Credentials"
+            description="Credentials let other systems call the API on your behalf, with the roles you choose."
+        >
+            <a class="btn btn-primary" href="/credentials/new" on:click=open(Dialog::Create)>
+                "+ New credential"
+            </a>
+        </PageHead>
+        <form class="toolbar" method="get" action="/" role="search">
+            <label class="sr-only" for="filter">"Filter credentials"</label>
+            <input id="filter" name="q" type="search" placeholder="Filter by name or client ID" value=q />
+            <button type="submit" class="btn">"Filter"</button>
+        </form>
+        <Transition fallback=|| view! { <div class="page-loading">"Loading…"</div> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(page) => Either::Left(view! { <CredentialTable page dialog /> }),
+                    Err(e) => Either::Right(view! { <div class="alert alert-error" role="alert">{e.to_string()}</div> }),
+                }
+            })}
+        </Transition>
+        <CredentialDialogs dialog form create update regenerate delete />
+    }
+}
+
+#[component]
+fn CredentialTable(page: CredentialPage, dialog: RwSignal<Dialog>) -> impl IntoView {
+    let query = use_query_map();
+    let filtered = !query.read_untracked().get("q").unwrap_or_default().is_empty();
+    if page.total == 0 {
+        return Either::Left(if filtered {
+            view! {
+                <div class="empty-state">
+                    <h3>"No credentials match this filter"</h3>
+                    <p class="muted">"Try another name or part of a client ID."</p>
+                    <a class="btn" href="/">"Clear the filter"</a>
+                </div>
+            }
+            .into_any()
+        } else {
+            view! {
+                <div class="empty-state">
+                    <h3>"No application credentials yet"</h3>
+                    <p class="muted">
+                        "An application credential is a client ID and secret that another system exchanges for a "
+                        "bearer token (OAuth 2.0 client credentials). It acts on your behalf with the roles you "
+                        "give it, until its expiry date."
+                    </p>
+                    <a class="btn btn-primary" href="/credentials/new">"+ New credential"</a>
+                </div>
+            }
+            .into_any()
+        });
+    }
+
+    let now = page.now;
+    let rows = page
+        .items
+        .iter()
+        .cloned()
+        .map(|c| view! { <CredentialRow c now dialog /> })
+        .collect_view();
+    let pages = (page.total + page.per_page - 1) / page.per_page;
+    let current = page.page;
+    let count = format!("{} credential{}", page.total, if page.total == 1 { "" } else { "s" });
+
+    Either::Right(view! {
+        <div class="table-wrap">
+            <table class="data">
+                <thead>
+                    <tr>
+                        <SortHeader label="Name" key="name" />
+                        <th scope="col">"Client ID"</th>
+                        <th scope="col">"Roles"</th>
+                        <SortHeader label="Expires" key="expires" />
+                        <SortHeader label="Last used" key="last_used" />
+                        <th scope="col" class="actions"><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        <div class="table-footer">
+            <span class="muted">{count}</span>
+            <Pagination current pages />
+        </div>
+    })
+}
+
+fn link_with(query: &leptos_router::params::ParamsMap, set: &[(&str, String)]) -> String {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for key in ["q", "sort", "dir", "page"] {
+        if let Some((_, v)) = set.iter().find(|(k, _)| *k == key) {
+            if !v.is_empty() {
+                pairs.push((key.to_string(), v.clone()));
+            }
+        } else if let Some(v) = query.get(key) {
+            pairs.push((key.to_string(), v));
+        }
+    }
+    if pairs.is_empty() {
+        return "/".to_string();
+    }
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    format!("/?{}", pairs.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect::<Vec<_>>().join("&"))
+}
+
+#[component]
+fn SortHeader(label: &'static str, key: &'static str) -> impl IntoView {
+    let query = use_query_map();
+    let q = query.read_untracked();
+    let active = q.get("sort").as_deref() == Some(key) || (q.get("sort").is_none() && key == "name");
+    let desc = q.get("dir").as_deref() == Some("desc");
+    let next_dir = if active && !desc { "desc" } else { "asc" };
+    let href = link_with(&q, &[("sort", key.to_string()), ("dir", next_dir.to_string()), ("page", String::new())]);
+    let aria = if active { if desc { "descending" } else { "ascending" } } else { "none" };
+    view! {
+        <th scope="col" aria-sort=aria>
+            <a class="sort" href=href>{label}</a>
+        </th>
+    }
+}
+
+#[component]
+fn Pagination(current: i64, pages: i64) -> impl IntoView {
+    let query = use_query_map();
+    let q = query.read_untracked();
+    if pages <= 1 {
+        return Either::Left(());
+    }
+    let link = |p: i64| link_with(&q, &[("page", if p == 1 { String::new() } else { p.to_string() })]);
+    let prev = (current > 1).then(|| view! { <a class="btn btn-sm" href=link(current - 1) rel="prev">"Previous"</a> });
+    let next = (current < pages).then(|| view! { <a class="btn btn-sm" href=link(current + 1) rel="next">"Next"</a> });
+    Either::Right(view! {
+        <nav class="pagination" aria-label="Pages">
+            {prev}
+            <span class="muted">{format!("Page {current} of {pages}")}</span>
+            {next}
+        </nav>
+    })
+}
+
+#[component]
+fn CredentialRow(c: CredentialSummary, now: i64, dialog: RwSignal<Dialog>) -> impl IntoView {
+    let hydrated = use_hydrated();
+    let id = c.id.clone();
+    let short_id = format!("{}…", &id[..8.min(id.len())]);
+    let roles = c.roles.iter().cloned().map(|role| view! { <CredentialRoleChip role /> }).collect_view();
+    let badge = if c.expires_at <= now {
+        Some(view! { <span class="badge badge-danger">"Expired"</span> })
+    } else if c.expires_at - now <= EXPIRES_SOON_DAYS * SECS_PER_DAY {
+        Some(view! { <span class="badge badge-warning">"Expires soon"</span> })
+    } else {
+        None
+    };
+    let last_used = c.last_used_at.map(|t| relative_time(now, t)).unwrap_or_else(|| "Never".to_string());
+    let open = move |d: Dialog| {
+        move |ev: MouseEvent| {
+            ev.prevent_default();
+            dialog.set(d.clone());
+        }
+    };
+    let (e, r, d) = (Dialog::Edit(c.clone()), Dialog::Regenerate(c.clone()), Dialog::Delete(c.clone()));
+    let id_for_copy = id.clone();
+    view! {
+        <tr>
+            <td class="name">
+                <span class="truncate" title=c.name.clone()>{c.name.clone()}</span>
+            </td>
+            <td class="mono">
+                <span class="row">
+                    <span title=id.clone()>{short_id}</span>
+                    <Show when=move || hydrated.get()>
+                        <CopyButton text=id_for_copy.clone() label="client ID" />
+                    </Show>
+                </span>
+            </td>
+            <td>
+                <div class="chips">{roles}</div>
+            </td>
+            <td>
+                <div>{format_date(c.expires_at)}</div>
+                <div class="muted">{relative_time(now, c.expires_at)} " " {badge}</div>
+            </td>
+            <td>{last_used}</td>
+            <td class="actions">
+                <a class="btn btn-sm" href=format!("/credentials/{id}/edit") on:click=open(e)>"Edit"</a>
+                " "
+                <a class="btn btn-sm" href=format!("/credentials/{id}/regenerate") on:click=open(r)>"Regenerate secret"</a>
+                " "
+                <a class="btn btn-sm btn-danger" href=format!("/credentials/{id}/delete") on:click=open(d)>"Delete"</a>
+            </td>
+        </tr>
+    }
+}
+
+/// A modal `<dialog>`: Esc closes it, focus stays inside while it is open
+/// and returns to the opener when it closes (native dialog behaviour).
+#[component]
+fn Modal(open: Signal<bool>, on_close: Callback<()>, #[prop(into)] label: String, children: ChildrenFn) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Dialog>::new();
+    Effect::new(move |_| {
+        if let Some(d) = node.get() {
+            if open.get() {
+                if !d.open() {
+                    let _ = d.show_modal();
+                }
+            } else if d.open() {
+                d.close();
+            }
+        }
+    });
+    view! {
+        <dialog class="modal" node_ref=node aria-label=label on:close=move |_| on_close.run(())>
+            <Show when=move || open.get()>{children()}</Show>
+        </dialog>
+    }
+}
+
+#[component]
+fn CredentialDialogs(
+    dialog: RwSignal<Dialog>,
+    form: Resource<Result<CredentialFormData, AppError>>,
+    create: ServerAction<CreateCredential>,
+    update: ServerAction<UpdateCredential>,
+    regenerate: ServerAction<RegenerateSecret>,
+    delete: ServerAction<DeleteCredential>,
+) -> impl IntoView {
+    let close = Callback::new(move |_| dialog.set(Dialog::None));
+    let is = move |f: fn(&Dialog) -> bool| Signal::derive(move || f(&dialog.get()));
+    let create_error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
+    let update_error = Signal::derive(move || update.value().get().and_then(|r| r.err()));
+    let regen_error = move || regenerate.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let delete_error = move || delete.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+
+    view! {
+        <Modal open=is(|d| matches!(d, Dialog::Create)) on_close=close label="New credential">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    form.await.ok().map(|data| {
+                        let values = FormValues::for_create(&data);
+                        view! {
+                            <ActionForm action=create>
+                                <div class="modal-head"><h2>"New credential"</h2></div>
+                                <div class="modal-body stack">
+                                    <CredentialFields data values error=create_error prefix="create" />
+                                </div>
+                                <div class="modal-actions">
+                                    <button type="button" class="btn" on:click=move |_| close.run(())>"Cancel"</button>
+                                    <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>
+                                        "Generate key"
+                                    </button>
+                                </div>
+                            </ActionForm>
+                        }
+                    })
+                })}
+            </Transition>
+        </Modal>
+        <Modal open=is(|d| matches!(d, Dialog::Edit(_))) on_close=close label="Edit credential">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let data = form.await.ok();
+                    let Dialog::Edit(c) = dialog.get() else { return None };
+                    let data = data?;
+                    let values = FormValues::for_edit(&c);
+                    Some(view! {
+                        <ActionForm action=update>
+                            <input type="hidden" name="id" value=c.id.clone() />
+                            <div class="modal-head"><h2>"Edit credential"</h2></div>
+                            <div class="modal-body stack">
+                                <CredentialFields data values error=update_error prefix="edit" />
+                            </div>
+                            <div class="modal-actions">
+                                <button type="button" class="btn" on:click=move |_| close.run(())>"Cancel"</button>
+                                <button type="submit" class="btn btn-primary" disabled=move || update.pending().get()>
+                                    "Save changes"
+                                </button>
+                            </div>
+                        </ActionForm>
+                    })
+                })}
+            </Transition>
+        </Modal>
+        <Modal open=is(|d| matches!(d, Dialog::Regenerate(_))) on_close=close label="Regenerate secret">
+            {move || match dialog.get() {
+                Dialog::Regenerate(c) => Some(view! {
+                    <ActionForm action=regenerate>
+                        <input type="hidden" name="id" value=c.id.clone() />
+                        <div class="modal-head"><h2>"Regenerate the secret of " {c.name.clone()} "?"</h2></div>
+                        <div class="modal-body stack">
+                            <p>"The current secret and every token issued with it stop working immediately. "
+                               "The client ID, name, roles and expiry stay the same."</p>
+                            {regen_error().map(|m| view! { <div class="alert alert-error" role="alert">{m}</div> })}
+                        </div>
+                        <div class="modal-actions">
+                            <button type="button" class="btn" autofocus on:click=move |_| close.run(())>"Cancel"</button>
+                            <button type="submit" class="btn btn-danger">"Regenerate secret"</button>
+                        </div>
+                    </ActionForm>
+                }),
+                _ => None,
+            }}
+        </Modal>
+        <Modal open=is(|d| matches!(d, Dialog::Delete(_))) on_close=close label="Delete credential">
+            {move || match dialog.get() {
+                Dialog::Delete(c) => Some(view! {
+                    <ActionForm action=delete>
+                        <input type="hidden" name="id" value=c.id.clone() />
+                        <div class="modal-head"><h2>"Delete " {c.name.clone()} "?"</h2></div>
+                        <div class="modal-body stack">
+                            <p>"The credential can no longer obtain tokens, and every token it holds stops working "
+                               "immediately. Its audit trail is kept. This cannot be undone."</p>
+                            {delete_error().map(|m| view! { <div class="alert alert-error" role="alert">{m}</div> })}
+                        </div>
+                        <div class="modal-actions">
+                            <button type="button" class="btn" autofocus on:click=move |_| close.run(())>"Cancel"</button>
+                            <button type="submit" class="btn btn-danger">"Delete credential"</button>
+                        </div>
+                    </ActionForm>
+                }),
+                _ => None,
+            }}
+        </Modal>
+        <Modal open=is(|d| matches!(d, Dialog::Secret { .. })) on_close=close label="Credential secret">
+            {move || match dialog.get() {
+                Dialog::Secret { secret, heading } => Some(view! {
+                    <div class="modal-body">
+                        <SecretPanel secret heading />
+                    </div>
+                    <div class="modal-actions">
+                        <button type="button" class="btn btn-primary" on:click=move |_| close.run(())>"Done"</button>
+                    </div>
+                }),
+                _ => None,
+            }}
+        </Modal>
+    }
+}

@@ -1,0 +1,24 @@
+import { expect, type Page } from "@playwright/test";
+
+export const ADMIN = { username: "admin", password: "admin password for e2e", name: "Administrator" };
+
+/** Waits until the wasm bundle has hydrated the page. */
+export async function hydrated(page: Page) {
+  await page.locator("body[data-hydrated=true]").waitFor({ state: "attached" });
+}
+
+export async function signIn(page: Page, username = ADMIN.username, password = ADMIN.password) {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+export async function signOut(page: Page) {
+  await page.getByRole("button", { name: "Account menu" }).click();
+  await page.getByRole("menuitem", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+}
+
+export async function shot(page: Page, name: string) {
+  await page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
+}
