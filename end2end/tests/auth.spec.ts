@@ -10,16 +10,14 @@ test.describe("signing in and out", () => {
     await signIn(page);
 
     await expect(page).toHaveURL(/\/$/);
-    await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
-    await expect(page.getByRole("button", { name: "Account menu" })).toContainText(ADMIN.name);
-    await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Overview" })).toHaveAttribute(
-      "aria-current",
-      "page",
-    );
-    await expect(page.getByText("Builder roles")).toBeVisible();
-    await shot(page, "overview");
+    await expect(page.getByRole("heading", { name: "Application Credentials", exact: true })).toBeVisible();
+    await expect(page.getByLabel("Account menu")).toContainText(ADMIN.name);
+    await expect(
+      page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Application Credentials" }),
+    ).toHaveAttribute("aria-current", "page");
+    await shot(page, "home");
 
-    await page.getByRole("button", { name: "Account menu" }).click();
+    await page.getByLabel("Account menu").click();
     await expect(page.getByRole("menu")).toContainText("Administrator");
     await shot(page, "user-menu");
     await page.getByRole("menuitem", { name: "Sign out" }).click();
@@ -50,7 +48,7 @@ test.describe("signing in and out", () => {
     await hydrated(page);
     await signIn(page);
     await expect(page).toHaveURL(/\/\?tab=roles$/);
-    await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Application Credentials", exact: true })).toBeVisible();
     await signOut(page);
   });
 
@@ -80,7 +78,7 @@ test.describe("without JavaScript", () => {
     await page.getByLabel("Username").fill(ADMIN.username);
     await page.getByLabel("Password", { exact: true }).fill(ADMIN.password);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Application Credentials", exact: true })).toBeVisible();
     await page.locator("summary").click();
     await page.getByRole("menuitem", { name: "Sign out" }).click();
     await expect(page).toHaveURL(/\/login/);

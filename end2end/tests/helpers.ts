@@ -1,6 +1,6 @@
 import { expect, type Page } from "@playwright/test";
 
-export const ADMIN = { username: "admin", password: "admin password for e2e", name: "Administrator" };
+export const ADMIN = { username: "admin", password: "orchid tunnel 2026 e2e", name: "Administrator" };
 
 /** Waits until the wasm bundle has hydrated the page. */
 export async function hydrated(page: Page) {
@@ -14,7 +14,7 @@ export async function signIn(page: Page, username = ADMIN.username, password = A
 }
 
 export async function signOut(page: Page) {
-  await page.getByRole("button", { name: "Account menu" }).click();
+  await page.getByLabel("Account menu").click();
   await page.getByRole("menuitem", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login/);
 }

@@ -2,9 +2,9 @@
 //! variables (each flag names its variable in `--help`), validated before
 //! anything starts.
 
-use clap::{Args, Parser, Subcommand};
 use app::backend::db::DbKind;
 use app::backend::secrets::SecretKey;
+use clap::{Args, Parser, Subcommand};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -330,6 +330,8 @@ mod tests {
             "a-very-long-password",
             "--database-url",
             "postgres://app:pw123@db/x",
+            "--secret-key",
+            TEST_KEY,
         ]);
         let cfg = ServeConfig::from_cli(&cli.database_url, &cli.serve).unwrap();
         let shown = format!("{cfg:?}");

@@ -66,10 +66,9 @@ pub async fn csrf(req: Request, next: Next) -> Response {
 }
 
 pub fn cross_site(headers: &HeaderMap) -> bool {
+    // Fetch metadata, where the browser sends it, is the authoritative answer.
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if site != "same-origin" && site != "none" {
-            return true;
-        }
+        return site != "same-origin" && site != "none";
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
@@ -157,7 +156,9 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // same-origin: nothing leaks to other sites, while our own form posts
+    // keep their Origin and Referer (no-referrer would make Origin "null").
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     h.insert(
@@ -206,6 +207,8 @@ mod tests {
         assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
         assert!(cross_site(&headers(&[("sec-fetch-site", "same-site")])));
         assert!(!cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!cross_site(&headers(&[("sec-fetch-site", "same-origin"), ("origin", "null"), ("host", "a")])));
+        assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site"), ("origin", "https://a"), ("host", "a")])));
         assert!(cross_site(&headers(&[("origin", "https://evil.example"), ("host", "app.example")])));
         assert!(!cross_site(&headers(&[("origin", "https://app.example"), ("host", "app.example")])));
         assert!(cross_site(&headers(&[("origin", "null"), ("host", "app.example")])));

@@ -67,7 +67,7 @@ async fn render(state: AppState, parts: Parts, outcome: NoJsOutcome, status: Sta
     *req.headers_mut() = parts.headers.clone();
     *req.extensions_mut() = parts.extensions.clone();
     let options = state.leptos_options.clone();
-    let handler = leptos_axum::render_app_to_stream_with_context(
+    let handler = leptos_axum::render_app_async_with_context(
         move || {
             provide_context(state.clone());
             provide_context(outcome.clone());

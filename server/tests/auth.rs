@@ -318,7 +318,7 @@ async fn responses_carry_the_security_headers() {
     let app = spawn().await;
     let res = app.get("/login", None).await;
     assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
-    assert_eq!(res.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(res.header("referrer-policy"), Some("same-origin"));
     assert!(res.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
     assert_eq!(res.header("cross-origin-opener-policy"), Some("same-origin"));
     assert_eq!(res.header("cache-control"), Some("no-store"));

@@ -69,7 +69,8 @@ async fn creating_a_credential_returns_the_secret_once_and_stores_only_a_digest(
     let dump: Vec<(String, String, String)> =
         sqlx::query_as("select id, name, secret_digest from credentials").fetch_all(&app.state.db.pool).await.unwrap();
     assert!(dump.iter().all(|(a, b, c)| !a.contains(secret) && !b.contains(secret) && !c.contains(secret)));
-    let sessions: Vec<String> = sqlx::query_scalar("select data from sessions").fetch_all(&app.state.db.pool).await.unwrap();
+    let sessions: Vec<String> =
+        sqlx::query_scalar("select data from sessions").fetch_all(&app.state.db.pool).await.unwrap();
     assert!(sessions.iter().all(|d| !d.contains(secret)), "the secret never reaches the session");
 
     // the list never carries it
@@ -178,10 +179,12 @@ async fn invalid_input_is_refused_with_a_field_error_and_writes_nothing() {
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);
-    let owner: String = sqlx::query_scalar("select u.username from credentials c join users u on u.id = c.owner_id where c.name = 'Forged'")
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
+    let owner: String = sqlx::query_scalar(
+        "select u.username from credentials c join users u on u.id = c.owner_id where c.name = 'Forged'",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
     assert_eq!(owner, "alice");
 }
 
@@ -294,7 +297,13 @@ async fn without_javascript_create_shows_the_secret_in_the_answer_page() {
         .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.header("cache-control"), Some("no-store"), "ASVS-H8");
-    let secret: String = res.body.split("value=\"").filter_map(|s| s.split('"').next()).find(|v| v.starts_with("acs_")).expect("secret in page").into();
+    let secret: String = res
+        .body
+        .split("value=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|v| v.starts_with("acs_"))
+        .expect("secret in page")
+        .into();
     assert!(is_well_formed(CLIENT_SECRET_PREFIX, &secret));
     assert!(res.body.contains("You will not be able to see it again"));
     assert!(!res.body.contains("/pkg/appcred.js"), "the answer page is static");

@@ -7,7 +7,11 @@ use crate::model::{CreatedSecret, CredentialFormData, CredentialPage, Credential
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-fn input(name: String, expires_on: String, roles: Option<Vec<String>>) -> crate::backend::credentials::service::CredentialInput {
+fn input(
+    name: String,
+    expires_on: String,
+    roles: Option<Vec<String>>,
+) -> crate::backend::credentials::service::CredentialInput {
     crate::backend::credentials::service::CredentialInput { name, expires_on, roles: roles.unwrap_or_default() }
 }
 

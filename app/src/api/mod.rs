@@ -3,5 +3,5 @@
 //! the result to a wire type (STYLE.md §2). They are public endpoints under
 //! [`crate::SERVER_FN_PREFIX`].
 
-pub mod session;
 pub mod credentials;
+pub mod session;

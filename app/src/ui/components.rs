@@ -1,7 +1,9 @@
 //! Small shared pieces of UI.
 
 use crate::error::AppError;
-use crate::model::{format_date, CreatedSecret, CredentialFormData, CredentialRole, CredentialSummary, Role, RoleGroup};
+use crate::model::{
+    format_date, CreatedSecret, CredentialFormData, CredentialRole, CredentialSummary, Role, RoleGroup,
+};
 use leptos::prelude::*;
 
 /// The head of a page: title, one sentence on what it is for, and the
@@ -226,20 +228,20 @@ pub fn CredentialFields(
 
     let picks = move || {
         [30i64, 90, 180, 365]
-        .into_iter()
-        .filter(move |d| *d <= max_days)
-        .map(move |d| {
-            view! {
-                <button
-                    type="button"
-                    class="btn btn-sm"
-                    on:click=move |_| expires.set(format_date((today_days + d) * crate::model::SECS_PER_DAY))
-                >
-                    {format!("{d} days")}
-                </button>
-            }
-        })
-        .collect_view()
+            .into_iter()
+            .filter(move |d| *d <= max_days)
+            .map(move |d| {
+                view! {
+                    <button
+                        type="button"
+                        class="btn btn-sm"
+                        on:click=move |_| expires.set(format_date((today_days + d) * crate::model::SECS_PER_DAY))
+                    >
+                        {format!("{d} days")}
+                    </button>
+                }
+            })
+            .collect_view()
     };
 
     view! {

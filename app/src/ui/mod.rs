@@ -7,7 +7,7 @@ pub mod pages;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -37,15 +37,17 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/appcred.css" />
         <Title formatter=|text: String| if text.is_empty() { "appcred".to_string() } else { format!("{text} · appcred") } />
+        // Every page is rendered whole on the server (SsrMode::Async), so it
+        // is complete without JavaScript; hydration then takes over.
         <Router>
             <Routes fallback=pages::not_found::NotFound>
-                <Route path=path!("/login") view=pages::login::LoginPage />
-                <ParentRoute path=path!("") view=layout::Layout>
-                    <Route path=path!("/") view=pages::credentials::CredentialsPage />
-                    <Route path=path!("/credentials/new") view=pages::credential_pages::NewCredentialPage />
-                    <Route path=path!("/credentials/:id/edit") view=pages::credential_pages::EditCredentialPage />
-                    <Route path=path!("/credentials/:id/regenerate") view=pages::credential_pages::RegenerateCredentialPage />
-                    <Route path=path!("/credentials/:id/delete") view=pages::credential_pages::DeleteCredentialPage />
+                <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=layout::Layout ssr=SsrMode::Async>
+                    <Route path=path!("/") view=pages::credentials::CredentialsPage ssr=SsrMode::Async />
+                    <Route path=path!("/credentials/new") view=pages::credential_pages::NewCredentialPage ssr=SsrMode::Async />
+                    <Route path=path!("/credentials/:id/edit") view=pages::credential_pages::EditCredentialPage ssr=SsrMode::Async />
+                    <Route path=path!("/credentials/:id/regenerate") view=pages::credential_pages::RegenerateCredentialPage ssr=SsrMode::Async />
+                    <Route path=path!("/credentials/:id/delete") view=pages::credential_pages::DeleteCredentialPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

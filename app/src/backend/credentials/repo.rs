@@ -79,7 +79,10 @@ pub async fn insert(conn: &mut AnyConnection, c: NewCredential<'_>) -> Result<bo
 }
 
 pub async fn set_roles(conn: &mut AnyConnection, credential_id: &str, roles: &[Role]) -> Result<()> {
-    sqlx::query("delete from credential_roles where credential_id = $1").bind(credential_id).execute(&mut *conn).await?;
+    sqlx::query("delete from credential_roles where credential_id = $1")
+        .bind(credential_id)
+        .execute(&mut *conn)
+        .await?;
     for role in roles {
         sqlx::query("insert into credential_roles (credential_id, role) values ($1, $2)")
             .bind(credential_id)
@@ -102,10 +105,11 @@ pub async fn roles_of<'e>(ex: impl Executor<'e, Database = Any>, credential_id: 
 
 /// A live credential by id, whoever owns it.
 pub async fn find_live<'e>(ex: impl Executor<'e, Database = Any>, id: &str) -> Result<Option<Credential>> {
-    let row = sqlx::query_as::<_, Row>(&format!("select {COLUMNS} from credentials where id = $1 and deleted_at is null"))
-        .bind(id)
-        .fetch_optional(ex)
-        .await?;
+    let row =
+        sqlx::query_as::<_, Row>(&format!("select {COLUMNS} from credentials where id = $1 and deleted_at is null"))
+            .bind(id)
+            .fetch_optional(ex)
+            .await?;
     Ok(row.map(Credential::from))
 }
 
@@ -150,11 +154,12 @@ pub async fn set_secret(conn: &mut AnyConnection, id: &str, digest: &str, now: i
 }
 
 pub async fn mark_deleted(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
-    let res = sqlx::query("update credentials set deleted_at = $1, updated_at = $1 where id = $2 and deleted_at is null")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    let res =
+        sqlx::query("update credentials set deleted_at = $1, updated_at = $1 where id = $2 and deleted_at is null")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
     Ok(res.rows_affected() == 1)
 }
 
@@ -168,10 +173,7 @@ pub struct ListQuery<'a> {
 }
 
 /// One page of an owner's live credentials, and the total matching.
-pub async fn list_for_owner(
-    conn: &mut AnyConnection,
-    q: ListQuery<'_>,
-) -> Result<(Vec<CredentialSummary>, i64)> {
+pub async fn list_for_owner(conn: &mut AnyConnection, q: ListQuery<'_>) -> Result<(Vec<CredentialSummary>, i64)> {
     let pattern = format!("%{}%", escape_like(&q.filter.to_lowercase()));
     let filter = "owner_id = $1 and deleted_at is null and (name_key like $2 escape '\\' or id like $2 escape '\\')";
     let total: i64 = sqlx::query_scalar(&format!("select count(*) from credentials where {filter}"))

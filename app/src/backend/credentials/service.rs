@@ -7,8 +7,8 @@ use crate::backend::auth::Principal;
 use crate::backend::secrets::{self, CLIENT_SECRET_PREFIX};
 use crate::backend::{settings, AppState, Error, Result};
 use crate::model::{
-    format_date, parse_date, CreatedSecret, CredentialFormData, CredentialPage, CredentialSort, CredentialSummary, Role,
-    SECS_PER_DAY,
+    format_date, parse_date, CreatedSecret, CredentialFormData, CredentialPage, CredentialSort, CredentialSummary,
+    Role, SECS_PER_DAY,
 };
 
 pub const PER_PAGE: i64 = 25;

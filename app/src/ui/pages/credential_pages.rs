@@ -107,9 +107,10 @@ fn credential_id() -> String {
 #[component]
 pub fn EditCredentialPage() -> impl IntoView {
     let id = credential_id();
-    let data = Resource::new_blocking(move || id.clone(), |id| async move {
-        Ok::<_, AppError>((get_credential(id).await?, credential_form().await?))
-    });
+    let data = Resource::new_blocking(
+        move || id.clone(),
+        |id| async move { Ok::<_, AppError>((get_credential(id).await?, credential_form().await?)) },
+    );
     view! {
         <Title text="Edit credential" />
         <Suspense fallback=|| ()>

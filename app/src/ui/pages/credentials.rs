@@ -10,7 +10,9 @@ use crate::error::AppError;
 use crate::model::{
     format_date, relative_time, CreatedSecret, CredentialFormData, CredentialPage, CredentialSummary, SECS_PER_DAY,
 };
-use crate::ui::components::{use_hydrated, CopyButton, CredentialFields, CredentialRoleChip, FormValues, PageHead, SecretPanel};
+use crate::ui::components::{
+    use_hydrated, CopyButton, CredentialFields, CredentialRoleChip, FormValues, PageHead, SecretPanel,
+};
 use leptos::either::Either;
 use leptos::ev::MouseEvent;
 use leptos::prelude::*;
@@ -41,9 +43,7 @@ pub fn CredentialsPage() -> impl IntoView {
 
     let list = Resource::new(
         move || (query.get(), create.version().get(), update.version().get(), delete.version().get()),
-        |(q, ..)| {
-            list_credentials(q.get("q"), q.get("sort"), q.get("dir"), q.get("page").and_then(|p| p.parse().ok()))
-        },
+        |(q, ..)| list_credentials(q.get("q"), q.get("sort"), q.get("dir"), q.get("page").and_then(|p| p.parse().ok())),
     );
     let form = Resource::new(|| (), |_| credential_form());
 
@@ -142,12 +142,7 @@ fn CredentialTable(page: CredentialPage, dialog: RwSignal<Dialog>) -> impl IntoV
     }
 
     let now = page.now;
-    let rows = page
-        .items
-        .iter()
-        .cloned()
-        .map(|c| view! { <CredentialRow c now dialog /> })
-        .collect_view();
+    let rows = page.items.iter().cloned().map(|c| view! { <CredentialRow c now dialog /> }).collect_view();
     let pages = (page.total + page.per_page - 1) / page.per_page;
     let current = page.page;
     let count = format!("{} credential{}", page.total, if page.total == 1 { "" } else { "s" });
@@ -211,7 +206,15 @@ fn SortHeader(label: &'static str, key: &'static str) -> impl IntoView {
     let desc = q.get("dir").as_deref() == Some("desc");
     let next_dir = if active && !desc { "desc" } else { "asc" };
     let href = link_with(&q, &[("sort", key.to_string()), ("dir", next_dir.to_string()), ("page", String::new())]);
-    let aria = if active { if desc { "descending" } else { "ascending" } } else { "none" };
+    let aria = if active {
+        if desc {
+            "descending"
+        } else {
+            "ascending"
+        }
+    } else {
+        "none"
+    };
     view! {
         <th scope="col" aria-sort=aria>
             <a class="sort" href=href>{label}</a>
@@ -295,7 +298,12 @@ fn CredentialRow(c: CredentialSummary, now: i64, dialog: RwSignal<Dialog>) -> im
 /// A modal `<dialog>`: Esc closes it, focus stays inside while it is open
 /// and returns to the opener when it closes (native dialog behaviour).
 #[component]
-fn Modal(open: Signal<bool>, on_close: Callback<()>, #[prop(into)] label: String, children: ChildrenFn) -> impl IntoView {
+fn Modal(
+    open: Signal<bool>,
+    on_close: Callback<()>,
+    #[prop(into)] label: String,
+    children: ChildrenFn,
+) -> impl IntoView {
     let node = NodeRef::<leptos::html::Dialog>::new();
     Effect::new(move |_| {
         if let Some(d) = node.get() {
@@ -309,7 +317,18 @@ fn Modal(open: Signal<bool>, on_close: Callback<()>, #[prop(into)] label: String
         }
     });
     view! {
-        <dialog class="modal" node_ref=node aria-label=label on:close=move |_| on_close.run(())>
+        // `close` also fires when we close it ourselves (because `open` went
+        // false); only a close the user made (Esc) is reported.
+        <dialog
+            class="modal"
+            node_ref=node
+            aria-label=label
+            on:close=move |_| {
+                if open.get_untracked() {
+                    on_close.run(())
+                }
+            }
+        >
             <Show when=move || open.get()>{children()}</Show>
         </dialog>
     }
