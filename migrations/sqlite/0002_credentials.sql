@@ -9,6 +9,7 @@ create table credentials (
     name              text not null,
     name_key          text not null,            -- lower-cased name: unique per owner
     secret_digest     text not null,
+    secret_version    bigint not null default 1, -- bumped on regenerate; tokens remember theirs
     expires_at        bigint not null,
     created_at        bigint not null,
     updated_at        bigint not null,

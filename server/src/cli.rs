@@ -60,8 +60,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         security: Arc::new(SecurityConfig {
             secure_cookies: config.secure_cookies,
             trusted_proxies: config.trusted_proxies.clone(),
+            issuer: config.public_url.clone(),
         }),
         secret_key: config.secret_key.clone(),
+        oauth_failures: Default::default(),
     };
     spawn_housekeeping(db.clone(), clock.clone());
 

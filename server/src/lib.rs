@@ -2,8 +2,10 @@
 //! The appcred server: configuration, the HTTP router with its middleware,
 //! and the operator CLI. Domain logic lives in `app::backend`.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod middleware;
 pub mod nojs;
+pub mod oauth;
 pub mod router;

@@ -40,6 +40,9 @@ pub fn build(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(healthz))
+        // The machine surfaces: no session, no CSRF check (no cookies).
+        .merge(crate::oauth::routes())
+        .nest("/api/v1", crate::api::routes())
         .merge(web)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::client_ip))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))

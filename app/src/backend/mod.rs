@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod secrets;
 pub mod settings;
+pub mod tokens;
 pub mod users;
 
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub security: Arc<SecurityConfig>,
     /// Key for the digests of client secrets and tokens.
     pub secret_key: Arc<secrets::SecretKey>,
+    /// Failed client authentications at the token endpoints.
+    pub oauth_failures: Arc<auth::throttle::MemoryThrottle>,
 }
 
 impl axum::extract::FromRef<AppState> for leptos::config::LeptosOptions {
@@ -45,6 +48,8 @@ pub struct SecurityConfig {
     pub secure_cookies: bool,
     /// Peers whose `X-Forwarded-For` is believed (RFC 9700 §4.13).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The OAuth issuer: the public URL, without a trailing slash.
+    pub issuer: String,
 }
 
 impl SecurityConfig {

@@ -88,15 +88,10 @@ pub async fn fresh_database_url() -> String {
     }
 }
 
+#[derive(Default)]
 pub struct Options {
     pub secure_cookies: bool,
     pub trusted_proxies: Vec<std::net::IpAddr>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { secure_cookies: false, trusted_proxies: vec![] }
-    }
 }
 
 pub async fn spawn() -> TestApp {
@@ -119,8 +114,10 @@ pub async fn spawn_with(options: Options) -> TestApp {
         security: Arc::new(SecurityConfig {
             secure_cookies: options.secure_cookies,
             trusted_proxies: options.trusted_proxies,
+            issuer: "http://appcred.test".into(),
         }),
         secret_key: Arc::new(SecretKey::from_bytes([7; 32])),
+        oauth_failures: Default::default(),
     };
     TestApp { router: appcred_server::router::build(state.clone()), state, clock, db_url }
 }

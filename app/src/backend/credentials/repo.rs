@@ -142,8 +142,8 @@ pub async fn update(conn: &mut AnyConnection, u: Update<'_>) -> Result<bool> {
 
 pub async fn set_secret(conn: &mut AnyConnection, id: &str, digest: &str, now: i64) -> Result<bool> {
     let res = sqlx::query(
-        "update credentials set secret_digest = $1, secret_rotated_at = $2, updated_at = $2 \
-         where id = $3 and deleted_at is null",
+        "update credentials set secret_digest = $1, secret_version = secret_version + 1, \
+         secret_rotated_at = $2, updated_at = $2 where id = $3 and deleted_at is null",
     )
     .bind(digest)
     .bind(now)
@@ -249,4 +249,19 @@ pub async fn credential_roles_with_status(
 
 fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// Every live credential with its roles (for auditors).
+pub async fn list_all(pool: &sqlx::AnyPool) -> Result<Vec<(Credential, Vec<Role>)>> {
+    let rows = sqlx::query_as::<_, Row>(&format!(
+        "select {COLUMNS} from credentials where deleted_at is null order by created_at, id"
+    ))
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let roles = roles_of(pool, &row.id).await?;
+        out.push((Credential::from(row), roles));
+    }
+    Ok(out)
 }

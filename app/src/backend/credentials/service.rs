@@ -5,6 +5,7 @@
 use super::repo::{self, ListQuery, NewCredential, Update};
 use crate::backend::auth::Principal;
 use crate::backend::secrets::{self, CLIENT_SECRET_PREFIX};
+use crate::backend::tokens::repo::{self as tokens, Reason};
 use crate::backend::{settings, AppState, Error, Result};
 use crate::model::{
     format_date, parse_date, CreatedSecret, CredentialFormData, CredentialPage, CredentialSort, CredentialSummary,
@@ -185,7 +186,7 @@ pub async fn update(state: &AppState, principal: &Principal, id: &str, input: Cr
     let chosen = validate_roles(&input.roles, &principal.roles)?;
     let current = repo::roles_of(&state.db.pool, &credential.id).await?;
     let mut roles = chosen;
-    roles.extend(current.into_iter().filter(|r| !principal.roles.contains(r)));
+    roles.extend(current.iter().copied().filter(|r| !principal.roles.contains(r)));
     roles.sort();
     roles.dedup();
 
@@ -194,6 +195,11 @@ pub async fn update(state: &AppState, principal: &Principal, id: &str, input: Cr
         return Err(Error::invalid("name", "You already have a credential with this name."));
     }
     repo::set_roles(&mut tx, &credential.id, &roles).await?;
+    // Narrowing kills the tokens that carry a removed role.
+    for removed in current.iter().filter(|r| !roles.contains(r)) {
+        tokens::revoke_for_credential_role(&mut *tx, &credential.id, *removed, Reason::RoleRemovedFromCredential, now)
+            .await?;
+    }
     tx.commit().await?;
     tracing::info!(event = "credential_updated", credential_id = %credential.id);
     Ok(())
@@ -204,10 +210,12 @@ pub async fn regenerate(state: &AppState, principal: &Principal, id: &str) -> Re
     let credential = owned(state, principal, id).await?;
     let secret = secrets::generate(CLIENT_SECRET_PREFIX);
     let digest = state.secret_key.digest(&secret);
+    let now = state.clock.unix();
     let mut tx = state.db.pool.begin().await?;
-    if !repo::set_secret(&mut tx, &credential.id, &digest, state.clock.unix()).await? {
+    if !repo::set_secret(&mut tx, &credential.id, &digest, now).await? {
         return Err(Error::NotFound);
     }
+    tokens::revoke_for_credential(&mut *tx, &credential.id, Reason::SecretRegenerated, now).await?;
     tx.commit().await?;
     tracing::info!(event = "credential_secret_regenerated", credential_id = %credential.id);
     Ok(CreatedSecret { client_id: credential.id, name: credential.name, secret })
@@ -215,10 +223,12 @@ pub async fn regenerate(state: &AppState, principal: &Principal, id: &str) -> Re
 
 pub async fn delete(state: &AppState, principal: &Principal, id: &str) -> Result<()> {
     let credential = owned(state, principal, id).await?;
+    let now = state.clock.unix();
     let mut tx = state.db.pool.begin().await?;
-    if !repo::mark_deleted(&mut tx, &credential.id, state.clock.unix()).await? {
+    if !repo::mark_deleted(&mut tx, &credential.id, now).await? {
         return Err(Error::NotFound);
     }
+    tokens::revoke_for_credential(&mut *tx, &credential.id, Reason::CredentialDeleted, now).await?;
     tx.commit().await?;
     tracing::info!(event = "credential_deleted", credential_id = %credential.id);
     Ok(())

@@ -122,9 +122,17 @@ pub async fn grant_role(db: &Db, now: i64, username: &str, role: Role) -> Result
     repo::grant_role(&db.pool, &user.id, role, now).await
 }
 
+/// Revokes a role and, in the same transaction, kills every token of the
+/// user's credentials that carries it (LC-03).
 pub async fn revoke_role(db: &Db, now: i64, username: &str, role: Role) -> Result<bool> {
     let user = find_by_username(db, username).await?;
-    repo::revoke_role(&db.pool, &user.id, role, now).await
+    let mut tx = db.pool.begin().await?;
+    let changed = repo::revoke_role(&mut *tx, &user.id, role, now).await?;
+    if changed {
+        crate::backend::tokens::repo::revoke_for_owner_role(&mut *tx, &user.id, role, now).await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
 }
 
 pub async fn list_with_roles(db: &Db) -> Result<Vec<UserWithRoles>> {

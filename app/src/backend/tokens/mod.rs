@@ -1,0 +1,199 @@
+//! The token service: client authentication, issuance (RFC 6749 §4.4),
+//! validation of bearer tokens (RFC 6750), introspection (RFC 7662) and
+//! revocation (RFC 7009). HTTP parsing lives in the server crate; the rules
+//! live here.
+
+pub mod repo;
+pub mod service;
+
+use crate::model::Role;
+use std::fmt;
+
+/// An OAuth error as RFC 6749 §5.2 names them. Descriptions are fixed,
+/// ASCII, and never contain a presented secret or token (R6749-41, -42).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OAuthError {
+    InvalidRequest(&'static str),
+    InvalidClient(&'static str),
+    InvalidScope(&'static str),
+    UnauthorizedClient(&'static str),
+    UnsupportedGrantType,
+    /// Too many failed client authentications from this client or address.
+    Throttled {
+        retry_after_secs: u64,
+    },
+    /// The store failed; the client should retry (RFC 7009 §2.2.1).
+    TemporarilyUnavailable,
+}
+
+impl OAuthError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(_) | OAuthError::Throttled { .. } => "invalid_request",
+            OAuthError::InvalidClient(_) => "invalid_client",
+            OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::UnauthorizedClient(_) => "unauthorized_client",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+
+    pub fn description(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(d)
+            | OAuthError::InvalidClient(d)
+            | OAuthError::InvalidScope(d)
+            | OAuthError::UnauthorizedClient(d) => d,
+            OAuthError::UnsupportedGrantType => "only the client_credentials grant is supported",
+            OAuthError::Throttled { .. } => "too many failed attempts; retry later",
+            OAuthError::TemporarilyUnavailable => "the service is temporarily unavailable; retry later",
+        }
+    }
+}
+
+impl From<crate::backend::Error> for OAuthError {
+    fn from(e: crate::backend::Error) -> Self {
+        tracing::error!(error = ?e, "token service failure");
+        OAuthError::TemporarilyUnavailable
+    }
+}
+
+impl From<sqlx::Error> for OAuthError {
+    fn from(e: sqlx::Error) -> Self {
+        crate::backend::Error::from(e).into()
+    }
+}
+
+/// A client that proved its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthenticatedClient {
+    pub credential_id: String,
+    pub owner_id: String,
+    pub expires_at: i64,
+    pub secret_version: i64,
+}
+
+/// A freshly issued token. `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub scope: String,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("access_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// Who is calling the API with a valid bearer token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenPrincipal {
+    pub credential_id: String,
+    pub credential_name: String,
+    pub owner_id: String,
+    pub owner_username: String,
+    pub owner_display_name: String,
+    pub roles: Vec<Role>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+impl TokenPrincipal {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// Why a bearer token was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenRejection {
+    /// Unknown, expired, idle, revoked, or its credential or owner changed.
+    Invalid,
+    /// General Settings switched the API off.
+    ApiDisabled,
+    /// The store failed.
+    Unavailable,
+}
+
+/// What introspection reports about an active token (RFC 7662 §2.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Introspection {
+    pub scope: String,
+    pub client_id: String,
+    pub exp: i64,
+    pub iat: i64,
+}
+
+/// Parses a scope parameter (RFC 6749 §3.3): space-separated tokens of
+/// `%x21 / %x23-5B / %x5D-7E`. Order does not matter; repeats collapse.
+pub fn parse_scope(raw: &str) -> Result<Vec<String>, OAuthError> {
+    let mut out: Vec<String> = Vec::new();
+    for token in raw.split(' ') {
+        if token.is_empty() {
+            continue;
+        }
+        if !token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)) {
+            return Err(OAuthError::InvalidScope("the scope has characters outside the allowed set"));
+        }
+        if !out.iter().any(|t| t == token) {
+            out.push(token.to_string());
+        }
+    }
+    Ok(out)
+}
+
+pub fn roles_to_scope(roles: &[Role]) -> String {
+    roles.iter().map(|r| r.slug()).collect::<Vec<_>>().join(" ")
+}
+
+pub fn scope_to_roles(scope: &str) -> Vec<Role> {
+    let mut roles: Vec<Role> = scope.split(' ').filter_map(Role::from_slug).collect();
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_parsing_follows_the_rfc_grammar() {
+        // R6749-24, TNEG-12
+        assert_eq!(parse_scope("work_creator  team_leader work_creator").unwrap(), vec!["work_creator", "team_leader"]);
+        assert_eq!(parse_scope("").unwrap(), Vec::<String>::new());
+        assert!(parse_scope("bad\"scope").is_err());
+        assert!(parse_scope("api:read\ninjected").is_err());
+        assert!(parse_scope("emoji😀").is_err());
+    }
+
+    #[test]
+    fn error_texts_stay_within_the_rfc_character_set() {
+        // R6749-41
+        let all = [
+            OAuthError::InvalidRequest("x"),
+            OAuthError::UnsupportedGrantType,
+            OAuthError::Throttled { retry_after_secs: 1 },
+            OAuthError::TemporarilyUnavailable,
+        ];
+        for e in all {
+            for s in [e.code(), e.description()] {
+                assert!(s
+                    .bytes()
+                    .all(|b| b == 0x20 || b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)));
+            }
+        }
+    }
+
+    #[test]
+    fn an_issued_token_is_redacted_in_debug_output() {
+        let t = IssuedToken { access_token: "act_secretvalue".into(), expires_in: 1, scope: String::new() };
+        assert!(!format!("{t:?}").contains("secretvalue"));
+    }
+}

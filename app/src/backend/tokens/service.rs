@@ -1,0 +1,338 @@
+//! Token issuance and validation.
+//!
+//! The client credentials grant, as a checklist (RFC 6749 §4.4, STANDARDS
+//! §1 and §7):
+//! 1. the request is well formed (the server crate's parser);
+//! 2. API access is switched on in General Settings;
+//! 3. the client is not throttled, then proves its secret (keyed digest,
+//!    constant-time compare; unknown client and wrong secret look alike);
+//! 4. the credential is live: not deleted, not expired, owner active;
+//! 5. the requested scope is a subset of the credential's roles that the
+//!    owner still holds (default: all of them; none usable → refused);
+//! 6. a 256-bit opaque token is stored as a keyed digest with its roles,
+//!    the credential's secret version and its absolute expiry.
+//!
+//! Validation re-checks everything against the live database on every use,
+//! so regenerate, delete, expiry, deactivation, role loss and revocation
+//! take effect at the very next request on every instance.
+
+use super::{parse_scope, roles_to_scope, scope_to_roles};
+use super::{AuthenticatedClient, Introspection, IssuedToken, OAuthError, TokenPrincipal, TokenRejection};
+use crate::backend::auth::throttle::{Key, Policy};
+use crate::backend::secrets::{self, ACCESS_TOKEN_PREFIX};
+use crate::backend::{settings, AppState};
+use crate::model::Role;
+use sqlx::AnyPool;
+use std::net::IpAddr;
+
+const WINDOW: i64 = 5 * 60;
+/// Failed authentications per client id, and per source address.
+const PER_CLIENT: Policy = Policy { max_failures: 20, window_secs: WINDOW };
+const PER_ADDRESS: Policy = Policy { max_failures: 100, window_secs: WINDOW };
+
+/// A token's `last_used_at` is written at most this often. The idle rule
+/// reads the stored value, so a token may die up to this many seconds
+/// early, never late.
+pub const LAST_USE_GRANULARITY_SECS: i64 = 5;
+
+fn failure_keys(client_id: &str, ip: IpAddr) -> [Key; 2] {
+    [Key::new(format!("client:{client_id}"), PER_CLIENT), Key::new(format!("ip:{ip}"), PER_ADDRESS)]
+}
+
+/// Roles of the credential that its owner still holds, in catalogue order.
+pub async fn effective_roles(pool: &AnyPool, credential_id: &str, owner_id: &str) -> sqlx::Result<Vec<Role>> {
+    let slugs: Vec<String> = sqlx::query_scalar(
+        "select cr.role from credential_roles cr join user_roles ur \
+         on ur.user_id = $2 and ur.role = cr.role and ur.revoked_at is null where cr.credential_id = $1",
+    )
+    .bind(credential_id)
+    .bind(owner_id)
+    .fetch_all(pool)
+    .await?;
+    let mut roles: Vec<Role> = slugs.iter().filter_map(|s| Role::from_slug(s)).collect();
+    roles.sort();
+    Ok(roles)
+}
+
+/// Steps 2–4: API switched on, not throttled, secret right, credential live.
+pub async fn authenticate(
+    state: &AppState,
+    client_id: &str,
+    secret: &str,
+    ip: IpAddr,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let now = state.clock.unix();
+    let s = settings::repo::load(&state.db.pool).await?;
+    if s.api_enabled == 0 {
+        return Err(OAuthError::UnauthorizedClient("API access is switched off by the administrator"));
+    }
+    let keys = failure_keys(client_id, ip);
+    if let Some(wait) = state.oauth_failures.blocked_for(&keys, now) {
+        tracing::warn!(event = "client_auth", outcome = "throttled", client_id = %escape(client_id), %ip);
+        return Err(OAuthError::Throttled { retry_after_secs: wait });
+    }
+
+    type Row = (String, String, String, i64, i64, Option<i64>, i64);
+    let row: Option<Row> = sqlx::query_as(
+        "select c.id, c.owner_id, c.secret_digest, c.secret_version, c.expires_at, c.deleted_at, u.active \
+         from credentials c join users u on u.id = c.owner_id where c.id = $1",
+    )
+    .bind(client_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    // Compare against something even when the client is unknown, so both
+    // failures cost the same.
+    let stored = row
+        .as_ref()
+        .map(|r| r.2.as_str())
+        .unwrap_or("0000000000000000000000000000000000000000000000000000000000000000");
+    let secret_ok = state.secret_key.verify(secret, stored);
+    let client = match row {
+        Some((id, owner_id, _, version, expires_at, deleted_at, active))
+            if secret_ok && deleted_at.is_none() && expires_at > now && active != 0 =>
+        {
+            AuthenticatedClient { credential_id: id, owner_id, expires_at, secret_version: version }
+        }
+        _ => {
+            state.oauth_failures.record_failure(&keys, now);
+            tracing::warn!(event = "client_auth", outcome = "failure", client_id = %escape(client_id), %ip);
+            return Err(OAuthError::InvalidClient("client authentication failed"));
+        }
+    };
+    tracing::info!(event = "client_auth", outcome = "success", client_id = %client.credential_id, %ip);
+    Ok(client)
+}
+
+/// Steps 5–6: decide the scope and issue the token.
+pub async fn issue(
+    state: &AppState,
+    client: &AuthenticatedClient,
+    requested_scope: Option<&str>,
+) -> Result<IssuedToken, OAuthError> {
+    let now = state.clock.unix();
+    let s = settings::repo::load(&state.db.pool).await?;
+    let usable = effective_roles(&state.db.pool, &client.credential_id, &client.owner_id).await?;
+    let roles = match requested_scope.map(parse_scope).transpose()? {
+        Some(requested) if !requested.is_empty() => {
+            let mut roles = Vec::new();
+            for token in &requested {
+                match Role::from_slug(token) {
+                    Some(role) if usable.contains(&role) => roles.push(role),
+                    _ => {
+                        return Err(OAuthError::InvalidScope(
+                            "the requested scope exceeds what this credential may use",
+                        ))
+                    }
+                }
+            }
+            roles.sort();
+            roles
+        }
+        _ => usable,
+    };
+    if roles.is_empty() {
+        return Err(OAuthError::InvalidScope("this credential has no usable role: its owner holds none of its roles"));
+    }
+
+    let token = secrets::generate(ACCESS_TOKEN_PREFIX);
+    let expires_at = (now + s.token_lifetime_secs).min(client.expires_at);
+    let scope = roles_to_scope(&roles);
+    sqlx::query(
+        "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version) \
+         values ($1, $2, $3, $4, $5, $4, $6)",
+    )
+    .bind(state.secret_key.digest(&token))
+    .bind(&client.credential_id)
+    .bind(&scope)
+    .bind(now)
+    .bind(expires_at)
+    .bind(client.secret_version)
+    .execute(&state.db.pool)
+    .await?;
+    tracing::info!(event = "token_issued", client_id = %client.credential_id, scope = %scope);
+    Ok(IssuedToken { access_token: token, expires_in: expires_at - now, scope })
+}
+
+struct LiveToken {
+    principal: TokenPrincipal,
+    last_used_at: i64,
+}
+
+/// Loads a token and checks every rule except the API switch.
+async fn load_live(
+    state: &AppState,
+    token: &str,
+    now: i64,
+    idle_secs: i64,
+) -> crate::backend::Result<Option<LiveToken>> {
+    if !secrets::is_well_formed(ACCESS_TOKEN_PREFIX, token) {
+        return Ok(None);
+    }
+    type Row = (
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        Option<i64>,
+        String,
+        String,
+        i64,
+        i64,
+        Option<i64>,
+        i64,
+        i64,
+        String,
+        String,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "select t.credential_id, t.roles, t.issued_at, t.expires_at, t.last_used_at, t.secret_version, t.revoked_at, \
+         c.owner_id, c.name, c.expires_at, c.secret_version, c.deleted_at, u.active, u.sessions_valid_after, \
+         u.username, u.display_name \
+         from tokens t join credentials c on c.id = t.credential_id join users u on u.id = c.owner_id \
+         where t.token_digest = $1",
+    )
+    .bind(state.secret_key.digest(token))
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some((
+        credential_id,
+        scope,
+        issued_at,
+        expires_at,
+        last_used_at,
+        token_version,
+        revoked_at,
+        owner_id,
+        name,
+        credential_expires_at,
+        credential_version,
+        deleted_at,
+        active,
+        _sessions_valid_after,
+        username,
+        display_name,
+    )) = row
+    else {
+        return Ok(None);
+    };
+    if revoked_at.is_some() {
+        return Ok(None);
+    }
+    let timed_out = if now >= expires_at {
+        Some(super::repo::Reason::Expired)
+    } else if now - last_used_at > idle_secs {
+        Some(super::repo::Reason::Idle)
+    } else {
+        None
+    };
+    if let Some(reason) = timed_out {
+        // Record the death so that nothing (not even a clock stepped back) revives it.
+        super::repo::revoke_one(&state.db.pool, &state.secret_key.digest(token), reason.as_str(), now).await?;
+        return Ok(None);
+    }
+    let alive =
+        token_version == credential_version && deleted_at.is_none() && now < credential_expires_at && active != 0;
+    if !alive {
+        return Ok(None);
+    }
+    let roles = scope_to_roles(&scope);
+    let usable = effective_roles(&state.db.pool, &credential_id, &owner_id).await?;
+    if roles.is_empty() || !roles.iter().all(|r| usable.contains(r)) {
+        return Ok(None);
+    }
+    Ok(Some(LiveToken {
+        principal: TokenPrincipal {
+            credential_id,
+            credential_name: name,
+            owner_id,
+            owner_username: username,
+            owner_display_name: display_name,
+            roles,
+            issued_at,
+            expires_at,
+        },
+        last_used_at,
+    }))
+}
+
+/// Validates a bearer token for an API call, and records the use.
+pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal, TokenRejection> {
+    let now = state.clock.unix();
+    let unavailable = |e: crate::backend::Error| {
+        tracing::error!(error = ?e, "token validation failed");
+        TokenRejection::Unavailable
+    };
+    let s = settings::repo::load(&state.db.pool).await.map_err(|e| {
+        tracing::error!(error = ?e, "settings unavailable");
+        TokenRejection::Unavailable
+    })?;
+    if s.api_enabled == 0 {
+        return Err(TokenRejection::ApiDisabled);
+    }
+    let live =
+        load_live(state, token, now, s.token_idle_secs).await.map_err(unavailable)?.ok_or(TokenRejection::Invalid)?;
+    if now - live.last_used_at >= LAST_USE_GRANULARITY_SECS {
+        let digest = state.secret_key.digest(token);
+        sqlx::query("update tokens set last_used_at = $1 where token_digest = $2 and last_used_at < $1")
+            .bind(now)
+            .bind(&digest)
+            .execute(&state.db.pool)
+            .await
+            .map_err(|e| unavailable(e.into()))?;
+        sqlx::query(
+            "update credentials set last_used_at = $1 where id = $2 and (last_used_at is null or last_used_at < $1)",
+        )
+        .bind(now)
+        .bind(&live.principal.credential_id)
+        .execute(&state.db.pool)
+        .await
+        .map_err(|e| unavailable(e.into()))?;
+    }
+    Ok(live.principal)
+}
+
+/// RFC 7662: active only for a live token issued to the calling client.
+/// Introspection does not count as use.
+pub async fn introspect(
+    state: &AppState,
+    client: &AuthenticatedClient,
+    token: &str,
+) -> Result<Option<Introspection>, OAuthError> {
+    let now = state.clock.unix();
+    let s = settings::repo::load(&state.db.pool).await?;
+    let live = load_live(state, token, now, s.token_idle_secs).await?;
+    Ok(live.filter(|l| l.principal.credential_id == client.credential_id).map(|l| Introspection {
+        scope: roles_to_scope(&l.principal.roles),
+        client_id: l.principal.credential_id,
+        exp: l.principal.expires_at,
+        iat: l.principal.issued_at,
+    }))
+}
+
+/// RFC 7009: revokes a token of the calling client. Unknown tokens are fine
+/// (200); another client's token is refused and left alone.
+pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str) -> Result<(), OAuthError> {
+    let digest = state.secret_key.digest(token);
+    let owner: Option<String> = sqlx::query_scalar("select credential_id from tokens where token_digest = $1")
+        .bind(&digest)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    match owner {
+        None => Ok(()),
+        Some(id) if id != client.credential_id => {
+            tracing::warn!(event = "token_revoke_refused", client_id = %client.credential_id);
+            Err(OAuthError::InvalidRequest("the token was not issued to this client"))
+        }
+        Some(_) => {
+            super::repo::revoke_one(&state.db.pool, &digest, "revocation_endpoint", state.clock.unix()).await?;
+            tracing::info!(event = "token_revoked", client_id = %client.credential_id, reason = "revocation_endpoint");
+            Ok(())
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    crate::backend::auth::service::escape(s)
+}

@@ -1,0 +1,229 @@
+//! The bearer-protected API under `/api/v1` (RFC 6750). One extractor,
+//! [`Bearer`], validates the token; each handler states the role it needs.
+
+use app::backend::credentials::repo as credentials;
+use app::backend::tokens::{service, TokenPrincipal, TokenRejection};
+use app::backend::users::service as users;
+use app::backend::AppState;
+use app::model::Role;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+/// Mounted at `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/me", get(me))
+        .route("/users", get(list_users))
+        .route("/credentials", get(list_credentials))
+        .fallback(not_found)
+}
+
+/// A refusal with its RFC 6750 §3 challenge.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BearerError {
+    /// No credentials at all: a bare challenge (R6750-04).
+    Missing,
+    /// Malformed, duplicated, or sent in the URL: 400.
+    InvalidRequest(&'static str),
+    /// Unknown, expired, revoked: 401.
+    InvalidToken(&'static str),
+    /// Valid, but without the role the endpoint needs: 403.
+    InsufficientScope(Role),
+    Unavailable,
+}
+
+impl IntoResponse for BearerError {
+    fn into_response(self) -> Response {
+        let (status, challenge, body) = match &self {
+            BearerError::Missing => (
+                StatusCode::UNAUTHORIZED,
+                "Bearer realm=\"appcred\"".to_string(),
+                json!({ "error": "unauthorized", "error_description": "a bearer token is required" }),
+            ),
+            BearerError::InvalidRequest(d) => (
+                StatusCode::BAD_REQUEST,
+                format!("Bearer realm=\"appcred\", error=\"invalid_request\", error_description=\"{d}\""),
+                json!({ "error": "invalid_request", "error_description": d }),
+            ),
+            BearerError::InvalidToken(d) => (
+                StatusCode::UNAUTHORIZED,
+                format!("Bearer realm=\"appcred\", error=\"invalid_token\", error_description=\"{d}\""),
+                json!({ "error": "invalid_token", "error_description": d }),
+            ),
+            BearerError::InsufficientScope(role) => (
+                StatusCode::FORBIDDEN,
+                format!("Bearer realm=\"appcred\", error=\"insufficient_scope\", scope=\"{}\"", role.slug()),
+                json!({ "error": "insufficient_scope", "error_description": "the token lacks a required role", "scope": role.slug() }),
+            ),
+            BearerError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Bearer realm=\"appcred\"".to_string(),
+                json!({ "error": "temporarily_unavailable", "error_description": "retry later" }),
+            ),
+        };
+        let mut res = (status, Json(body)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+}
+
+/// Extracts the token from `Authorization: Bearer <b64token>` only (R6750-01,
+/// R6750-02): the scheme matches case-insensitively; a token in the query
+/// string or two Authorization headers are `invalid_request`.
+pub fn bearer_token(parts: &Parts) -> Result<&str, BearerError> {
+    if let Some(q) = parts.uri.query() {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
+        if pairs.iter().any(|(n, _)| n == "access_token") {
+            return Err(BearerError::InvalidRequest("tokens are accepted in the Authorization header only"));
+        }
+    }
+    let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else { return Err(BearerError::Missing) };
+    if values.next().is_some() {
+        return Err(BearerError::InvalidRequest("more than one Authorization header"));
+    }
+    let value = value.to_str().map_err(|_| BearerError::InvalidRequest("malformed Authorization header"))?;
+    let (scheme, token) = value.split_once(' ').ok_or(BearerError::InvalidRequest("malformed Authorization header"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(BearerError::InvalidRequest("use the Bearer scheme"));
+    }
+    let token = token.trim_start_matches(' ');
+    let body = token.trim_end_matches('=');
+    let b64token = !body.is_empty() && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    if !b64token {
+        return Err(BearerError::InvalidRequest("malformed bearer token"));
+    }
+    Ok(token)
+}
+
+/// A request authenticated by a valid bearer token.
+pub struct Bearer(pub TokenPrincipal);
+
+impl FromRequestParts<AppState> for Bearer {
+    type Rejection = BearerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts)?;
+        match service::validate(state, token).await {
+            Ok(p) => Ok(Bearer(p)),
+            Err(TokenRejection::Invalid) => Err(BearerError::InvalidToken("the token is invalid, expired or revoked")),
+            Err(TokenRejection::ApiDisabled) => {
+                Err(BearerError::InvalidToken("API access is switched off by the administrator"))
+            }
+            Err(TokenRejection::Unavailable) => Err(BearerError::Unavailable),
+        }
+    }
+}
+
+impl Bearer {
+    fn require(&self, role: Role) -> Result<(), BearerError> {
+        if self.0.has(role) {
+            Ok(())
+        } else {
+            tracing::warn!(event = "api_forbidden", client_id = %self.0.credential_id, needed = role.slug());
+            Err(BearerError::InsufficientScope(role))
+        }
+    }
+}
+
+fn internal(e: app::backend::Error) -> BearerError {
+    tracing::error!(error = ?e, "api failure");
+    BearerError::Unavailable
+}
+
+/// The credential, its owner and the roles this token carries.
+async fn me(Bearer(p): Bearer) -> Json<serde_json::Value> {
+    Json(json!({
+        "client_id": p.credential_id,
+        "credential_name": p.credential_name,
+        "owner": { "id": p.owner_id, "username": p.owner_username, "display_name": p.owner_display_name },
+        "roles": p.roles.iter().map(|r| r.slug()).collect::<Vec<_>>(),
+        "scope": app::backend::tokens::roles_to_scope(&p.roles),
+        "issued_at": p.issued_at,
+        "expires_at": p.expires_at,
+    }))
+}
+
+/// Users and their roles: User Manager.
+async fn list_users(State(state): State<AppState>, bearer: Bearer) -> Result<Json<serde_json::Value>, BearerError> {
+    bearer.require(Role::UserManager)?;
+    let list = users::list_with_roles(&state.db).await.map_err(internal)?;
+    Ok(Json(json!({
+        "users": list.iter().map(|u| json!({
+            "id": u.user.id,
+            "username": u.user.username,
+            "display_name": u.user.display_name,
+            "active": u.user.active,
+            "roles": u.roles.iter().map(|r| r.slug()).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>()
+    })))
+}
+
+/// Every live credential, never a secret: Auditor.
+async fn list_credentials(
+    State(state): State<AppState>,
+    bearer: Bearer,
+) -> Result<Json<serde_json::Value>, BearerError> {
+    bearer.require(Role::Auditor)?;
+    let rows = credentials::list_all(&state.db.pool).await.map_err(internal)?;
+    Ok(Json(json!({
+        "credentials": rows.iter().map(|(c, roles)| json!({
+            "client_id": c.id,
+            "name": c.name,
+            "owner_id": c.owner_id,
+            "roles": roles.iter().map(|r| r.slug()).collect::<Vec<_>>(),
+            "expires_at": c.expires_at,
+            "created_at": c.created_at,
+            "last_used_at": c.last_used_at,
+            "secret_rotated_at": c.secret_rotated_at,
+        })).collect::<Vec<_>>()
+    })))
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Json(json!({ "error": "not_found" }))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn parts(headers: &[(&str, &str)], uri: &str) -> Parts {
+        let mut b = Request::get(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_matched_case_insensitively() {
+        // R6750-01, RS-02
+        let p = parts(&[("authorization", "bEaReR act_abc-._~+/==")], "/api/v1/me");
+        assert_eq!(bearer_token(&p).unwrap(), "act_abc-._~+/==");
+    }
+
+    #[test]
+    fn malformed_missing_and_query_tokens_are_told_apart() {
+        assert_eq!(bearer_token(&parts(&[], "/api/v1/me")).unwrap_err(), BearerError::Missing);
+        for bad in ["Bearer", "Bearer ", "Basic abc", "Bearer a b", "Bearer ä", "Bearer ===="] {
+            assert!(
+                matches!(bearer_token(&parts(&[("authorization", bad)], "/")), Err(BearerError::InvalidRequest(_))),
+                "{bad}"
+            );
+        }
+        let q = parts(&[], "/api/v1/me?access_token=act_x");
+        assert!(matches!(bearer_token(&q), Err(BearerError::InvalidRequest(_))), "RS-10");
+        let two = parts(&[("authorization", "Bearer a"), ("authorization", "Bearer b")], "/");
+        assert!(matches!(bearer_token(&two), Err(BearerError::InvalidRequest(_))));
+    }
+}

@@ -1,0 +1,224 @@
+//! The OAuth 2.0 endpoints: token (RFC 6749 §4.4), introspection (RFC 7662),
+//! revocation (RFC 7009) and metadata (RFC 8414).
+
+pub mod form;
+
+use app::backend::auth::ClientIp;
+use app::backend::tokens::{service, AuthenticatedClient, OAuthError};
+use app::backend::AppState;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use form::{client_auth, is_form_content_type, parse_form, ClientAuth, Params};
+use serde_json::json;
+
+/// Bodies of OAuth requests are small; anything larger is refused.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/oauth/token", post(token).fallback(method_not_allowed))
+        .route("/oauth/introspect", post(introspect).fallback(method_not_allowed))
+        .route("/oauth/revoke", post(revoke).fallback(method_not_allowed))
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+}
+
+/// An OAuth error response (RFC 6749 §5.2): JSON, no caching, 401 with a
+/// matching challenge for `invalid_client` (R6749-15), 429 with
+/// `Retry-After` when throttled, 503 when the store failed.
+pub struct OAuthResponse(pub OAuthError);
+
+impl IntoResponse for OAuthResponse {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            OAuthError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
+            OAuthError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            OAuthError::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = json!({ "error": self.0.code(), "error_description": self.0.description() });
+        let mut res = (status, Json(body)).into_response();
+        let h = res.headers_mut();
+        no_store(h);
+        if let OAuthError::InvalidClient(_) = self.0 {
+            // Any 401 carries a challenge (RFC 7235 §3.1); after Basic it must
+            // match the scheme used (RFC 6749 §5.2): Basic is our only scheme.
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"appcred\", charset=\"UTF-8\""));
+        }
+        if let OAuthError::Throttled { retry_after_secs } = self.0 {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string()) {
+                h.insert(header::RETRY_AFTER, v);
+            }
+        }
+        res
+    }
+}
+
+fn fail(error: OAuthError) -> Response {
+    OAuthResponse(error).into_response()
+}
+
+/// R6749-31: responses with tokens or credentials are never cached.
+pub fn no_store(h: &mut HeaderMap) {
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+async fn method_not_allowed() -> Response {
+    // R6749-02: no token for GET (or anything but POST)
+    let mut res = fail(OAuthError::InvalidRequest("use POST"));
+    *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    res
+}
+
+/// Reads and checks a form request: POST body of the form type, no
+/// credentials in the query string (R6749-12, ASVS V14.2.1).
+async fn read_request(req: Request) -> Result<(HeaderMap, Params, std::net::IpAddr), Response> {
+    let (parts, body) = req.into_parts();
+    let ip = parts.extensions.get::<ClientIp>().map(|c| c.0).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    if let Some(q) = parts.uri.query() {
+        let names: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
+        if names.iter().any(|(n, _)| n == "client_secret" || n == "client_id" || n == "token" || n == "access_token") {
+            return Err(fail(OAuthError::InvalidRequest("credentials and tokens are not accepted in the URL")));
+        }
+    }
+    if !is_form_content_type(parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())) {
+        return Err(fail(OAuthError::InvalidRequest("the body must be application/x-www-form-urlencoded")));
+    }
+    let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| fail(OAuthError::InvalidRequest("the body is too large")))?;
+    let params = parse_form(&bytes).map_err(fail)?;
+    Ok((parts.headers, params, ip))
+}
+
+/// Authenticates the client of a token, introspection or revocation request.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    ip: std::net::IpAddr,
+) -> Result<AuthenticatedClient, Response> {
+    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("\u{0}"));
+    let auth = client_auth(authorization, params).map_err(fail)?;
+    let (id, secret) = match auth {
+        ClientAuth::Basic(b) => (b.client_id, b.secret),
+        ClientAuth::Body { client_id, secret } => (client_id, secret),
+        ClientAuth::None => return Err(fail(OAuthError::InvalidClient("client authentication is required"))),
+    };
+    match service::authenticate(state, &id, &secret, ip).await {
+        Ok(c) => Ok(c),
+        Err(e) => Err(fail(e)),
+    }
+}
+
+async fn token(State(state): State<AppState>, req: Request) -> Response {
+    let (headers, params, ip) = match read_request(req).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    match params.get("grant_type") {
+        None => return fail(OAuthError::InvalidRequest("grant_type is required")),
+        Some("client_credentials") => {}
+        Some(_) => return fail(OAuthError::UnsupportedGrantType),
+    }
+    let client = match authenticate(&state, &headers, &params, ip).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    match service::issue(&state, &client, params.get("scope")).await {
+        Ok(t) => {
+            // R6749-30: exactly these members; no refresh token (R6749-23)
+            let mut res = Json(json!({
+                "access_token": t.access_token,
+                "token_type": "Bearer",
+                "expires_in": t.expires_in,
+                "scope": t.scope,
+            }))
+            .into_response();
+            no_store(res.headers_mut());
+            res
+        }
+        Err(e) => fail(e),
+    }
+}
+
+async fn introspect(State(state): State<AppState>, req: Request) -> Response {
+    let (headers, params, ip) = match read_request(req).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let client = match authenticate(&state, &headers, &params, ip).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let Some(token) = params.get("token") else {
+        return fail(OAuthError::InvalidRequest("token is required"));
+    };
+    let body = match service::introspect(&state, &client, token).await {
+        Ok(Some(i)) => json!({
+            "active": true,
+            "scope": i.scope,
+            "client_id": i.client_id,
+            "token_type": "Bearer",
+            "exp": i.exp,
+            "iat": i.iat,
+            "nbf": i.iat,
+            "sub": format!("client:{}", i.client_id),
+            "iss": state.security.issuer,
+        }),
+        // R7662-04: nothing but active=false
+        Ok(None) => json!({ "active": false }),
+        Err(e) => return fail(e),
+    };
+    let mut res = Json(body).into_response();
+    no_store(res.headers_mut());
+    res
+}
+
+async fn revoke(State(state): State<AppState>, req: Request) -> Response {
+    let (headers, params, ip) = match read_request(req).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let client = match authenticate(&state, &headers, &params, ip).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let Some(token) = params.get("token") else {
+        return fail(OAuthError::InvalidRequest("token is required"));
+    };
+    // R7009-04: the hint is ignored; unknown tokens are a success
+    match service::revoke(&state, &client, token).await {
+        Ok(()) => {
+            let mut res = StatusCode::OK.into_response();
+            no_store(res.headers_mut());
+            res
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// RFC 8414 metadata.
+async fn metadata(State(state): State<AppState>) -> Response {
+    let issuer = &state.security.issuer;
+    let methods = ["client_secret_basic", "client_secret_post"];
+    let scopes: Vec<&str> = app::model::Role::ALL.iter().map(|r| r.slug()).collect();
+    Json(json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": methods,
+        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
+        "introspection_endpoint_auth_methods_supported": methods,
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "revocation_endpoint_auth_methods_supported": methods,
+        "scopes_supported": scopes,
+    }))
+    .into_response()
+}

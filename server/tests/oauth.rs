@@ -1,0 +1,694 @@
+//! The token service and the bearer API (issue 4), row by row of
+//! STANDARDS.md §1–7. Test IDs from the standard appear in the comments.
+
+mod common;
+
+use app::backend::credentials::service::{self as credentials, CredentialInput};
+use app::backend::users::service as users;
+use app::model::{format_date, Role, SECS_PER_DAY};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use common::{encode_form, spawn, TestApp, TestResponse};
+use serde_json::Value;
+
+const PW: &str = "a long secret phrase";
+
+struct Client {
+    id: String,
+    secret: String,
+}
+
+/// Alice holds work_creator, team_leader and auditor; her credential carries
+/// the given roles.
+async fn setup(app: &TestApp, roles: &[&str]) -> Client {
+    let user_id = app.create_user("alice", PW, &[Role::WorkCreator, Role::TeamLeader, Role::Auditor]).await;
+    credential_for(app, &user_id, "alice", "integration", roles).await
+}
+
+async fn credential_for(app: &TestApp, user_id: &str, username: &str, name: &str, roles: &[&str]) -> Client {
+    let principal = app::backend::auth::Principal {
+        user_id: user_id.to_string(),
+        username: username.to_string(),
+        display_name: username.to_string(),
+        roles: app::backend::users::repo::active_roles(&app.state.db.pool, user_id).await.unwrap(),
+    };
+    let created = credentials::create(
+        &app.state,
+        &principal,
+        CredentialInput {
+            name: name.to_string(),
+            expires_on: format_date(app.now() + 30 * SECS_PER_DAY),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        },
+    )
+    .await
+    .unwrap();
+    Client { id: created.client_id, secret: created.secret }
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+async fn post(app: &TestApp, path: &str, auth: Option<&str>, form: &[(&str, &str)]) -> TestResponse {
+    let mut b = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(a) = auth {
+        b = b.header(header::AUTHORIZATION, a);
+    }
+    app.send(b.body(Body::from(encode_form(form))).unwrap()).await
+}
+
+async fn token(app: &TestApp, c: &Client, extra: &[(&str, &str)]) -> TestResponse {
+    let mut form = vec![("grant_type", "client_credentials")];
+    form.extend_from_slice(extra);
+    post(app, "/oauth/token", Some(&basic(&c.id, &c.secret)), &form).await
+}
+
+async fn access_token(app: &TestApp, c: &Client) -> String {
+    let res = token(app, c, &[]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    json(&res)["access_token"].as_str().unwrap().to_string()
+}
+
+async fn api(app: &TestApp, path: &str, token: &str) -> TestResponse {
+    app.send(Request::get(path).header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap())
+        .await
+}
+
+fn json(res: &TestResponse) -> Value {
+    serde_json::from_str(&res.body).unwrap_or(Value::Null)
+}
+
+/// One validator for every OAuth error (R6749-40, R6749-41).
+fn assert_oauth_error(res: &TestResponse, status: StatusCode, code: &str) {
+    assert_eq!(res.status, status, "{}", res.body);
+    assert!(res.header("content-type").unwrap().starts_with("application/json"));
+    let v = json(res);
+    assert_eq!(v["error"], code, "{v}");
+    for key in ["error", "error_description"] {
+        if let Some(s) = v[key].as_str() {
+            assert!(s
+                .bytes()
+                .all(|b| b == 0x20 || b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)));
+        }
+    }
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        assert!(res.header("www-authenticate").unwrap().starts_with("Basic realm="), "R6749-15");
+    }
+}
+
+async fn assert_dead(app: &TestApp, t: &str) {
+    let res = api(app, "/api/v1/me", t).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
+    assert!(res.header("www-authenticate").unwrap().contains("error=\"invalid_token\""));
+}
+
+async fn assert_alive(app: &TestApp, t: &str) {
+    let res = api(app, "/api/v1/me", t).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+}
+
+#[tokio::test]
+async fn basic_auth_issues_a_bearer_token_per_rfc_6749_5_1() {
+    // TOK-01..05, TOK-07..09, R6749-30, R6749-31, R6749-23
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator", "team_leader"]).await;
+    let res = token(&app, &c, &[]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(res.header("content-type").unwrap().starts_with("application/json"));
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    assert_eq!(res.header("pragma"), Some("no-cache"));
+    assert_eq!(res.header("x-content-type-options"), Some("nosniff"), "TOK-17");
+    let v = json(&res);
+    let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys.len(), 4, "exactly access_token, token_type, expires_in, scope: {keys:?}");
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["expires_in"], 3600);
+    assert_eq!(v["scope"], "work_creator team_leader");
+    let t = v["access_token"].as_str().unwrap();
+    assert!(t.len() >= 43 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b)), "TOK-06, TOK-15");
+    assert!(v.get("refresh_token").is_none());
+}
+
+#[tokio::test]
+async fn body_authentication_and_percent_encoded_basic_both_work() {
+    // TOK-13, TOK-14, R6749-11, R6749-12
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let res = post(
+        &app,
+        "/oauth/token",
+        None,
+        &[("grant_type", "client_credentials"), ("client_id", &c.id), ("client_secret", &c.secret)],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let every_octet = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+    let res = post(
+        &app,
+        "/oauth/token",
+        Some(&basic(&every_octet(&c.id), &every_octet(&c.secret))),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    // a matching client_id in the body beside Basic is accepted (R6749-13)
+    let res = token(&app, &c, &[("client_id", &c.id)]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    // unknown parameters are ignored (TOK-11), an empty scope is an absent scope (TOK-12)
+    let res = token(&app, &c, &[("audience", "x"), ("scope", "")]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(json(&res)["scope"], "work_creator");
+}
+
+#[tokio::test]
+async fn bad_client_authentication_gets_invalid_client_and_reveals_nothing() {
+    // AUTH-01..06, AUTH-15, R6749-15, R6749-42
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let wrong =
+        post(&app, "/oauth/token", Some(&basic(&c.id, "acs_wrong")), &[("grant_type", "client_credentials")]).await;
+    assert_oauth_error(&wrong, StatusCode::UNAUTHORIZED, "invalid_client");
+    let unknown =
+        post(&app, "/oauth/token", Some(&basic("no-such-client", &c.secret)), &[("grant_type", "client_credentials")])
+            .await;
+    assert_oauth_error(&unknown, StatusCode::UNAUTHORIZED, "invalid_client");
+    assert_eq!(wrong.body, unknown.body, "unknown client and wrong secret answer identically");
+    assert!(!unknown.body.contains(&c.secret));
+    let body_wrong = post(
+        &app,
+        "/oauth/token",
+        None,
+        &[("grant_type", "client_credentials"), ("client_id", &c.id), ("client_secret", "nope")],
+    )
+    .await;
+    assert_oauth_error(&body_wrong, StatusCode::UNAUTHORIZED, "invalid_client");
+    let none = post(&app, "/oauth/token", None, &[("grant_type", "client_credentials")]).await;
+    assert_oauth_error(&none, StatusCode::UNAUTHORIZED, "invalid_client");
+    let id_only = post(&app, "/oauth/token", None, &[("grant_type", "client_credentials"), ("client_id", &c.id)]).await;
+    assert_oauth_error(&id_only, StatusCode::UNAUTHORIZED, "invalid_client");
+}
+
+#[tokio::test]
+async fn malformed_requests_get_invalid_request_or_unsupported_grant_type() {
+    // AUTH-07..12, TNEG-01..10
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let good = basic(&c.id, &c.secret);
+    type Case<'a> = (Option<String>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (Some(good.clone()), vec![], "invalid_request"),
+        (Some(good.clone()), vec![("grant_type", "")], "invalid_request"),
+        (Some(good.clone()), vec![("grant_type", "authorization_code")], "unsupported_grant_type"),
+        (Some(good.clone()), vec![("grant_type", "password")], "unsupported_grant_type"),
+        (
+            Some(good.clone()),
+            vec![("grant_type", "client_credentials"), ("grant_type", "client_credentials")],
+            "invalid_request",
+        ),
+        (
+            Some(good.clone()),
+            vec![("grant_type", "client_credentials"), ("client_secret", &c.secret)],
+            "invalid_request",
+        ),
+        (
+            Some(good.clone()),
+            vec![("grant_type", "client_credentials"), ("client_id", "someone-else")],
+            "invalid_request",
+        ),
+        (Some("Basic".into()), vec![("grant_type", "client_credentials")], "invalid_request"),
+        (Some("Basic !!!".into()), vec![("grant_type", "client_credentials")], "invalid_request"),
+        (
+            Some(format!("Basic {}", STANDARD.encode("nocolon"))),
+            vec![("grant_type", "client_credentials")],
+            "invalid_request",
+        ),
+        (
+            Some(format!("Basic {}", STANDARD.encode("%zz:x"))),
+            vec![("grant_type", "client_credentials")],
+            "invalid_request",
+        ),
+    ];
+    for (auth, form, code) in cases {
+        let res = post(&app, "/oauth/token", auth.as_deref(), &form).await;
+        assert_oauth_error(&res, StatusCode::BAD_REQUEST, code);
+        assert!(json(&res).get("access_token").is_none());
+    }
+    // TNEG-06: a repeated client_id
+    let res = post(
+        &app,
+        "/oauth/token",
+        None,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &c.id),
+            ("client_id", &c.id),
+            ("client_secret", &c.secret),
+        ],
+    )
+    .await;
+    assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
+
+    // TNEG-08: GET issues nothing
+    let res = app
+        .send(
+            Request::get("/oauth/token?grant_type=client_credentials")
+                .header(header::AUTHORIZATION, &good)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(json(&res).get("access_token").is_none());
+    // TNEG-09: a JSON body issues nothing
+    let res = app
+        .send(
+            Request::post("/oauth/token")
+                .header(header::AUTHORIZATION, &good)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"grant_type":"client_credentials"}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
+    // TNEG-10: credentials in the query string
+    let res = app
+        .send(
+            Request::post(format!("/oauth/token?client_id={}&client_secret={}", c.id, c.secret))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("grant_type=client_credentials"))
+                .unwrap(),
+        )
+        .await;
+    assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
+}
+
+#[tokio::test]
+async fn scope_narrows_within_the_credentials_usable_roles() {
+    // R6749-24..26, TOK-10, TOK-16, TNEG-11, TNEG-12
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator", "team_leader"]).await;
+    let res = token(&app, &c, &[("scope", "team_leader")]).await;
+    assert_eq!(json(&res)["scope"], "team_leader");
+    let res = token(&app, &c, &[("scope", "team_leader work_creator")]).await;
+    assert_eq!(json(&res)["scope"], "work_creator team_leader", "order does not matter");
+    for bad in ["auditor", "administrator", "no_such_role", "Team_Leader", "bad\"scope"] {
+        let res = token(&app, &c, &[("scope", bad)]).await;
+        assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_scope");
+    }
+    let t = json(&token(&app, &c, &[("scope", "team_leader")]).await)["access_token"].as_str().unwrap().to_string();
+    let me = json(&api(&app, "/api/v1/me", &t).await);
+    assert_eq!(me["roles"], serde_json::json!(["team_leader"]));
+}
+
+#[tokio::test]
+async fn tokens_are_stored_only_as_digests() {
+    // R6749-33, ASVS-K2
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select token_digest, roles from tokens").fetch_all(&app.state.db.pool).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(!rows[0].0.contains(&t) && rows[0].0 != t);
+    assert_eq!(rows[0].0, app.state.secret_key.digest(&t));
+}
+
+#[tokio::test]
+async fn the_resource_server_follows_rfc_6750() {
+    // RS-01..RS-10, R6750-01..05
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    let res = api(&app, "/api/v1/me", &t).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let me = json(&res);
+    assert_eq!(me["client_id"], c.id);
+    assert_eq!(me["owner"]["username"], "alice");
+    assert_eq!(me["roles"], serde_json::json!(["work_creator"]));
+
+    let none = app.send(Request::get("/api/v1/me").body(Body::empty()).unwrap()).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(none.header("www-authenticate"), Some("Bearer realm=\"appcred\""), "no error code without credentials");
+    let lower = app
+        .send(
+            Request::get("/api/v1/me")
+                .header(header::AUTHORIZATION, format!("bearer {t}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(lower.status, StatusCode::OK, "the scheme is case-insensitive");
+    assert_dead(&app, "act_not_a_real_token").await;
+    let malformed = app
+        .send(Request::get("/api/v1/me").header(header::AUTHORIZATION, "Bearer a b").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert!(malformed.header("www-authenticate").unwrap().contains("error=\"invalid_request\""));
+    let query = app.send(Request::get(format!("/api/v1/me?access_token={t}")).body(Body::empty()).unwrap()).await;
+    assert_eq!(query.status, StatusCode::BAD_REQUEST, "RS-10: header only");
+
+    let forbidden = api(&app, "/api/v1/users", &t).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        forbidden.header("www-authenticate"),
+        Some("Bearer realm=\"appcred\", error=\"insufficient_scope\", scope=\"user_manager\"")
+    );
+}
+
+#[tokio::test]
+async fn role_gated_endpoints_give_the_roles_meaning_and_never_show_secrets() {
+    let app = spawn().await;
+    let c = setup(&app, &["auditor"]).await;
+    let t = access_token(&app, &c).await;
+    let res = api(&app, "/api/v1/credentials", &t).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(json(&res)["credentials"][0]["client_id"], c.id);
+    assert!(!res.body.contains(&c.secret) && !res.body.contains("digest"));
+
+    let admin_id: String = sqlx::query_scalar("select id from users where username = 'admin'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    let m = credential_for(&app, &admin_id, "admin", "manager", &["user_manager"]).await;
+    let t = access_token(&app, &m).await;
+    let res = api(&app, "/api/v1/users", &t).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.body.contains("\"alice\"") && !res.body.contains("argon2"));
+    assert_eq!(api(&app, "/api/v1/credentials", &t).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_token_dies_at_its_absolute_expiry() {
+    // LC-01
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    for _ in 0..6 {
+        app.clock.advance(599);
+        assert_alive(&app, &t).await;
+    }
+    app.clock.advance(7);
+    assert_dead(&app, &t).await;
+}
+
+#[tokio::test]
+async fn a_token_dies_when_idle_past_the_timeout_and_use_keeps_it_alive() {
+    // LC-02: idle 1200 s by default
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    app.clock.advance(1199);
+    assert_alive(&app, &t).await;
+    app.clock.advance(1199);
+    assert_alive(&app, &t).await;
+    app.clock.advance(1201);
+    assert_dead(&app, &t).await;
+    // LC-06: once dead, nothing revives it, not even a clock stepped back
+    app.clock.advance(-2000);
+    assert_dead(&app, &t).await;
+    let reason: String =
+        sqlx::query_scalar("select revoked_reason from tokens").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(reason, "idle");
+}
+
+#[tokio::test]
+async fn regenerating_the_secret_kills_the_old_secret_and_its_tokens() {
+    // LC-04
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    let owner = app::backend::auth::Principal {
+        user_id: sqlx::query_scalar("select owner_id from credentials").fetch_one(&app.state.db.pool).await.unwrap(),
+        username: "alice".into(),
+        display_name: "alice".into(),
+        roles: vec![Role::WorkCreator],
+    };
+    let fresh = credentials::regenerate(&app.state, &owner, &c.id).await.unwrap();
+    assert_dead(&app, &t).await;
+    let res = token(&app, &c, &[]).await;
+    assert_oauth_error(&res, StatusCode::UNAUTHORIZED, "invalid_client");
+    let new = Client { id: c.id.clone(), secret: fresh.secret };
+    let t2 = access_token(&app, &new).await;
+    assert_alive(&app, &t2).await;
+}
+
+#[tokio::test]
+async fn deleting_or_expiring_a_credential_kills_it_everywhere() {
+    // LC-05
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    app.clock.advance(31 * SECS_PER_DAY);
+    assert_dead(&app, &t).await;
+    assert_oauth_error(&token(&app, &c, &[]).await, StatusCode::UNAUTHORIZED, "invalid_client");
+
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    sqlx::query("update credentials set deleted_at = 1").execute(&app.state.db.pool).await.unwrap();
+    assert_dead(&app, &t).await;
+    assert_oauth_error(&token(&app, &c, &[]).await, StatusCode::UNAUTHORIZED, "invalid_client");
+    let res = post(&app, "/oauth/introspect", Some(&basic(&c.id, &c.secret)), &[("token", &t)]).await;
+    assert_oauth_error(&res, StatusCode::UNAUTHORIZED, "invalid_client");
+}
+
+#[tokio::test]
+async fn losing_a_role_kills_only_the_tokens_that_carry_it() {
+    // LC-03, ASVS-A4
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator", "team_leader"]).await;
+    let both = access_token(&app, &c).await;
+    let only_wc =
+        json(&token(&app, &c, &[("scope", "work_creator")]).await)["access_token"].as_str().unwrap().to_string();
+    users::revoke_role(&app.state.db, app.now(), "alice", Role::TeamLeader).await.unwrap();
+    assert_dead(&app, &both).await;
+    assert_alive(&app, &only_wc).await;
+    let res = token(&app, &c, &[("scope", "team_leader")]).await;
+    assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_scope");
+    let res = token(&app, &c, &[]).await;
+    assert_eq!(json(&res)["scope"], "work_creator", "revoked roles are not assigned to new tokens");
+    // granting it back helps new tokens only
+    app.clock.advance(1);
+    users::grant_role(&app.state.db, app.now(), "alice", Role::TeamLeader).await.unwrap();
+    assert_eq!(json(&token(&app, &c, &[]).await)["scope"], "work_creator team_leader");
+    assert_dead(&app, &both).await;
+    let reason: String = sqlx::query_scalar(
+        "select revoked_reason from tokens where roles = 'work_creator team_leader' order by issued_at limit 1",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(reason, "role_revoked");
+}
+
+#[tokio::test]
+async fn a_credential_with_no_usable_role_gets_a_clear_error() {
+    let app = spawn().await;
+    let c = setup(&app, &["team_leader"]).await;
+    users::revoke_role(&app.state.db, app.now(), "alice", Role::TeamLeader).await.unwrap();
+    let res = token(&app, &c, &[]).await;
+    assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_scope");
+    assert!(json(&res)["error_description"].as_str().unwrap().contains("no usable role"));
+}
+
+#[tokio::test]
+async fn deactivating_the_owner_kills_tokens_and_refuses_new_ones() {
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    sqlx::query("update users set active = 0 where username = 'alice'").execute(&app.state.db.pool).await.unwrap();
+    assert_dead(&app, &t).await;
+    assert_oauth_error(&token(&app, &c, &[]).await, StatusCode::UNAUTHORIZED, "invalid_client");
+}
+
+#[tokio::test]
+async fn narrowing_a_credentials_roles_kills_tokens_carrying_a_removed_role() {
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator", "team_leader"]).await;
+    let both = access_token(&app, &c).await;
+    let only_wc =
+        json(&token(&app, &c, &[("scope", "work_creator")]).await)["access_token"].as_str().unwrap().to_string();
+    let owner = app::backend::auth::Principal {
+        user_id: sqlx::query_scalar("select owner_id from credentials").fetch_one(&app.state.db.pool).await.unwrap(),
+        username: "alice".into(),
+        display_name: "alice".into(),
+        roles: vec![Role::WorkCreator, Role::TeamLeader, Role::Auditor],
+    };
+    credentials::update(
+        &app.state,
+        &owner,
+        &c.id,
+        CredentialInput {
+            name: "integration".into(),
+            expires_on: format_date(app.now() + 10 * SECS_PER_DAY),
+            roles: vec!["work_creator".into()],
+        },
+    )
+    .await
+    .unwrap();
+    assert_dead(&app, &both).await;
+    assert_alive(&app, &only_wc).await;
+}
+
+#[tokio::test]
+async fn introspection_reports_only_the_callers_live_tokens() {
+    // INT-01..INT-11, R7662-01..06
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    let auth = basic(&c.id, &c.secret);
+    let res =
+        post(&app, "/oauth/introspect", Some(&auth), &[("token", &t), ("token_type_hint", "refresh_token")]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    let v = json(&res);
+    assert_eq!(v["active"], true);
+    assert_eq!(v["client_id"], c.id);
+    assert_eq!(v["scope"], "work_creator");
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["sub"], format!("client:{}", c.id));
+    assert_eq!(v["iss"], "http://appcred.test");
+    assert_eq!(v["nbf"], v["iat"]);
+    assert!(v["exp"].as_i64().unwrap() <= app.now() + 3600, "INT-03");
+
+    let admin_id: String = sqlx::query_scalar("select id from users where username = 'admin'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    let other = credential_for(&app, &admin_id, "admin", "other", &["work_creator"]).await;
+    for probe in [t.as_str(), "garbage", "act_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA000000"] {
+        let res = post(&app, "/oauth/introspect", Some(&basic(&other.id, &other.secret)), &[("token", probe)]).await;
+        assert_eq!(res.status, StatusCode::OK);
+        assert_eq!(json(&res), serde_json::json!({ "active": false }), "only active=false");
+    }
+    let res = post(&app, "/oauth/introspect", Some(&auth), &[]).await;
+    assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
+    let res = post(&app, "/oauth/introspect", Some(&basic(&c.id, "wrong")), &[("token", &t)]).await;
+    assert_oauth_error(&res, StatusCode::UNAUTHORIZED, "invalid_client");
+    assert!(json(&res).get("active").is_none());
+    let res = app.send(Request::get("/oauth/introspect").body(Body::empty()).unwrap()).await;
+    assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+
+    // introspection is not use: the idle timer keeps running
+    app.clock.advance(1000);
+    post(&app, "/oauth/introspect", Some(&auth), &[("token", &t)]).await;
+    app.clock.advance(201);
+    let res = post(&app, "/oauth/introspect", Some(&auth), &[("token", &t)]).await;
+    assert_eq!(json(&res), serde_json::json!({ "active": false }));
+}
+
+#[tokio::test]
+async fn revocation_follows_rfc_7009() {
+    // REV-01..REV-11, R7009-01..05, LC-06
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let auth = basic(&c.id, &c.secret);
+    let t = access_token(&app, &c).await;
+
+    let admin_id: String = sqlx::query_scalar("select id from users where username = 'admin'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    let other = credential_for(&app, &admin_id, "admin", "other", &["work_creator"]).await;
+    let res = post(&app, "/oauth/revoke", Some(&basic(&other.id, &other.secret)), &[("token", &t)]).await;
+    assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_alive(&app, &t).await;
+    let res = post(&app, "/oauth/revoke", Some(&basic(&c.id, "wrong")), &[("token", &t)]).await;
+    assert_oauth_error(&res, StatusCode::UNAUTHORIZED, "invalid_client");
+    assert_alive(&app, &t).await;
+    let res = post(&app, "/oauth/revoke", Some(&auth), &[]).await;
+    assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
+    let res = app.send(Request::get(format!("/oauth/revoke?token={t}")).body(Body::empty()).unwrap()).await;
+    assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_alive(&app, &t).await;
+
+    let res = post(&app, "/oauth/revoke", Some(&auth), &[("token", &t), ("token_type_hint", "bogus_hint")]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_dead(&app, &t).await;
+    let res = post(&app, "/oauth/introspect", Some(&auth), &[("token", &t)]).await;
+    assert_eq!(json(&res), serde_json::json!({ "active": false }));
+    assert_eq!(post(&app, "/oauth/revoke", Some(&auth), &[("token", &t)]).await.status, StatusCode::OK, "REV-04");
+    assert_eq!(
+        post(&app, "/oauth/revoke", Some(&auth), &[("token", "unknown")]).await.status,
+        StatusCode::OK,
+        "REV-05"
+    );
+    for _ in 0..20 {
+        access_token(&app, &c).await;
+    }
+    assert_dead(&app, &t).await;
+}
+
+#[tokio::test]
+async fn metadata_describes_a_client_credentials_server() {
+    // META-01..10, R8414-01..06
+    let app = spawn().await;
+    let res = app.send(Request::get("/.well-known/oauth-authorization-server").body(Body::empty()).unwrap()).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.header("content-type").unwrap().starts_with("application/json"));
+    let v = json(&res);
+    assert_eq!(v["issuer"], "http://appcred.test");
+    assert_eq!(v["token_endpoint"], "http://appcred.test/oauth/token");
+    assert_eq!(v["grant_types_supported"], serde_json::json!(["client_credentials"]));
+    assert_eq!(v["response_types_supported"], serde_json::json!([]));
+    assert!(v["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&"client_secret_basic".into()));
+    assert_eq!(v["introspection_endpoint"], "http://appcred.test/oauth/introspect");
+    assert_eq!(v["revocation_endpoint"], "http://appcred.test/oauth/revoke");
+    assert!(v["scopes_supported"].as_array().unwrap().contains(&"work_creator".into()));
+    assert!(!v["token_endpoint"].as_str().unwrap().contains('#'));
+}
+
+#[tokio::test]
+async fn failed_client_authentication_is_throttled_without_locking_out_others() {
+    // AUTH-16, R6749-17, ASVS-B1
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    for _ in 0..20 {
+        let res =
+            post(&app, "/oauth/token", Some(&basic(&c.id, "acs_guess")), &[("grant_type", "client_credentials")]).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    }
+    let res = token(&app, &c, &[]).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.header("retry-after").unwrap().parse::<u64>().unwrap() > 0);
+    let admin_id: String = sqlx::query_scalar("select id from users where username = 'admin'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    let other = credential_for(&app, &admin_id, "admin", "other", &["work_creator"]).await;
+    assert_eq!(token(&app, &other, &[]).await.status, StatusCode::OK, "another client is served");
+    app.clock.advance(301);
+    assert_eq!(token(&app, &c, &[]).await.status, StatusCode::OK, "no permanent lock-out");
+}
+
+#[tokio::test]
+async fn switching_the_api_off_refuses_tokens_and_calls() {
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    sqlx::query("update settings set api_enabled = 0").execute(&app.state.db.pool).await.unwrap();
+    let res = token(&app, &c, &[]).await;
+    assert_oauth_error(&res, StatusCode::BAD_REQUEST, "unauthorized_client");
+    assert!(json(&res)["error_description"].as_str().unwrap().contains("switched off"));
+    let res = api(&app, "/api/v1/me", &t).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert!(res.header("www-authenticate").unwrap().contains("switched off"));
+    sqlx::query("update settings set api_enabled = 1").execute(&app.state.db.pool).await.unwrap();
+    assert_alive(&app, &t).await;
+}
+
+#[tokio::test]
+async fn api_use_is_recorded_as_last_used() {
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    app.clock.advance(10);
+    assert_alive(&app, &t).await;
+    let last: Option<i64> =
+        sqlx::query_scalar("select last_used_at from credentials").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(last, Some(app.now()));
+}
