@@ -1,6 +1,6 @@
 //! Start-up and the operator commands of the `appcred` binary.
 
-use crate::config::{redact_url, Cli, Command, ServeConfig, UserCommand};
+use crate::config::{redact_url, Cli, Command, CredentialCommand, ServeConfig, UserCommand};
 use anyhow::Context as _;
 use app::backend::auth::password::{generate_password, PasswordHasher};
 use app::backend::auth::session_store::DbSessionStore;
@@ -23,6 +23,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::User(cmd)) => user_command(&cli.database_url, cmd).await,
+        Some(Command::Credential(cmd)) => {
+            let config = ServeConfig::from_cli(&cli.database_url, &cli.serve)?;
+            let state = offline_state(&config).await?;
+            let out = credential_command(&state, cmd).await?;
+            println!("{out}");
+            Ok(())
+        }
     }
 }
 
@@ -155,7 +162,7 @@ fn read_or_generate_password(from_stdin: bool) -> anyhow::Result<(Secret, bool)>
 fn domain(e: app::backend::Error) -> anyhow::Error {
     match e {
         app::backend::Error::Invalid { field, message } => anyhow::anyhow!("{field}: {message}"),
-        app::backend::Error::NotFound => anyhow::anyhow!("no such user"),
+        app::backend::Error::NotFound => anyhow::anyhow!("not found"),
         other => anyhow::anyhow!("{other:?}"),
     }
 }
@@ -222,4 +229,99 @@ async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// The state the CLI needs to run services without serving.
+pub async fn offline_state(config: &ServeConfig) -> anyhow::Result<AppState> {
+    Ok(AppState {
+        db: Db::connect(&config.database_url).await?,
+        clock: Arc::new(SystemClock),
+        passwords: hasher(),
+        leptos_options: leptos_options(&config.site_root, config.bind),
+        security: Arc::new(SecurityConfig {
+            secure_cookies: config.secure_cookies,
+            trusted_proxies: config.trusted_proxies.clone(),
+            issuer: config.public_url.clone(),
+        }),
+        secret_key: config.secret_key.clone(),
+        oauth_failures: Default::default(),
+    })
+}
+
+/// The principal of an operator acting for `username`: that user's live roles.
+async fn act_as(state: &AppState, username: &str) -> anyhow::Result<app::backend::auth::Principal> {
+    let user = users::find_by_username(&state.db, username).await.map_err(domain)?;
+    if !user.active {
+        anyhow::bail!("{username} is deactivated");
+    }
+    let roles = app::backend::users::repo::active_roles(&state.db.pool, &user.id).await.map_err(domain)?;
+    Ok(app::backend::auth::Principal {
+        user_id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        roles,
+    })
+}
+
+/// Runs a credential command and returns its JSON output.
+pub async fn credential_command(state: &AppState, cmd: CredentialCommand) -> anyhow::Result<serde_json::Value> {
+    use app::backend::credentials::service as credentials;
+    match cmd {
+        CredentialCommand::Create { username, name, expires_on, roles } => {
+            let owner = act_as(state, &username).await?;
+            let expires_on = match expires_on {
+                Some(d) => d,
+                None => credentials::form_data(state, &owner).await.map_err(domain)?.default_expiry,
+            };
+            let created = credentials::create(state, &owner, credentials::CredentialInput { name, expires_on, roles })
+                .await
+                .map_err(domain)?;
+            Ok(
+                serde_json::json!({ "client_id": created.client_id, "name": created.name, "client_secret": created.secret }),
+            )
+        }
+        CredentialCommand::List { username } => {
+            let owner = act_as(state, &username).await?;
+            let mut items = Vec::new();
+            let mut page = 1;
+            loop {
+                let p = credentials::list(state, &owner, "", app::model::CredentialSort::Name, false, page)
+                    .await
+                    .map_err(domain)?;
+                let done = p.page * p.per_page >= p.total;
+                items.extend(p.items);
+                if done {
+                    break;
+                }
+                page += 1;
+            }
+            Ok(serde_json::Value::Array(
+                items
+                    .into_iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "client_id": c.id,
+                            "name": c.name,
+                            "roles": c.roles.iter().map(|r| serde_json::json!({
+                                "role": r.role.slug(),
+                                "revoked": r.revoked_at.is_some(),
+                            })).collect::<Vec<_>>(),
+                            "expires_on": app::model::format_date(c.expires_at),
+                            "last_used_at": c.last_used_at,
+                        })
+                    })
+                    .collect(),
+            ))
+        }
+        CredentialCommand::Regenerate { username, client_id } => {
+            let owner = act_as(state, &username).await?;
+            let fresh = credentials::regenerate(state, &owner, &client_id).await.map_err(domain)?;
+            Ok(serde_json::json!({ "client_id": fresh.client_id, "name": fresh.name, "client_secret": fresh.secret }))
+        }
+        CredentialCommand::Delete { username, client_id } => {
+            let owner = act_as(state, &username).await?;
+            credentials::delete(state, &owner, &client_id).await.map_err(domain)?;
+            Ok(serde_json::json!({ "deleted": client_id }))
+        }
+    }
 }

@@ -79,6 +79,47 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Provision application credentials for a user (same rules as the web app).
+    #[command(subcommand)]
+    Credential(CredentialCommand),
+}
+
+#[derive(Subcommand)]
+pub enum CredentialCommand {
+    /// Create a credential; prints the client ID and the secret once, as JSON.
+    Create {
+        /// The owner: the credential acts on this user's behalf.
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// Last day the credential works (YYYY-MM-DD, UTC); default: the longest allowed, at most 365 days.
+        #[arg(long)]
+        expires_on: Option<String>,
+        /// A role slug the owner holds (repeatable).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+    /// List a user's credentials as JSON (never a secret).
+    List {
+        #[arg(long)]
+        username: String,
+    },
+    /// Replace a credential's secret; prints the new one once, as JSON.
+    Regenerate {
+        #[arg(long)]
+        username: String,
+        /// The client ID.
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Delete a credential; its tokens die at once.
+    Delete {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        client_id: String,
+    },
 }
 
 #[derive(Subcommand)]

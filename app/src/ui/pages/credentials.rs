@@ -155,7 +155,9 @@ fn CredentialTable(page: CredentialPage, dialog: RwSignal<Dialog>) -> impl IntoV
                         <SortHeader label="Name" key="name" />
                         <th scope="col">"Client ID"</th>
                         <th scope="col">"Roles"</th>
+                        <th scope="col">"Status"</th>
                         <SortHeader label="Expires" key="expires" />
+                        <SortHeader label="Created" key="created" />
                         <SortHeader label="Last used" key="last_used" />
                         <th scope="col" class="actions"><span class="sr-only">"Actions"</span></th>
                     </tr>
@@ -247,12 +249,14 @@ fn CredentialRow(c: CredentialSummary, now: i64, dialog: RwSignal<Dialog>) -> im
     let id = c.id.clone();
     let short_id = format!("{}…", &id[..8.min(id.len())]);
     let roles = c.roles.iter().cloned().map(|role| view! { <CredentialRoleChip role /> }).collect_view();
-    let badge = if c.expires_at <= now {
-        Some(view! { <span class="badge badge-danger">"Expired"</span> })
+    let status = if c.expires_at <= now {
+        view! { <span class="badge badge-danger">"Expired"</span> }
     } else if c.expires_at - now <= EXPIRES_SOON_DAYS * SECS_PER_DAY {
-        Some(view! { <span class="badge badge-warning">"Expires soon"</span> })
+        view! { <span class="badge badge-warning">"Expires soon"</span> }
+    } else if c.effective_roles().is_empty() {
+        view! { <span class="badge badge-muted" title="You no longer hold any of its roles: it cannot obtain tokens.">"No usable role"</span> }
     } else {
-        None
+        view! { <span class="badge badge-success">"Active"</span> }
     };
     let last_used = c.last_used_at.map(|t| relative_time(now, t)).unwrap_or_else(|| "Never".to_string());
     let open = move |d: Dialog| {
@@ -279,10 +283,12 @@ fn CredentialRow(c: CredentialSummary, now: i64, dialog: RwSignal<Dialog>) -> im
             <td>
                 <div class="chips">{roles}</div>
             </td>
+            <td>{status}</td>
             <td>
                 <div>{format_date(c.expires_at)}</div>
-                <div class="muted">{relative_time(now, c.expires_at)} " " {badge}</div>
+                <div class="muted">{relative_time(now, c.expires_at)}</div>
             </td>
+            <td title=format!("Secret last set {}", format_date(c.secret_rotated_at))>{format_date(c.created_at)}</td>
             <td>{last_used}</td>
             <td class="actions">
                 <a class="btn btn-sm" href=format!("/credentials/{id}/edit") on:click=open(e)>"Edit"</a>
