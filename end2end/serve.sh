@@ -30,4 +30,6 @@ printf '%s\n' "staple battery horse 42" | "$bin" user add --username rita --disp
   --role work_creator --role team_leader --password-stdin >/dev/null
 printf '%s\n' "quiet river stone 77" | "$bin" user add --username nora --display-name "Nora Nojs" \
   --role work_creator --role team_leader --password-stdin >/dev/null
+printf '%s\n' "maple harbor 314 tide" | "$bin" user add --username lena --display-name "Lena Longlist" \
+  --role work_creator --password-stdin >/dev/null
 exec "$bin"

@@ -50,7 +50,15 @@ test("a stock OAuth client library gets tokens, and a regenerated secret retires
   await again.getByRole("button", { name: "Done" }).click();
 
   const old = await discover(secret, "basic");
-  await expect(oc.clientCredentialsGrant(old)).rejects.toMatchObject({ error: "invalid_client" });
+  const err: any = await oc.clientCredentialsGrant(old).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(Error);
+  expect(err.status ?? err.response?.status).toBe(401);
+  const raw = await request.post("/oauth/token", {
+    form: { grant_type: "client_credentials" },
+    headers: { Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString("base64")}` },
+  });
+  expect(raw.status()).toBe(401);
+  expect((await raw.json()).error).toBe("invalid_client");
   const renewed = await oc.clientCredentialsGrant(await discover(fresh, "basic"));
   expect(renewed.access_token).toMatch(/^act_/);
 });

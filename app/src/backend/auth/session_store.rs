@@ -38,19 +38,41 @@ impl DbSessionStore {
     }
 }
 
+fn user_id_of(record: &Record) -> Option<String> {
+    record.data.get(SESSION_AUTH_KEY).and_then(|v| v.get("user_id")).and_then(|v| v.as_str()).map(str::to_owned)
+}
+
 fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
 #[async_trait]
 impl SessionStore for DbSessionStore {
+    /// Inserts a new session, drawing a new id on the (astronomically
+    /// unlikely) collision instead of overwriting another session.
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        loop {
+            let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+            let res = sqlx::query(
+                "insert into sessions (id, user_id, data, expiry_date) values ($1, $2, $3, $4) \
+                 on conflict (id) do nothing",
+            )
+            .bind(record.id.to_string())
+            .bind(user_id_of(record))
+            .bind(data)
+            .bind(record.expiry_date.unix_timestamp())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+            if res.rows_affected() == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let user_id = record
-            .data
-            .get(SESSION_AUTH_KEY)
-            .and_then(|v| v.get("user_id"))
-            .and_then(|v| v.as_str())
-            .map(str::to_owned);
+        let user_id = user_id_of(record);
         let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
         sqlx::query(
             "insert into sessions (id, user_id, data, expiry_date) values ($1, $2, $3, $4) \
