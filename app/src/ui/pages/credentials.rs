@@ -250,13 +250,13 @@ fn CredentialRow(c: CredentialSummary, now: i64, dialog: RwSignal<Dialog>) -> im
     let short_id = format!("{}…", &id[..8.min(id.len())]);
     let roles = c.roles.iter().cloned().map(|role| view! { <CredentialRoleChip role /> }).collect_view();
     let status = if c.expires_at <= now {
-        view! { <span class="badge badge-danger">"Expired"</span> }
+        view! { <span class="badge badge-danger">"Expired"</span> }.into_any()
     } else if c.expires_at - now <= EXPIRES_SOON_DAYS * SECS_PER_DAY {
-        view! { <span class="badge badge-warning">"Expires soon"</span> }
+        view! { <span class="badge badge-warning">"Expires soon"</span> }.into_any()
     } else if c.effective_roles().is_empty() {
-        view! { <span class="badge badge-muted" title="You no longer hold any of its roles: it cannot obtain tokens.">"No usable role"</span> }
+        view! { <span class="badge badge-muted" title="You no longer hold any of its roles: it cannot obtain tokens.">"No usable role"</span> }.into_any()
     } else {
-        view! { <span class="badge badge-success">"Active"</span> }
+        view! { <span class="badge badge-success">"Active"</span> }.into_any()
     };
     let last_used = c.last_used_at.map(|t| relative_time(now, t)).unwrap_or_else(|| "Never".to_string());
     let open = move |d: Dialog| {

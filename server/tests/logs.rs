@@ -1,0 +1,114 @@
+//! No secret, password or token reaches the logs (ASVS-K4, V16.2.5): the
+//! logs of a whole run (sign-in, failed sign-in, create, token, API call,
+//! failed client authentication, introspection, revocation, regenerate,
+//! delete) are captured and searched for every secret value used.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_full_run_logs_no_secret_password_or_token() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(capture.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = common::spawn().await;
+    let password = "correct horse battery staple";
+    let wrong_password = "wrong-password-value-123";
+    assert_eq!(app.server_fn("login", &[("username", "admin"), ("password", wrong_password)], None).await.status, StatusCode::UNAUTHORIZED);
+    let cookie = app.sign_in("admin", password).await;
+    let expires = app::model::format_date(app.now() + 30 * 86_400);
+    let res = app
+        .server_fn(
+            "credentials/create",
+            &[("name", "Logged run"), ("expires_on", &expires), ("roles[]", "work_creator")],
+            Some(&cookie),
+        )
+        .await;
+    let created: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+    let id = created["client_id"].as_str().unwrap().to_string();
+    let secret = created["secret"].as_str().unwrap().to_string();
+
+    let form = |pairs: &[(&str, &str)]| Body::from(common::encode_form(pairs));
+    let basic = format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")));
+    let token_res = app
+        .send(
+            Request::post("/oauth/token")
+                .header(header::AUTHORIZATION, &basic)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form(&[("grant_type", "client_credentials")]))
+                .unwrap(),
+        )
+        .await;
+    let token = serde_json::from_str::<serde_json::Value>(&token_res.body).unwrap()["access_token"].as_str().unwrap().to_string();
+    app.send(Request::get("/api/v1/me").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap()).await;
+    let wrong_secret = "acs_wrongsecretvalue";
+    app.send(
+        Request::post("/oauth/token")
+            .header(header::AUTHORIZATION, format!("Basic {}", STANDARD.encode(format!("{id}:{wrong_secret}"))))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form(&[("grant_type", "client_credentials")]))
+            .unwrap(),
+    )
+    .await;
+    for path in ["/oauth/introspect", "/oauth/revoke"] {
+        app.send(
+            Request::post(path)
+                .header(header::AUTHORIZATION, &basic)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form(&[("token", &token)]))
+                .unwrap(),
+        )
+        .await;
+    }
+    let res = app.server_fn("credentials/regenerate", &[("id", &id)], Some(&cookie)).await;
+    let regenerated: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+    let new_secret = regenerated["secret"].as_str().unwrap().to_string();
+    app.server_fn("credentials/delete", &[("id", &id)], Some(&cookie)).await;
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("sign_in") && logs.contains("token_issued") && logs.contains("client_auth"), "the run was logged");
+    let session_value = cookie.split('=').nth(1).unwrap();
+    for (what, value) in [
+        ("password", password),
+        ("wrong password", wrong_password),
+        ("client secret", secret.as_str()),
+        ("regenerated secret", new_secret.as_str()),
+        ("wrong secret", wrong_secret),
+        ("access token", token.as_str()),
+        ("session id", session_value),
+        ("Basic header", basic.trim_start_matches("Basic ")),
+    ] {
+        assert!(!logs.contains(value), "the {what} appears in the logs");
+    }
+}
