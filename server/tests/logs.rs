@@ -45,7 +45,10 @@ async fn a_full_run_logs_no_secret_password_or_token() {
     let app = common::spawn().await;
     let password = "correct horse battery staple";
     let wrong_password = "wrong-password-value-123";
-    assert_eq!(app.server_fn("login", &[("username", "admin"), ("password", wrong_password)], None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.server_fn("login", &[("username", "admin"), ("password", wrong_password)], None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let cookie = app.sign_in("admin", password).await;
     let expires = app::model::format_date(app.now() + 30 * 86_400);
     let res = app
@@ -70,8 +73,17 @@ async fn a_full_run_logs_no_secret_password_or_token() {
                 .unwrap(),
         )
         .await;
-    let token = serde_json::from_str::<serde_json::Value>(&token_res.body).unwrap()["access_token"].as_str().unwrap().to_string();
-    app.send(Request::get("/api/v1/me").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap()).await;
+    let token = serde_json::from_str::<serde_json::Value>(&token_res.body).unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.send(
+        Request::get("/api/v1/me")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     let wrong_secret = "acs_wrongsecretvalue";
     app.send(
         Request::post("/oauth/token")
@@ -97,7 +109,10 @@ async fn a_full_run_logs_no_secret_password_or_token() {
     app.server_fn("credentials/delete", &[("id", &id)], Some(&cookie)).await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("sign_in") && logs.contains("token_issued") && logs.contains("client_auth"), "the run was logged");
+    assert!(
+        logs.contains("sign_in") && logs.contains("token_issued") && logs.contains("client_auth"),
+        "the run was logged"
+    );
     let session_value = cookie.split('=').nth(1).unwrap();
     for (what, value) in [
         ("password", password),
