@@ -59,19 +59,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e:?}"))
         .context("creating the first administrator")?;
 
-    let state = AppState {
-        db: db.clone(),
-        clock: clock.clone(),
-        passwords,
-        leptos_options: leptos_options(&config.site_root, config.bind),
-        security: Arc::new(SecurityConfig {
-            secure_cookies: config.secure_cookies,
-            trusted_proxies: config.trusted_proxies.clone(),
-            issuer: config.public_url.clone(),
-        }),
-        secret_key: config.secret_key.clone(),
-        oauth_failures: Default::default(),
-    };
+    let state = build_state(&config, db.clone(), clock.clone(), passwords);
     spawn_housekeeping(db.clone(), clock.clone());
 
     let listener = tokio::net::TcpListener::bind(config.bind)
@@ -231,12 +219,11 @@ async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()
     Ok(())
 }
 
-/// The state the CLI needs to run services without serving.
-pub async fn offline_state(config: &ServeConfig) -> anyhow::Result<AppState> {
-    Ok(AppState {
-        db: Db::connect(&config.database_url).await?,
-        clock: Arc::new(SystemClock),
-        passwords: hasher(),
+fn build_state(config: &ServeConfig, db: Db, clock: Arc<dyn Clock>, passwords: PasswordHasher) -> AppState {
+    AppState {
+        db,
+        clock,
+        passwords,
         leptos_options: leptos_options(&config.site_root, config.bind),
         security: Arc::new(SecurityConfig {
             secure_cookies: config.secure_cookies,
@@ -245,7 +232,13 @@ pub async fn offline_state(config: &ServeConfig) -> anyhow::Result<AppState> {
         }),
         secret_key: config.secret_key.clone(),
         oauth_failures: Default::default(),
-    })
+    }
+}
+
+/// The state the CLI needs to run services without serving.
+pub async fn offline_state(config: &ServeConfig) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config.database_url).await?;
+    Ok(build_state(config, db, Arc::new(SystemClock), hasher()))
 }
 
 /// The principal of an operator acting for `username`: that user's live roles.

@@ -94,6 +94,16 @@ impl Db {
     }
 }
 
+/// `Ok(true)` when a write went through, `Ok(false)` when it hit a unique
+/// constraint (a name or username already taken), the error otherwise.
+pub fn unless_unique_violation(res: Result<AnyQueryResult, sqlx::Error>) -> crate::backend::Result<bool> {
+    match res {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Makes sure the directory of a file-backed SQLite URL exists and that the
 /// file is created on first use.
 fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {

@@ -147,18 +147,21 @@ async fn token(State(state): State<AppState>, req: Request) -> Response {
     }
 }
 
+/// The common start of introspection and revocation: a well-formed form
+/// request, an authenticated client, and a `token` parameter.
+async fn token_request(state: &AppState, req: Request) -> Result<(AuthenticatedClient, String), Response> {
+    let (headers, params, ip) = read_request(req).await?;
+    let client = authenticate(state, &headers, &params, ip).await?;
+    let token = params.get("token").ok_or_else(|| fail(OAuthError::InvalidRequest("token is required")))?;
+    Ok((client, token.to_string()))
+}
+
 async fn introspect(State(state): State<AppState>, req: Request) -> Response {
-    let (headers, params, ip) = match read_request(req).await {
+    let (client, token) = match token_request(&state, req).await {
         Ok(r) => r,
         Err(res) => return res,
     };
-    let client = match authenticate(&state, &headers, &params, ip).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    let Some(token) = params.get("token") else {
-        return fail(OAuthError::InvalidRequest("token is required"));
-    };
+    let token = token.as_str();
     let body = match service::introspect(&state, &client, token).await {
         Ok(Some(i)) => json!({
             "active": true,
@@ -181,17 +184,11 @@ async fn introspect(State(state): State<AppState>, req: Request) -> Response {
 }
 
 async fn revoke(State(state): State<AppState>, req: Request) -> Response {
-    let (headers, params, ip) = match read_request(req).await {
+    let (client, token) = match token_request(&state, req).await {
         Ok(r) => r,
         Err(res) => return res,
     };
-    let client = match authenticate(&state, &headers, &params, ip).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    let Some(token) = params.get("token") else {
-        return fail(OAuthError::InvalidRequest("token is required"));
-    };
+    let token = token.as_str();
     // R7009-04: the hint is ignored; unknown tokens are a success
     match service::revoke(&state, &client, token).await {
         Ok(()) => {

@@ -43,6 +43,20 @@ impl From<Row> for Credential {
     }
 }
 
+impl Credential {
+    pub fn into_summary(self, roles: Vec<CredentialRole>) -> CredentialSummary {
+        CredentialSummary {
+            id: self.id,
+            name: self.name,
+            roles,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            secret_rotated_at: self.secret_rotated_at,
+        }
+    }
+}
+
 pub struct NewCredential<'a> {
     pub id: &'a str,
     pub owner_id: &'a str,
@@ -71,11 +85,7 @@ pub async fn insert(conn: &mut AnyConnection, c: NewCredential<'_>) -> Result<bo
     .bind(c.now)
     .execute(&mut *conn)
     .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    crate::backend::db::unless_unique_violation(res)
 }
 
 pub async fn set_roles(conn: &mut AnyConnection, credential_id: &str, roles: &[Role]) -> Result<()> {
@@ -133,11 +143,7 @@ pub async fn update(conn: &mut AnyConnection, u: Update<'_>) -> Result<bool> {
     .bind(u.id)
     .execute(&mut *conn)
     .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    crate::backend::db::unless_unique_violation(res)
 }
 
 pub async fn set_secret(conn: &mut AnyConnection, id: &str, digest: &str, now: i64) -> Result<bool> {
@@ -202,16 +208,7 @@ pub async fn list_for_owner(conn: &mut AnyConnection, q: ListQuery<'_>) -> Resul
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         let roles = credential_roles_with_status(&mut *conn, &row.id, &row.owner_id).await?;
-        let c = Credential::from(row);
-        items.push(CredentialSummary {
-            id: c.id,
-            name: c.name,
-            roles,
-            expires_at: c.expires_at,
-            created_at: c.created_at,
-            last_used_at: c.last_used_at,
-            secret_rotated_at: c.secret_rotated_at,
-        });
+        items.push(Credential::from(row).into_summary(roles));
     }
     Ok((items, total))
 }

@@ -163,15 +163,7 @@ pub async fn get(state: &AppState, principal: &Principal, id: &str) -> Result<Cr
     let c = owned(state, principal, id).await?;
     let mut conn = state.db.pool.acquire().await?;
     let roles = repo::credential_roles_with_status(&mut conn, &c.id, &c.owner_id).await?;
-    Ok(CredentialSummary {
-        id: c.id,
-        name: c.name,
-        roles,
-        expires_at: c.expires_at,
-        created_at: c.created_at,
-        last_used_at: c.last_used_at,
-        secret_rotated_at: c.secret_rotated_at,
-    })
+    Ok(c.into_summary(roles))
 }
 
 /// Edits name, expiry and roles. Roles can be narrowed, or widened within

@@ -51,11 +51,7 @@ pub async fn insert_user<'e>(ex: impl Executor<'e, Database = Any>, u: NewUser<'
     .bind(u.now)
     .execute(ex)
     .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    crate::backend::db::unless_unique_violation(res)
 }
 
 pub async fn count_users<'e>(ex: impl Executor<'e, Database = Any>) -> Result<i64> {
