@@ -276,7 +276,7 @@ fn CredentialRow(c: CredentialSummary, now: i64, dialog: RwSignal<Dialog>) -> im
                 <span class="row">
                     <span title=id.clone()>{short_id}</span>
                     <Show when=move || hydrated.get()>
-                        <CopyButton text=id_for_copy.clone() label="client ID" />
+                        <CopyButton text=id_for_copy.clone() label="client ID" compact=true />
                     </Show>
                 </span>
             </td>
@@ -293,7 +293,15 @@ fn CredentialRow(c: CredentialSummary, now: i64, dialog: RwSignal<Dialog>) -> im
             <td class="actions">
                 <a class="btn btn-sm" href=format!("/credentials/{id}/edit") on:click=open(e)>"Edit"</a>
                 " "
-                <a class="btn btn-sm" href=format!("/credentials/{id}/regenerate") on:click=open(r)>"Regenerate secret"</a>
+                <a
+                    class="btn btn-sm"
+                    href=format!("/credentials/{id}/regenerate")
+                    aria-label="Regenerate secret"
+                    title="Regenerate secret"
+                    on:click=open(r)
+                >
+                    "Regenerate"
+                </a>
                 " "
                 <a class="btn btn-sm btn-danger" href=format!("/credentials/{id}/delete") on:click=open(d)>"Delete"</a>
             </td>
