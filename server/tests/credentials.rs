@@ -360,3 +360,39 @@ async fn the_pages_render_for_the_owner() {
     let res = app.get(&format!("/credentials/{id}/edit"), Some(&bob)).await;
     assert!(!res.body.contains("Rendered") && res.body.contains("Not found"));
 }
+
+#[tokio::test]
+async fn without_javascript_edit_saves_or_shows_the_form_again_with_the_error() {
+    let app = spawn().await;
+    let (alice, bob) = two_users(&app).await;
+    let (_, created) = create(&app, &alice, "Editable", &["work_creator", "team_leader"]).await;
+    let id = created["client_id"].as_str().unwrap();
+    let date = in_days(&app, 45);
+    let post = |cookie: &str, form: &[(&str, &str)]| {
+        axum::http::Request::post(format!("/credentials/{id}/edit"))
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "text/html")
+            .body(axum::body::Body::from(common::encode_form(form)))
+            .unwrap()
+    };
+    let res = app.send(post(&bob, &[("name", "Hijacked"), ("expires_on", &date), ("roles[]", "service_agent")])).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(row(&app, id).await.0, "Editable");
+
+    let res = app
+        .send(post(&alice, &[("name", "Edited plainly"), ("expires_on", "2001-01-01"), ("roles[]", "work_creator")]))
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("Choose a date in the future."));
+    assert!(res.body.contains("value=\"Edited plainly\""), "what was typed is kept");
+    assert_eq!(row(&app, id).await.0, "Editable", "nothing written");
+
+    let res =
+        app.send(post(&alice, &[("name", "Edited plainly"), ("expires_on", &date), ("roles[]", "work_creator")])).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.header("location"), Some("/"));
+    let page = list(&app, &alice, &[]).await;
+    assert_eq!(page["items"][0]["name"], "Edited plainly");
+    assert_eq!(page["items"][0]["roles"].as_array().unwrap().len(), 1);
+}
