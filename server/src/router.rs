@@ -14,6 +14,9 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+/// The largest request body accepted anywhere.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 pub fn build(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.pool.clone()))
@@ -45,6 +48,13 @@ pub fn build(state: AppState) -> Router {
         .nest("/api/v1", crate::api::routes())
         .merge(web)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::client_ip))
+        // No request body is legitimately larger than a form; a slow or huge
+        // request cannot hold the server (413 / 408).
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(30),
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

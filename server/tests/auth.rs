@@ -332,3 +332,18 @@ async fn the_health_check_answers_when_the_database_is_reachable() {
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.body, "ok");
 }
+
+#[tokio::test]
+async fn oversized_requests_are_refused_before_they_are_read() {
+    let app = spawn().await;
+    let huge = "x".repeat(100 * 1024);
+    let res = app.server_fn("login", &[("username", "admin"), ("password", &huge)], None).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let body = format!("grant_type=client_credentials&pad={huge}");
+    let req = axum::http::Request::post("/oauth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::CONTENT_LENGTH, body.len())
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    assert_eq!(app.send(req).await.status, StatusCode::PAYLOAD_TOO_LARGE);
+}

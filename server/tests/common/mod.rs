@@ -177,7 +177,10 @@ impl TestApp {
         if let Some(c) = cookie {
             b = b.header(header::COOKIE, c);
         }
-        let mut req = b.body(Body::from(encode_form(form))).unwrap();
+        let body = encode_form(form);
+        // as a real HTTP client would send it
+        b = b.header(header::CONTENT_LENGTH, body.len());
+        let mut req = b.body(Body::from(body)).unwrap();
         req.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
         self.send(req).await
     }
