@@ -41,7 +41,9 @@ pub async fn sign_in(
     ip: IpAddr,
 ) -> Result<Principal> {
     let username = username.trim();
-    let username_key = username.to_lowercase();
+    // Usernames have at most 64 characters; longer input cannot match one,
+    // and must not make the throttle keys arbitrarily large.
+    let username_key: String = username.to_lowercase().chars().take(64).collect();
     let now = state.clock.unix();
     let keys = login_keys(&username_key, ip);
 
