@@ -79,11 +79,8 @@ impl IntoResponse for BearerError {
 /// R6750-02): the scheme matches case-insensitively; a token in the query
 /// string or two Authorization headers are `invalid_request`.
 pub fn bearer_token(parts: &Parts) -> Result<&str, BearerError> {
-    if let Some(q) = parts.uri.query() {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
-        if pairs.iter().any(|(n, _)| n == "access_token") {
-            return Err(BearerError::InvalidRequest("tokens are accepted in the Authorization header only"));
-        }
+    if crate::oauth::form::query_has_any(parts.uri.query(), &["access_token"]) {
+        return Err(BearerError::InvalidRequest("tokens are accepted in the Authorization header only"));
     }
     let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else { return Err(BearerError::Missing) };

@@ -6,7 +6,6 @@
 use app::backend::auth::{CurrentPrincipal, Principal};
 use app::backend::credentials::service::{self, CredentialInput};
 use app::backend::AppState;
-use app::error::AppError;
 use app::model::Role;
 use app::ui::components::FormValues;
 use app::ui::pages::credential_pages::NoJsOutcome;
@@ -61,7 +60,15 @@ fn values_from(input: &CredentialInput) -> FormValues {
 
 /// Renders the page at the request's path with `outcome` in context, the
 /// way a GET of that page would render, minus the hydration scripts.
-async fn render(state: AppState, parts: Parts, outcome: NoJsOutcome, status: StatusCode) -> Response {
+/// The page's status follows from the outcome: 200 with a secret, the
+/// error's own status otherwise.
+async fn render(state: AppState, parts: Parts, outcome: NoJsOutcome) -> Response {
+    let status = match &outcome {
+        NoJsOutcome::Secret { .. } => StatusCode::OK,
+        NoJsOutcome::FormError { error, .. } | NoJsOutcome::Error(error) => {
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    };
     let mut req = Request::new(Body::empty());
     *req.uri_mut() = parts.uri.clone();
     *req.headers_mut() = parts.headers.clone();
@@ -79,10 +86,6 @@ async fn render(state: AppState, parts: Parts, outcome: NoJsOutcome, status: Sta
     res
 }
 
-fn status_of(e: &AppError) -> StatusCode {
-    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
 async fn create(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Some(p) = principal(&parts) else { return Redirect::to("/login?next=/credentials/new").into_response() };
@@ -92,14 +95,8 @@ async fn create(State(state): State<AppState>, req: Request) -> Response {
     };
     let input = input_from(&form);
     match service::create(&state, &p, input.clone()).await {
-        Ok(secret) => {
-            render(state, parts, NoJsOutcome::Secret { secret, heading: "Credential created" }, StatusCode::OK).await
-        }
-        Err(e) => {
-            let error = AppError::from(e);
-            let status = status_of(&error);
-            render(state, parts, NoJsOutcome::FormError { values: values_from(&input), error }, status).await
-        }
+        Ok(secret) => render(state, parts, NoJsOutcome::Secret { secret, heading: "Credential created" }).await,
+        Err(e) => render(state, parts, NoJsOutcome::FormError { values: values_from(&input), error: e.into() }).await,
     }
 }
 
@@ -113,11 +110,7 @@ async fn edit(State(state): State<AppState>, Path(id): Path<String>, req: Reques
     let input = input_from(&form);
     match service::update(&state, &p, &id, input.clone()).await {
         Ok(()) => Redirect::to("/").into_response(),
-        Err(e) => {
-            let error = AppError::from(e);
-            let status = status_of(&error);
-            render(state, parts, NoJsOutcome::FormError { values: values_from(&input), error }, status).await
-        }
+        Err(e) => render(state, parts, NoJsOutcome::FormError { values: values_from(&input), error: e.into() }).await,
     }
 }
 
@@ -125,14 +118,8 @@ async fn regenerate(State(state): State<AppState>, Path(id): Path<String>, req: 
     let (parts, _body) = req.into_parts();
     let Some(p) = principal(&parts) else { return Redirect::to("/login").into_response() };
     match service::regenerate(&state, &p, &id).await {
-        Ok(secret) => {
-            render(state, parts, NoJsOutcome::Secret { secret, heading: "New secret generated" }, StatusCode::OK).await
-        }
-        Err(e) => {
-            let error = AppError::from(e);
-            let status = status_of(&error);
-            render(state, parts, NoJsOutcome::Error(error), status).await
-        }
+        Ok(secret) => render(state, parts, NoJsOutcome::Secret { secret, heading: "New secret generated" }).await,
+        Err(e) => render(state, parts, NoJsOutcome::Error(e.into())).await,
     }
 }
 
@@ -141,10 +128,6 @@ async fn delete(State(state): State<AppState>, Path(id): Path<String>, req: Requ
     let Some(p) = principal(&parts) else { return Redirect::to("/login").into_response() };
     match service::delete(&state, &p, &id).await {
         Ok(()) => Redirect::to("/").into_response(),
-        Err(e) => {
-            let error = AppError::from(e);
-            let status = status_of(&error);
-            render(state, parts, NoJsOutcome::Error(error), status).await
-        }
+        Err(e) => render(state, parts, NoJsOutcome::Error(e.into())).await,
     }
 }

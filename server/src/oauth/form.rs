@@ -38,6 +38,15 @@ pub fn parse_form(body: &[u8]) -> Result<Params, OAuthError> {
     Ok(Params(map))
 }
 
+/// Whether a URI query carries any of `names`: secrets and tokens are
+/// never accepted in a URL (R6749-12, R6750-02, ASVS V14.2.1).
+pub fn query_has_any(query: Option<&str>, names: &[&str]) -> bool {
+    query.is_some_and(|q| {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
+        pairs.iter().any(|(n, _)| names.contains(&n.as_str()))
+    })
+}
+
 /// Whether a `Content-Type` is the form type (parameters such as charset
 /// are allowed).
 pub fn is_form_content_type(value: Option<&str>) -> bool {
@@ -199,6 +208,14 @@ mod tests {
         let body = parse_form(b"client_id=a&client_secret=b").unwrap();
         assert!(matches!(client_auth(None, &body).unwrap(), ClientAuth::Body { .. }));
         assert!(matches!(client_auth(None, &parse_form(b"client_id=a").unwrap()).unwrap(), ClientAuth::None));
+    }
+
+    #[test]
+    fn secrets_in_the_query_string_are_recognised() {
+        assert!(query_has_any(Some("a=1&client_secret=x"), &["client_secret"]));
+        assert!(query_has_any(Some("access%5Ftoken=x"), &["access_token"]), "decoded names count");
+        assert!(!query_has_any(Some("page=2"), &["access_token"]));
+        assert!(!query_has_any(None, &["access_token"]));
     }
 
     #[test]

@@ -80,11 +80,8 @@ async fn method_not_allowed() -> Response {
 async fn read_request(req: Request) -> Result<(HeaderMap, Params, std::net::IpAddr), Response> {
     let (parts, body) = req.into_parts();
     let ip = parts.extensions.get::<ClientIp>().map(|c| c.0).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    if let Some(q) = parts.uri.query() {
-        let names: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
-        if names.iter().any(|(n, _)| n == "client_secret" || n == "client_id" || n == "token" || n == "access_token") {
-            return Err(fail(OAuthError::InvalidRequest("credentials and tokens are not accepted in the URL")));
-        }
+    if form::query_has_any(parts.uri.query(), &["client_secret", "client_id", "token", "access_token"]) {
+        return Err(fail(OAuthError::InvalidRequest("credentials and tokens are not accepted in the URL")));
     }
     if !is_form_content_type(parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())) {
         return Err(fail(OAuthError::InvalidRequest("the body must be application/x-www-form-urlencoded")));

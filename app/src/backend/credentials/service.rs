@@ -82,6 +82,24 @@ pub fn validate_roles(slugs: &[String], held: &[Role]) -> Result<Vec<Role>> {
     Ok(roles)
 }
 
+/// A form's values after every check, ready to store.
+struct Valid {
+    name: String,
+    expires_at: i64,
+    roles: Vec<Role>,
+}
+
+/// The rules shared by create and edit: name, expiry within the maximum
+/// lifetime from General Settings, and roles the caller holds now.
+async fn validate(state: &AppState, principal: &Principal, input: &CredentialInput, now: i64) -> Result<Valid> {
+    let s = settings::repo::load(&state.db.pool).await?;
+    Ok(Valid {
+        name: validate_name(&input.name)?,
+        expires_at: validate_expiry(&input.expires_on, now, s.max_credential_days)?,
+        roles: validate_roles(&input.roles, &principal.roles)?,
+    })
+}
+
 pub async fn form_data(state: &AppState, principal: &Principal) -> Result<CredentialFormData> {
     let s = settings::repo::load(&state.db.pool).await?;
     let today = state.clock.unix().div_euclid(SECS_PER_DAY);
@@ -123,10 +141,7 @@ pub async fn list(
 
 pub async fn create(state: &AppState, principal: &Principal, input: CredentialInput) -> Result<CreatedSecret> {
     let now = state.clock.unix();
-    let s = settings::repo::load(&state.db.pool).await?;
-    let name = validate_name(&input.name)?;
-    let expires_at = validate_expiry(&input.expires_on, now, s.max_credential_days)?;
-    let roles = validate_roles(&input.roles, &principal.roles)?;
+    let Valid { name, expires_at, roles } = validate(state, principal, &input, now).await?;
 
     let id = uuid::Uuid::new_v4().to_string();
     let secret = secrets::generate(CLIENT_SECRET_PREFIX);
@@ -171,13 +186,9 @@ pub async fn get(state: &AppState, principal: &Principal, id: &str) -> Result<Cr
 /// record (greyed out, inert) unless the owner holds them again.
 pub async fn update(state: &AppState, principal: &Principal, id: &str, input: CredentialInput) -> Result<()> {
     let now = state.clock.unix();
-    let s = settings::repo::load(&state.db.pool).await?;
     let credential = owned(state, principal, id).await?;
-    let name = validate_name(&input.name)?;
-    let expires_at = validate_expiry(&input.expires_on, now, s.max_credential_days)?;
-    let chosen = validate_roles(&input.roles, &principal.roles)?;
+    let Valid { name, expires_at, mut roles } = validate(state, principal, &input, now).await?;
     let current = repo::roles_of(&state.db.pool, &credential.id).await?;
-    let mut roles = chosen;
     roles.extend(current.iter().copied().filter(|r| !principal.roles.contains(r)));
     roles.sort();
     roles.dedup();

@@ -64,13 +64,15 @@ impl From<sqlx::Error> for OAuthError {
     }
 }
 
-/// A client that proved its secret.
+/// A client that proved its secret, with the General Settings read while
+/// authenticating it (one read per request serves the whole request).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthenticatedClient {
     pub credential_id: String,
     pub owner_id: String,
     pub expires_at: i64,
     pub secret_version: i64,
+    pub settings: crate::backend::settings::Settings,
 }
 
 /// A freshly issued token. `Debug` never prints it.

@@ -18,6 +18,7 @@
 
 use super::{parse_scope, roles_to_scope, scope_to_roles};
 use super::{AuthenticatedClient, Introspection, IssuedToken, OAuthError, TokenPrincipal, TokenRejection};
+use crate::backend::auth::service::escape;
 use crate::backend::auth::throttle::{Key, Policy};
 use crate::backend::secrets::{self, ACCESS_TOKEN_PREFIX};
 use crate::backend::{settings, AppState};
@@ -91,7 +92,7 @@ pub async fn authenticate(
         Some((id, owner_id, _, version, expires_at, deleted_at, active))
             if secret_ok && deleted_at.is_none() && expires_at > now && active != 0 =>
         {
-            AuthenticatedClient { credential_id: id, owner_id, expires_at, secret_version: version }
+            AuthenticatedClient { credential_id: id, owner_id, expires_at, secret_version: version, settings: s }
         }
         _ => {
             state.oauth_failures.record_failure(&keys, now);
@@ -110,7 +111,7 @@ pub async fn issue(
     requested_scope: Option<&str>,
 ) -> Result<IssuedToken, OAuthError> {
     let now = state.clock.unix();
-    let s = settings::repo::load(&state.db.pool).await?;
+    let s = &client.settings;
     let usable = effective_roles(&state.db.pool, &client.credential_id, &client.owner_id).await?;
     let roles = match requested_scope.map(parse_scope).transpose()? {
         Some(requested) if !requested.is_empty() => {
@@ -156,6 +157,7 @@ pub async fn issue(
 struct LiveToken {
     principal: TokenPrincipal,
     last_used_at: i64,
+    digest: String,
 }
 
 /// Loads a token and checks every rule except the API switch.
@@ -168,6 +170,7 @@ async fn load_live(
     if !secrets::is_well_formed(ACCESS_TOKEN_PREFIX, token) {
         return Ok(None);
     }
+    let digest = state.secret_key.digest(token);
     type Row = (
         String,
         String,
@@ -193,7 +196,7 @@ async fn load_live(
          from tokens t join credentials c on c.id = t.credential_id join users u on u.id = c.owner_id \
          where t.token_digest = $1",
     )
-    .bind(state.secret_key.digest(token))
+    .bind(&digest)
     .fetch_optional(&state.db.pool)
     .await?;
     let Some((
@@ -229,7 +232,7 @@ async fn load_live(
     };
     if let Some(reason) = timed_out {
         // Record the death so that nothing (not even a clock stepped back) revives it.
-        super::repo::revoke_one(&state.db.pool, &state.secret_key.digest(token), reason.as_str(), now).await?;
+        super::repo::revoke_one(&state.db.pool, &digest, reason.as_str(), now).await?;
         return Ok(None);
     }
     let alive =
@@ -254,6 +257,7 @@ async fn load_live(
             expires_at,
         },
         last_used_at,
+        digest,
     }))
 }
 
@@ -274,10 +278,9 @@ pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal, T
     let live =
         load_live(state, token, now, s.token_idle_secs).await.map_err(unavailable)?.ok_or(TokenRejection::Invalid)?;
     if now - live.last_used_at >= LAST_USE_GRANULARITY_SECS {
-        let digest = state.secret_key.digest(token);
         sqlx::query("update tokens set last_used_at = $1 where token_digest = $2 and last_used_at < $1")
             .bind(now)
-            .bind(&digest)
+            .bind(&live.digest)
             .execute(&state.db.pool)
             .await
             .map_err(|e| unavailable(e.into()))?;
@@ -301,8 +304,7 @@ pub async fn introspect(
     token: &str,
 ) -> Result<Option<Introspection>, OAuthError> {
     let now = state.clock.unix();
-    let s = settings::repo::load(&state.db.pool).await?;
-    let live = load_live(state, token, now, s.token_idle_secs).await?;
+    let live = load_live(state, token, now, client.settings.token_idle_secs).await?;
     Ok(live.filter(|l| l.principal.credential_id == client.credential_id).map(|l| Introspection {
         scope: roles_to_scope(&l.principal.roles),
         client_id: l.principal.credential_id,
@@ -331,8 +333,4 @@ pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str)
             Ok(())
         }
     }
-}
-
-fn escape(s: &str) -> String {
-    crate::backend::auth::service::escape(s)
 }
