@@ -1,12 +1,12 @@
 //! Start-up and the operator commands of the `appcred` binary.
 
-use crate::config::{redact_url, Cli, Command, CredentialCommand, ServeConfig, UserCommand};
+use crate::config::{redact_url, AuditCommand, Cli, Command, CredentialCommand, ServeConfig, UserCommand};
 use anyhow::Context as _;
-use app::backend::auth::password::{generate_password, PasswordHasher};
+use app::backend::auth::password::PasswordHasher;
 use app::backend::auth::session_store::DbSessionStore;
 use app::backend::auth::throttle;
 use app::backend::auth::Secret;
-use app::backend::users::service as users;
+use app::backend::users::service::{self as users, By};
 use app::backend::{AppState, Clock, Db, SecurityConfig, SystemClock};
 use app::model::Role;
 use std::io::{BufRead, IsTerminal};
@@ -29,6 +29,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let out = credential_command(&state, cmd).await?;
             println!("{out}");
             Ok(())
+        }
+        Some(Command::Audit(AuditCommand::Verify)) => {
+            let db = Db::connect(&cli.database_url).await?;
+            match app::backend::audit::verify(&db.pool).await.map_err(domain)? {
+                app::backend::audit::Verdict::Intact { count } => {
+                    println!("Audit log intact: {count} events, every hash links to the one before.");
+                    Ok(())
+                }
+                app::backend::audit::Verdict::Broken { seq, reason } => {
+                    eprintln!("Audit log BROKEN at event {seq}: {reason}.");
+                    std::process::exit(1);
+                }
+            }
         }
     }
 }
@@ -131,8 +144,8 @@ fn parse_role(slug: &str) -> anyhow::Result<Role> {
     })
 }
 
-/// Reads a password from stdin, or generates one (returned to be printed).
-fn read_or_generate_password(from_stdin: bool) -> anyhow::Result<(Secret, bool)> {
+/// Reads a password from stdin; `None` lets the service generate one.
+fn read_password(from_stdin: bool) -> anyhow::Result<Option<Secret>> {
     if from_stdin {
         let stdin = std::io::stdin();
         if stdin.is_terminal() {
@@ -141,9 +154,9 @@ fn read_or_generate_password(from_stdin: bool) -> anyhow::Result<(Secret, bool)>
         let mut line = String::new();
         stdin.lock().read_line(&mut line).context("reading the password from stdin")?;
         let password = line.trim_end_matches(['\n', '\r']).to_string();
-        Ok((Secret::new(password), false))
+        Ok(Some(Secret::new(password)))
     } else {
-        Ok((Secret::new(generate_password()), true))
+        Ok(None)
     }
 }
 
@@ -162,42 +175,64 @@ async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()
     match cmd {
         UserCommand::Add { username, display_name, roles, password_stdin } => {
             let roles = roles.iter().map(|r| parse_role(r)).collect::<anyhow::Result<Vec<_>>>()?;
-            let (password, generated) = read_or_generate_password(password_stdin)?;
-            let user = users::create_user(
+            let password = read_password(password_stdin)?;
+            let (user, generated) = users::create_user(
                 &db,
                 &hasher,
                 now,
+                By::Operator,
                 users::NewUserInput {
                     username: &username,
                     display_name: &display_name,
-                    password: &password,
+                    password: password.as_ref(),
                     roles: &roles,
                 },
             )
             .await
             .map_err(domain)?;
             let mut out = serde_json::json!({ "id": user.id, "username": user.username });
-            if generated {
-                out["password"] = password.expose().into();
+            if let Some(generated) = generated {
+                out["password"] = generated.expose().into();
             }
             println!("{out}");
         }
         UserCommand::Passwd { username, password_stdin } => {
-            let (password, generated) = read_or_generate_password(password_stdin)?;
-            users::set_password(&db, &hasher, now, &username, &password).await.map_err(domain)?;
-            if generated {
-                println!("{}", serde_json::json!({ "username": username, "password": password.expose() }));
+            let password = read_password(password_stdin)?;
+            let user = users::find_by_username(&db, &username).await.map_err(domain)?;
+            let (_, generated) = users::set_password(&db, &hasher, now, By::Operator, &user.id, password.as_ref())
+                .await
+                .map_err(domain)?;
+            if let Some(generated) = generated {
+                println!("{}", serde_json::json!({ "username": username, "password": generated.expose() }));
             } else {
                 println!("Password changed; all sessions of {username} have ended.");
             }
         }
         UserCommand::Grant { username, role } => {
-            let changed = users::grant_role(&db, now, &username, parse_role(&role)?).await.map_err(domain)?;
+            let user = users::find_by_username(&db, &username).await.map_err(domain)?;
+            let changed =
+                users::grant_role(&db, now, By::Operator, &user.id, parse_role(&role)?).await.map_err(domain)?;
             println!("{}", if changed { "Granted." } else { "The user already holds that role." });
         }
         UserCommand::Revoke { username, role } => {
-            let changed = users::revoke_role(&db, now, &username, parse_role(&role)?).await.map_err(domain)?;
+            let user = users::find_by_username(&db, &username).await.map_err(domain)?;
+            let changed =
+                users::revoke_role(&db, now, By::Operator, &user.id, parse_role(&role)?).await.map_err(domain)?;
             println!("{}", if changed { "Revoked." } else { "The user does not hold that role." });
+        }
+        ref c @ (UserCommand::Deactivate { ref username } | UserCommand::Activate { ref username }) => {
+            let active = matches!(c, UserCommand::Activate { .. });
+            let user = users::find_by_username(&db, username).await.map_err(domain)?;
+            let changed = users::set_active(&db, now, By::Operator, &user.id, active).await.map_err(domain)?;
+            println!(
+                "{}",
+                match (changed, active) {
+                    (true, true) => "Reactivated.",
+                    (true, false) => "Deactivated: their tokens are revoked and their sessions ended.",
+                    (false, true) => "The user is already active.",
+                    (false, false) => "The user is already deactivated.",
+                }
+            );
         }
         UserCommand::List => {
             let list = users::list_with_roles(&db).await.map_err(domain)?;
@@ -253,6 +288,7 @@ async fn act_as(state: &AppState, username: &str) -> anyhow::Result<app::backend
         username: user.username,
         display_name: user.display_name,
         roles,
+        ip: None,
     })
 }
 

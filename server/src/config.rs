@@ -82,6 +82,16 @@ pub enum Command {
     /// Provision application credentials for a user (same rules as the web app).
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// Work with the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain of the whole audit log. Exits 0 when intact;
+    /// otherwise names the first broken event and exits 1.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -157,6 +167,16 @@ pub enum UserCommand {
         username: String,
         #[arg(long)]
         role: String,
+    },
+    /// Deactivate a user: every token of their credentials dies and their sessions end.
+    Deactivate {
+        #[arg(long)]
+        username: String,
+    },
+    /// Reactivate a deactivated user.
+    Activate {
+        #[arg(long)]
+        username: String,
     },
     /// List users and their roles as JSON.
     List,

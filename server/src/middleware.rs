@@ -89,7 +89,8 @@ pub async fn principal(State(state): State<AppState>, session: Session, mut req:
         return next.run(req).await;
     }
     match service::resolve(&state, &session).await {
-        Ok(SessionState::Active(p)) => {
+        Ok(SessionState::Active(mut p)) => {
+            p.ip = req.extensions().get::<ClientIp>().map(|c| c.0);
             req.extensions_mut().insert(CurrentPrincipal(Some(p)));
         }
         Ok(SessionState::Expired) => {

@@ -245,12 +245,14 @@ async fn changing_a_password_ends_every_session_of_that_user() {
     let app = spawn().await;
     let cookie = app.sign_in_admin().await;
     app.clock.advance(1);
+    let admin = app::backend::users::service::find_by_username(&app.state.db, "admin").await.unwrap();
     app::backend::users::service::set_password(
         &app.state.db,
         &app.state.passwords,
         app.now(),
-        "admin",
-        &app::backend::auth::Secret::new("a brand new passphrase"),
+        app::backend::users::service::By::Operator,
+        &admin.id,
+        Some(&app::backend::auth::Secret::new("a brand new passphrase")),
     )
     .await
     .unwrap();

@@ -73,22 +73,26 @@ async fn a_supplied_bootstrap_password_is_used_and_not_echoed() {
 async fn roles_are_granted_revoked_and_granted_back() {
     let db = Db::connect(&common::fresh_database_url().await).await.unwrap();
     let hasher = PasswordHasher::new(1);
-    let user = service::create_user(
+    let (user, _) = service::create_user(
         &db,
         &hasher,
         10,
+        service::By::Operator,
         service::NewUserInput {
             username: "dave",
             display_name: "Dave",
-            password: &Secret::new("a long secret phrase"),
+            password: Some(&Secret::new("a long secret phrase")),
             roles: &[Role::WorkCreator, Role::TeamLeader],
         },
     )
     .await
     .unwrap();
     assert_eq!(repo::active_roles(&db.pool, &user.id).await.unwrap(), vec![Role::WorkCreator, Role::TeamLeader]);
-    assert!(service::revoke_role(&db, 20, "dave", Role::TeamLeader).await.unwrap());
-    assert!(!service::revoke_role(&db, 21, "dave", Role::TeamLeader).await.unwrap(), "already revoked");
+    assert!(service::revoke_role(&db, 20, service::By::Operator, &user.id, Role::TeamLeader).await.unwrap());
+    assert!(
+        !service::revoke_role(&db, 21, service::By::Operator, &user.id, Role::TeamLeader).await.unwrap(),
+        "already revoked"
+    );
     assert_eq!(repo::active_roles(&db.pool, &user.id).await.unwrap(), vec![Role::WorkCreator]);
     let revoked_at: Option<i64> =
         sqlx::query_scalar("select revoked_at from user_roles where user_id = $1 and role = 'team_leader'")
@@ -97,8 +101,11 @@ async fn roles_are_granted_revoked_and_granted_back() {
             .await
             .unwrap();
     assert_eq!(revoked_at, Some(20), "the revocation date is kept for the UI");
-    assert!(service::grant_role(&db, 30, "DAVE", Role::TeamLeader).await.unwrap());
-    assert!(!service::grant_role(&db, 31, "dave", Role::TeamLeader).await.unwrap(), "already held");
+    assert!(service::grant_role(&db, 30, service::By::Operator, &user.id, Role::TeamLeader).await.unwrap());
+    assert!(
+        !service::grant_role(&db, 31, service::By::Operator, &user.id, Role::TeamLeader).await.unwrap(),
+        "already held"
+    );
     assert_eq!(repo::active_roles(&db.pool, &user.id).await.unwrap(), vec![Role::WorkCreator, Role::TeamLeader]);
 }
 
@@ -109,13 +116,15 @@ async fn usernames_are_unique_regardless_of_case_and_bad_input_writes_nothing() 
     let input = |username: &'static str, password: &'static str| service::NewUserInput {
         username,
         display_name: "Someone",
-        password: Box::leak(Box::new(Secret::new(password))),
+        password: Some(Box::leak(Box::new(Secret::new(password)))),
         roles: &[],
     };
-    service::create_user(&db, &hasher, 1, input("erin", "a long secret phrase")).await.unwrap();
-    let err = service::create_user(&db, &hasher, 1, input("ERIN", "another long password")).await.unwrap_err();
+    service::create_user(&db, &hasher, 1, service::By::Operator, input("erin", "a long secret phrase")).await.unwrap();
+    let err = service::create_user(&db, &hasher, 1, service::By::Operator, input("ERIN", "another long password"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, app::backend::Error::Invalid { field: "username", .. }), "{err:?}");
-    let err = service::create_user(&db, &hasher, 1, input("frank", "short")).await.unwrap_err();
+    let err = service::create_user(&db, &hasher, 1, service::By::Operator, input("frank", "short")).await.unwrap_err();
     assert!(matches!(err, app::backend::Error::Invalid { field: "password", .. }), "{err:?}");
     assert_eq!(repo::count_users(&db.pool).await.unwrap(), 1);
 }

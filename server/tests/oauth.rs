@@ -33,6 +33,7 @@ async fn credential_for(app: &TestApp, user_id: &str, username: &str, name: &str
         username: username.to_string(),
         display_name: username.to_string(),
         roles: app::backend::users::repo::active_roles(&app.state.db.pool, user_id).await.unwrap(),
+        ip: None,
     };
     let created = credentials::create(
         &app.state,
@@ -426,6 +427,7 @@ async fn regenerating_the_secret_kills_the_old_secret_and_its_tokens() {
         username: "alice".into(),
         display_name: "alice".into(),
         roles: vec![Role::WorkCreator],
+        ip: None,
     };
     let fresh = credentials::regenerate(&app.state, &owner, &c.id).await.unwrap();
     assert_dead(&app, &t).await;
@@ -464,7 +466,9 @@ async fn losing_a_role_kills_only_the_tokens_that_carry_it() {
     let both = access_token(&app, &c).await;
     let only_wc =
         json(&token(&app, &c, &[("scope", "work_creator")]).await)["access_token"].as_str().unwrap().to_string();
-    users::revoke_role(&app.state.db, app.now(), "alice", Role::TeamLeader).await.unwrap();
+    users::revoke_role(&app.state.db, app.now(), users::By::Operator, &alice(&app).await, Role::TeamLeader)
+        .await
+        .unwrap();
     assert_dead(&app, &both).await;
     assert_alive(&app, &only_wc).await;
     let res = token(&app, &c, &[("scope", "team_leader")]).await;
@@ -473,7 +477,9 @@ async fn losing_a_role_kills_only_the_tokens_that_carry_it() {
     assert_eq!(json(&res)["scope"], "work_creator", "revoked roles are not assigned to new tokens");
     // granting it back helps new tokens only
     app.clock.advance(1);
-    users::grant_role(&app.state.db, app.now(), "alice", Role::TeamLeader).await.unwrap();
+    users::grant_role(&app.state.db, app.now(), users::By::Operator, &alice(&app).await, Role::TeamLeader)
+        .await
+        .unwrap();
     assert_eq!(json(&token(&app, &c, &[]).await)["scope"], "work_creator team_leader");
     assert_dead(&app, &both).await;
     let reason: String = sqlx::query_scalar(
@@ -489,7 +495,9 @@ async fn losing_a_role_kills_only_the_tokens_that_carry_it() {
 async fn a_credential_with_no_usable_role_gets_a_clear_error() {
     let app = spawn().await;
     let c = setup(&app, &["team_leader"]).await;
-    users::revoke_role(&app.state.db, app.now(), "alice", Role::TeamLeader).await.unwrap();
+    users::revoke_role(&app.state.db, app.now(), users::By::Operator, &alice(&app).await, Role::TeamLeader)
+        .await
+        .unwrap();
     let res = token(&app, &c, &[]).await;
     assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_scope");
     assert!(json(&res)["error_description"].as_str().unwrap().contains("no usable role"));
@@ -517,6 +525,7 @@ async fn narrowing_a_credentials_roles_kills_tokens_carrying_a_removed_role() {
         username: "alice".into(),
         display_name: "alice".into(),
         roles: vec![Role::WorkCreator, Role::TeamLeader, Role::Auditor],
+        ip: None,
     };
     credentials::update(
         &app.state,
@@ -691,4 +700,8 @@ async fn api_use_is_recorded_as_last_used() {
     let last: Option<i64> =
         sqlx::query_scalar("select last_used_at from credentials").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(last, Some(app.now()));
+}
+
+async fn alice(app: &TestApp) -> String {
+    users::find_by_username(&app.state.db, "alice").await.unwrap().id
 }

@@ -5,3 +5,5 @@
 
 pub mod credentials;
 pub mod session;
+pub mod settings;
+pub mod users;

@@ -28,11 +28,13 @@ pub async fn login(username: String, password: Password, next: Option<String>) -
 pub async fn logout() -> Result<(), AppError> {
     use crate::backend::{auth::service, context};
 
+    let state = context::app_state()?;
     let session = context::session()?;
-    if let Some(p) = context::principal()? {
+    let principal = context::principal()?;
+    if let Some(p) = &principal {
         tracing::info!(event = "sign_out", user_id = %p.user_id);
     }
-    if let Err(e) = service::sign_out(&session).await {
+    if let Err(e) = service::sign_out(&state, &session, principal.as_ref()).await {
         return context::fail(e);
     }
     leptos_axum::redirect("/login");

@@ -2,6 +2,7 @@
 //! repositories own SQL. Leptos server functions, the axum handlers and the
 //! CLI all call into here, so every rule is enforced in exactly one place.
 
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod context;

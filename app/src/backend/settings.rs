@@ -1,7 +1,11 @@
 //! General Settings: one row, read on every use so that a change made on one
-//! instance applies on all of them at once.
+//! instance applies on all of them at once. Only Administrators change it,
+//! and every change is audited with its before and after values.
 
-use super::Result;
+use super::audit::{self, Actor, Event, Target};
+use super::auth::Principal;
+use super::{AppState, Error, Result};
+use crate::model::{Role, SettingsView};
 use sqlx::AnyPool;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -14,15 +18,200 @@ pub struct Settings {
     pub session_absolute_secs: i64,
 }
 
+impl Settings {
+    pub fn api_enabled(&self) -> bool {
+        self.api_enabled != 0
+    }
+}
+
 pub mod repo {
     use super::*;
 
+    const COLUMNS: &str = "token_idle_secs, token_lifetime_secs, max_credential_days, api_enabled, \
+                           session_idle_secs, session_absolute_secs";
+
     pub async fn load(pool: &AnyPool) -> Result<Settings> {
-        Ok(sqlx::query_as::<_, Settings>(
-            "select token_idle_secs, token_lifetime_secs, max_credential_days, api_enabled, \
-             session_idle_secs, session_absolute_secs from settings where id = 1",
+        Ok(sqlx::query_as::<_, Settings>(&format!("select {COLUMNS} from settings where id = 1"))
+            .fetch_one(pool)
+            .await?)
+    }
+
+    pub async fn updated_at(pool: &AnyPool) -> Result<i64> {
+        Ok(sqlx::query_scalar("select updated_at from settings where id = 1").fetch_one(pool).await?)
+    }
+
+    pub async fn store(conn: &mut sqlx::AnyConnection, s: &Settings, now: i64) -> Result<()> {
+        sqlx::query(
+            "update settings set token_idle_secs = $1, token_lifetime_secs = $2, max_credential_days = $3, \
+             api_enabled = $4, session_idle_secs = $5, session_absolute_secs = $6, updated_at = $7 where id = 1",
         )
-        .fetch_one(pool)
-        .await?)
+        .bind(s.token_idle_secs)
+        .bind(s.token_lifetime_secs)
+        .bind(s.max_credential_days)
+        .bind(s.api_enabled)
+        .bind(s.session_idle_secs)
+        .bind(s.session_absolute_secs)
+        .bind(now)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// The form's fields as typed (text, so that a bad value gets a message
+/// beside its field instead of a decoding error).
+#[derive(Clone, Debug, Default)]
+pub struct SettingsInput {
+    pub token_idle_minutes: String,
+    pub token_lifetime_secs: String,
+    pub max_credential_days: String,
+    pub api_enabled: bool,
+    pub session_idle_minutes: String,
+    pub session_absolute_hours: String,
+}
+
+/// Bounds of each setting, in the form's units.
+pub const TOKEN_IDLE_MINUTES: (i64, i64) = (1, 1440);
+pub const TOKEN_LIFETIME_SECS: (i64, i64) = (60, 86_400);
+pub const MAX_CREDENTIAL_DAYS: (i64, i64) = (1, 3650);
+pub const SESSION_IDLE_MINUTES: (i64, i64) = (1, 1440);
+pub const SESSION_ABSOLUTE_HOURS: (i64, i64) = (1, 720);
+
+fn number(field: &'static str, raw: &str, (min, max): (i64, i64), unit: &str) -> Result<i64> {
+    let message = || Error::invalid(field, format!("Enter a whole number of {unit} from {min} to {max}."));
+    let n: i64 = raw.trim().parse().map_err(|_| message())?;
+    if (min..=max).contains(&n) {
+        Ok(n)
+    } else {
+        Err(message())
+    }
+}
+
+pub fn validate(input: &SettingsInput) -> Result<Settings> {
+    let session_idle_secs =
+        number("session_idle_minutes", &input.session_idle_minutes, SESSION_IDLE_MINUTES, "minutes")? * 60;
+    let session_absolute_secs =
+        number("session_absolute_hours", &input.session_absolute_hours, SESSION_ABSOLUTE_HOURS, "hours")? * 3600;
+    if session_idle_secs > session_absolute_secs {
+        return Err(Error::invalid(
+            "session_idle_minutes",
+            "The idle timeout cannot be longer than the absolute session lifetime.",
+        ));
+    }
+    Ok(Settings {
+        token_idle_secs: number("token_idle_minutes", &input.token_idle_minutes, TOKEN_IDLE_MINUTES, "minutes")? * 60,
+        token_lifetime_secs: number("token_lifetime_secs", &input.token_lifetime_secs, TOKEN_LIFETIME_SECS, "seconds")?,
+        max_credential_days: number("max_credential_days", &input.max_credential_days, MAX_CREDENTIAL_DAYS, "days")?,
+        api_enabled: i64::from(input.api_enabled),
+        session_idle_secs,
+        session_absolute_secs,
+    })
+}
+
+pub fn view(s: &Settings, updated_at: i64) -> SettingsView {
+    SettingsView {
+        token_idle_minutes: s.token_idle_secs / 60,
+        token_lifetime_secs: s.token_lifetime_secs,
+        max_credential_days: s.max_credential_days,
+        api_enabled: s.api_enabled(),
+        session_idle_minutes: s.session_idle_secs / 60,
+        session_absolute_hours: s.session_absolute_secs / 3600,
+        updated_at,
+    }
+}
+
+pub async fn get(state: &AppState, principal: &Principal) -> Result<SettingsView> {
+    principal.require(Role::Administrator)?;
+    let s = repo::load(&state.db.pool).await?;
+    Ok(view(&s, repo::updated_at(&state.db.pool).await?))
+}
+
+/// Validates and stores new settings. They apply to the very next request
+/// on every instance (each use reads the row), including live tokens: a
+/// shorter idle timeout or lifetime ends tokens that are now past it.
+pub async fn update(state: &AppState, principal: &Principal, input: &SettingsInput) -> Result<SettingsView> {
+    principal.require(Role::Administrator)?;
+    let new = validate(input)?;
+    let now = state.clock.unix();
+    let mut tx = state.db.pool.begin().await?;
+    // Write first: on SQLite this takes the write lock before the read, so
+    // the "before" values are the ones being replaced.
+    sqlx::query("update settings set updated_at = updated_at where id = 1").execute(&mut *tx).await?;
+    let old = sqlx::query_as::<_, Settings>(
+        "select token_idle_secs, token_lifetime_secs, max_credential_days, api_enabled, session_idle_secs, \
+         session_absolute_secs from settings where id = 1",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    repo::store(&mut tx, &new, now).await?;
+    let event = Event::new("settings.changed", Actor::user(principal))
+        .ip(principal.ip)
+        .target(Target::settings())
+        .change("token_idle_secs", old.token_idle_secs, new.token_idle_secs)
+        .change("token_lifetime_secs", old.token_lifetime_secs, new.token_lifetime_secs)
+        .change("max_credential_days", old.max_credential_days, new.max_credential_days)
+        .change("api_enabled", old.api_enabled(), new.api_enabled())
+        .change("session_idle_secs", old.session_idle_secs, new.session_idle_secs)
+        .change("session_absolute_secs", old.session_absolute_secs, new.session_absolute_secs);
+    if old != new {
+        audit::record(&mut tx, now, event).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(event = "settings_changed", user_id = %principal.user_id);
+    Ok(view(&new, now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> SettingsInput {
+        SettingsInput {
+            token_idle_minutes: "20".into(),
+            token_lifetime_secs: "3600".into(),
+            max_credential_days: "365".into(),
+            api_enabled: true,
+            session_idle_minutes: "30".into(),
+            session_absolute_hours: "12".into(),
+        }
+    }
+
+    #[test]
+    fn the_defaults_round_trip_through_the_form_units() {
+        let s = validate(&input()).unwrap();
+        assert_eq!(
+            s,
+            Settings {
+                token_idle_secs: 1200,
+                token_lifetime_secs: 3600,
+                max_credential_days: 365,
+                api_enabled: 1,
+                session_idle_secs: 1800,
+                session_absolute_secs: 43200
+            }
+        );
+    }
+
+    #[test]
+    fn each_bad_value_is_reported_on_its_own_field() {
+        let cases: [(fn(&mut SettingsInput), &str); 6] = [
+            (|i| i.token_idle_minutes = "0".into(), "token_idle_minutes"),
+            (|i| i.token_lifetime_secs = "59".into(), "token_lifetime_secs"),
+            (|i| i.max_credential_days = "ten".into(), "max_credential_days"),
+            (|i| i.session_idle_minutes = "1.5".into(), "session_idle_minutes"),
+            (|i| i.session_absolute_hours = "721".into(), "session_absolute_hours"),
+            (|i| i.session_idle_minutes = "120".into(), "session_idle_minutes"), // longer than 1 hour absolute
+        ];
+        for (i, (mutate, field)) in cases.into_iter().enumerate() {
+            let mut input = input();
+            if i == 5 {
+                input.session_absolute_hours = "1".into();
+            }
+            mutate(&mut input);
+            match validate(&input) {
+                Err(Error::Invalid { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("case {i}: expected an error on {field}, got {:?}", other.map(|_| ())),
+            }
+        }
     }
 }

@@ -209,10 +209,12 @@ impl TestApp {
             &self.state.db,
             &self.state.passwords,
             self.now(),
-            NewUserInput { username, display_name: username, password: &Secret::new(password), roles },
+            users::By::Operator,
+            NewUserInput { username, display_name: username, password: Some(&Secret::new(password)), roles },
         )
         .await
         .expect("create user")
+        .0
         .id
     }
 }

@@ -40,6 +40,9 @@ pub struct Principal {
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
+    /// Where the request came from (none for the operator's CLI); for the
+    /// audit log.
+    pub ip: Option<IpAddr>,
 }
 
 impl Principal {

@@ -2,6 +2,7 @@
 
 use super::throttle::{self, Key, Policy};
 use super::{Principal, Secret, SessionAuth, SESSION_AUTH_KEY};
+use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::users::repo as users;
 use crate::backend::{settings, AppState, Error, Result};
 use anyhow::Context as _;
@@ -60,9 +61,19 @@ pub async fn sign_in(
     let password_ok = state.passwords.verify(hash, password).await?;
     let user = match user {
         Some(user) if password_ok && user.active => user,
-        _ => {
+        other => {
             throttle::record_failure(&state.db.pool, &keys, now).await?;
             tracing::warn!(event = "sign_in", outcome = "failure", username = %escape(username), %ip);
+            // The typed name is kept only when it is an account's: text typed
+            // into the username field may be a password (ASVS V16.2.5).
+            let mut event = Event::new("session.sign_in", Actor::Anonymous).failed().ip(ip);
+            event = match other {
+                Some(u) => event
+                    .target(Target::user(&u.id, &u.username))
+                    .detail("reason", if password_ok { "account deactivated" } else { "wrong password" }),
+                None => event.detail("reason", "unknown username"),
+            };
+            audit::record_alone(&state.db.pool, now, event).await?;
             return Err(Error::InvalidCredentials);
         }
     };
@@ -74,14 +85,23 @@ pub async fn sign_in(
         .insert(SESSION_AUTH_KEY, SessionAuth { user_id: user.id.clone(), authenticated_at: now, last_seen_at: now })
         .await
         .context("writing the session")?;
+    let event = Event::new("session.sign_in", Actor::User { id: user.id.clone(), name: user.username.clone() })
+        .ip(ip)
+        .target(Target::user(&user.id, &user.username));
+    audit::record_alone(&state.db.pool, now, event).await?;
     tracing::info!(event = "sign_in", outcome = "success", user_id = %user.id, %ip);
-    Ok(Principal { user_id: user.id, username: user.username, display_name: user.display_name, roles })
+    Ok(Principal { user_id: user.id, username: user.username, display_name: user.display_name, roles, ip: Some(ip) })
 }
 
 /// Ends the session: the server-side record is deleted, so the old cookie is
 /// worthless even if replayed (ASVS V7.4.1).
-pub async fn sign_out(session: &Session) -> Result<()> {
+pub async fn sign_out(state: &AppState, session: &Session, principal: Option<&Principal>) -> Result<()> {
     session.flush().await.context("deleting the session")?;
+    if let Some(p) = principal {
+        let event =
+            Event::new("session.sign_out", Actor::user(p)).ip(p.ip).target(Target::user(&p.user_id, &p.username));
+        audit::record_alone(&state.db.pool, state.clock.unix(), event).await?;
+    }
     Ok(())
 }
 
@@ -134,6 +154,7 @@ pub async fn resolve(state: &AppState, session: &Session) -> Result<SessionState
         username: user.username,
         display_name: user.display_name,
         roles,
+        ip: None,
     }))
 }
 

@@ -180,7 +180,7 @@ pub struct ListQuery<'a> {
 
 /// One page of an owner's live credentials, and the total matching.
 pub async fn list_for_owner(conn: &mut AnyConnection, q: ListQuery<'_>) -> Result<(Vec<CredentialSummary>, i64)> {
-    let pattern = format!("%{}%", escape_like(&q.filter.to_lowercase()));
+    let pattern = format!("%{}%", crate::backend::db::escape_like(&q.filter.to_lowercase()));
     let filter = "owner_id = $1 and deleted_at is null and (name_key like $2 escape '\\' or id like $2 escape '\\')";
     let total: i64 = sqlx::query_scalar(&format!("select count(*) from credentials where {filter}"))
         .bind(q.owner_id)
@@ -242,10 +242,6 @@ pub async fn credential_roles_with_status(
         .collect();
     roles.sort_by_key(|r| r.role);
     Ok(roles)
-}
-
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// Every live credential with its roles (for auditors).

@@ -3,6 +3,7 @@
 //! caller's is `NotFound`, never a hint that it exists (ASVS V8.2.2).
 
 use super::repo::{self, ListQuery, NewCredential, Update};
+use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::Principal;
 use crate::backend::secrets::{self, CLIENT_SECRET_PREFIX};
 use crate::backend::tokens::repo::{self as tokens, Reason};
@@ -156,6 +157,12 @@ pub async fn create(state: &AppState, principal: &Principal, input: CredentialIn
         return Err(Error::invalid("name", "You already have a credential with this name."));
     }
     repo::set_roles(&mut tx, &id, &roles).await?;
+    let event = Event::new("credential.created", Actor::user(principal))
+        .ip(principal.ip)
+        .target(Target::credential(&id, &name))
+        .detail("expires_on", format_date(expires_at))
+        .detail("roles", slugs(&roles));
+    audit::record(&mut tx, now, event).await?;
     tx.commit().await?;
     tracing::info!(event = "credential_created", credential_id = %id, owner_id = %principal.user_id);
     Ok(CreatedSecret { client_id: id, name, secret })
@@ -199,10 +206,25 @@ pub async fn update(state: &AppState, principal: &Principal, id: &str, input: Cr
     }
     repo::set_roles(&mut tx, &credential.id, &roles).await?;
     // Narrowing kills the tokens that carry a removed role.
+    let mut killed = 0;
     for removed in current.iter().filter(|r| !roles.contains(r)) {
-        tokens::revoke_for_credential_role(&mut *tx, &credential.id, *removed, Reason::RoleRemovedFromCredential, now)
-            .await?;
+        killed += tokens::revoke_for_credential_role(
+            &mut *tx,
+            &credential.id,
+            *removed,
+            Reason::RoleRemovedFromCredential,
+            now,
+        )
+        .await?;
     }
+    let event = Event::new("credential.updated", Actor::user(principal))
+        .ip(principal.ip)
+        .target(Target::credential(&credential.id, &name))
+        .change("name", credential.name.as_str(), name.as_str())
+        .change("expires_on", format_date(credential.expires_at), format_date(expires_at))
+        .change("roles", slugs(&current), slugs(&roles))
+        .detail("tokens_revoked", killed);
+    audit::record(&mut tx, now, event).await?;
     tx.commit().await?;
     tracing::info!(event = "credential_updated", credential_id = %credential.id);
     Ok(())
@@ -218,7 +240,12 @@ pub async fn regenerate(state: &AppState, principal: &Principal, id: &str) -> Re
     if !repo::set_secret(&mut tx, &credential.id, &digest, now).await? {
         return Err(Error::NotFound);
     }
-    tokens::revoke_for_credential(&mut *tx, &credential.id, Reason::SecretRegenerated, now).await?;
+    let killed = tokens::revoke_for_credential(&mut *tx, &credential.id, Reason::SecretRegenerated, now).await?;
+    let event = Event::new("credential.secret_regenerated", Actor::user(principal))
+        .ip(principal.ip)
+        .target(Target::credential(&credential.id, &credential.name))
+        .detail("tokens_revoked", killed);
+    audit::record(&mut tx, now, event).await?;
     tx.commit().await?;
     tracing::info!(event = "credential_secret_regenerated", credential_id = %credential.id);
     Ok(CreatedSecret { client_id: credential.id, name: credential.name, secret })
@@ -231,10 +258,20 @@ pub async fn delete(state: &AppState, principal: &Principal, id: &str) -> Result
     if !repo::mark_deleted(&mut tx, &credential.id, now).await? {
         return Err(Error::NotFound);
     }
-    tokens::revoke_for_credential(&mut *tx, &credential.id, Reason::CredentialDeleted, now).await?;
+    let killed = tokens::revoke_for_credential(&mut *tx, &credential.id, Reason::CredentialDeleted, now).await?;
+    let event = Event::new("credential.deleted", Actor::user(principal))
+        .ip(principal.ip)
+        .target(Target::credential(&credential.id, &credential.name))
+        .detail("tokens_revoked", killed);
+    audit::record(&mut tx, now, event).await?;
     tx.commit().await?;
     tracing::info!(event = "credential_deleted", credential_id = %credential.id);
     Ok(())
+}
+
+/// Role slugs, for audit details.
+pub fn slugs(roles: &[Role]) -> Vec<&'static str> {
+    roles.iter().map(|r| r.slug()).collect()
 }
 
 #[cfg(test)]

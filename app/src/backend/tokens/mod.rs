@@ -69,6 +69,9 @@ impl From<sqlx::Error> for OAuthError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthenticatedClient {
     pub credential_id: String,
+    pub credential_name: String,
+    /// Where the request came from, for the audit log.
+    pub ip: std::net::IpAddr,
     pub owner_id: String,
     pub expires_at: i64,
     pub secret_version: i64,

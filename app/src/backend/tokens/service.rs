@@ -18,6 +18,7 @@
 
 use super::{parse_scope, roles_to_scope, scope_to_roles};
 use super::{AuthenticatedClient, Introspection, IssuedToken, OAuthError, TokenPrincipal, TokenRejection};
+use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::service::escape;
 use crate::backend::auth::throttle::{Key, Policy};
 use crate::backend::secrets::{self, ACCESS_TOKEN_PREFIX};
@@ -65,7 +66,9 @@ pub async fn authenticate(
     let now = state.clock.unix();
     let s = settings::repo::load(&state.db.pool).await?;
     if s.api_enabled == 0 {
-        return Err(OAuthError::UnauthorizedClient("API access is switched off by the administrator"));
+        let err = OAuthError::UnauthorizedClient("API access is switched off by the administrator");
+        refused(state, now, client_id, ip, &err).await?;
+        return Err(err);
     }
     let keys = failure_keys(client_id, ip);
     if let Some(wait) = state.oauth_failures.blocked_for(&keys, now) {
@@ -73,9 +76,9 @@ pub async fn authenticate(
         return Err(OAuthError::Throttled { retry_after_secs: wait });
     }
 
-    type Row = (String, String, String, i64, i64, Option<i64>, i64);
+    type Row = (String, String, String, String, i64, i64, Option<i64>, i64);
     let row: Option<Row> = sqlx::query_as(
-        "select c.id, c.owner_id, c.secret_digest, c.secret_version, c.expires_at, c.deleted_at, u.active \
+        "select c.id, c.name, c.owner_id, c.secret_digest, c.secret_version, c.expires_at, c.deleted_at, u.active \
          from credentials c join users u on u.id = c.owner_id where c.id = $1",
     )
     .bind(client_id)
@@ -85,23 +88,56 @@ pub async fn authenticate(
     // failures cost the same.
     let stored = row
         .as_ref()
-        .map(|r| r.2.as_str())
+        .map(|r| r.3.as_str())
         .unwrap_or("0000000000000000000000000000000000000000000000000000000000000000");
     let secret_ok = state.secret_key.verify(secret, stored);
     let client = match row {
-        Some((id, owner_id, _, version, expires_at, deleted_at, active))
+        Some((id, name, owner_id, _, version, expires_at, deleted_at, active))
             if secret_ok && deleted_at.is_none() && expires_at > now && active != 0 =>
         {
-            AuthenticatedClient { credential_id: id, owner_id, expires_at, secret_version: version, settings: s }
+            AuthenticatedClient {
+                credential_id: id,
+                credential_name: name,
+                ip,
+                owner_id,
+                expires_at,
+                secret_version: version,
+                settings: s,
+            }
         }
         _ => {
             state.oauth_failures.record_failure(&keys, now);
             tracing::warn!(event = "client_auth", outcome = "failure", client_id = %escape(client_id), %ip);
-            return Err(OAuthError::InvalidClient("client authentication failed"));
+            let err = OAuthError::InvalidClient("client authentication failed");
+            refused(state, now, client_id, ip, &err).await?;
+            return Err(err);
         }
     };
     tracing::info!(event = "client_auth", outcome = "success", client_id = %client.credential_id, %ip);
     Ok(client)
+}
+
+/// Audits a refused token request: why, the client id as sent (escaped and
+/// clipped: it is attacker-chosen text) and the address. Never the secret.
+async fn refused(
+    state: &AppState,
+    now: i64,
+    client_id: &str,
+    ip: IpAddr,
+    err: &OAuthError,
+) -> crate::backend::Result<()> {
+    let event = Event::new("token.refused", Actor::Anonymous)
+        .failed()
+        .ip(ip)
+        .detail("client_id", escape(client_id).chars().take(64).collect::<String>())
+        .detail("error", err.code())
+        .detail("reason", err.description());
+    audit::record_alone(&state.db.pool, now, event).await?;
+    Ok(())
+}
+
+fn client_actor(client: &AuthenticatedClient) -> Actor {
+    Actor::Credential { id: client.credential_id.clone(), name: client.credential_name.clone() }
 }
 
 /// Steps 5–6: decide the scope and issue the token.
@@ -120,9 +156,9 @@ pub async fn issue(
                 match Role::from_slug(token) {
                     Some(role) if usable.contains(&role) => roles.push(role),
                     _ => {
-                        return Err(OAuthError::InvalidScope(
-                            "the requested scope exceeds what this credential may use",
-                        ))
+                        let err = OAuthError::InvalidScope("the requested scope exceeds what this credential may use");
+                        refused(state, now, &client.credential_id, client.ip, &err).await?;
+                        return Err(err);
                     }
                 }
             }
@@ -132,12 +168,15 @@ pub async fn issue(
         _ => usable,
     };
     if roles.is_empty() {
-        return Err(OAuthError::InvalidScope("this credential has no usable role: its owner holds none of its roles"));
+        let err = OAuthError::InvalidScope("this credential has no usable role: its owner holds none of its roles");
+        refused(state, now, &client.credential_id, client.ip, &err).await?;
+        return Err(err);
     }
 
     let token = secrets::generate(ACCESS_TOKEN_PREFIX);
     let expires_at = (now + s.token_lifetime_secs).min(client.expires_at);
     let scope = roles_to_scope(&roles);
+    let mut tx = state.db.pool.begin().await?;
     sqlx::query(
         "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version) \
          values ($1, $2, $3, $4, $5, $4, $6)",
@@ -148,8 +187,15 @@ pub async fn issue(
     .bind(now)
     .bind(expires_at)
     .bind(client.secret_version)
-    .execute(&state.db.pool)
+    .execute(&mut *tx)
     .await?;
+    let event = Event::new("token.issued", client_actor(client))
+        .ip(client.ip)
+        .target(Target::credential(&client.credential_id, &client.credential_name))
+        .detail("roles", scope.as_str())
+        .detail("expires_at", expires_at);
+    audit::record(&mut tx, now, event).await?;
+    tx.commit().await?;
     tracing::info!(event = "token_issued", client_id = %client.credential_id, scope = %scope);
     Ok(IssuedToken { access_token: token, expires_in: expires_at - now, scope })
 }
@@ -231,8 +277,17 @@ async fn load_live(
         None
     };
     if let Some(reason) = timed_out {
-        // Record the death so that nothing (not even a clock stepped back) revives it.
-        super::repo::revoke_one(&state.db.pool, &digest, reason.as_str(), now).await?;
+        // Record the death so that nothing (not even a clock stepped back)
+        // revives it, and audit it once: only the request that marks it.
+        let mut tx = state.db.pool.begin().await?;
+        if super::repo::revoke_one(&mut *tx, &digest, reason.as_str(), now).await? > 0 {
+            let event = Event::new("token.revoked", Actor::System)
+                .target(Target::credential(&credential_id, &name))
+                .detail("reason", reason.as_str())
+                .detail("roles", scope.as_str());
+            audit::record(&mut tx, now, event).await?;
+        }
+        tx.commit().await?;
         return Ok(None);
     }
     let alive =
@@ -328,7 +383,16 @@ pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str)
             Err(OAuthError::InvalidRequest("the token was not issued to this client"))
         }
         Some(_) => {
-            super::repo::revoke_one(&state.db.pool, &digest, "revocation_endpoint", state.clock.unix()).await?;
+            let now = state.clock.unix();
+            let mut tx = state.db.pool.begin().await?;
+            if super::repo::revoke_one(&mut *tx, &digest, "revocation_endpoint", now).await? > 0 {
+                let event = Event::new("token.revoked", client_actor(client))
+                    .ip(client.ip)
+                    .target(Target::credential(&client.credential_id, &client.credential_name))
+                    .detail("reason", "revocation_endpoint");
+                audit::record(&mut tx, now, event).await?;
+            }
+            tx.commit().await?;
             tracing::info!(event = "token_revoked", client_id = %client.credential_id, reason = "revocation_endpoint");
             Ok(())
         }

@@ -165,3 +165,90 @@ pub async fn revoke_role<'e>(
             .await?;
     Ok(res.rows_affected() > 0)
 }
+
+/// Deletes the stored web sessions of a user (their cookies become
+/// worthless at once).
+pub async fn delete_sessions<'e>(ex: impl Executor<'e, Database = Any>, user_id: &str) -> Result<u64> {
+    let res = sqlx::query("delete from sessions where user_id = $1").bind(user_id).execute(ex).await?;
+    Ok(res.rows_affected())
+}
+
+/// Active users holding `role` now.
+pub async fn count_active_with_role<'e>(ex: impl Executor<'e, Database = Any>, role: Role) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "select count(*) from users u join user_roles r on r.user_id = u.id \
+         where u.active = 1 and r.role = $1 and r.revoked_at is null",
+    )
+    .bind(role.slug())
+    .fetch_one(ex)
+    .await?)
+}
+
+/// Returns whether the flag changed.
+pub async fn set_active<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    user_id: &str,
+    active: bool,
+    now: i64,
+) -> Result<bool> {
+    let res = sqlx::query("update users set active = $1, updated_at = $2 where id = $3 and active <> $1")
+        .bind(i64::from(active))
+        .bind(now)
+        .bind(user_id)
+        .execute(ex)
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// A user as the Users page lists them.
+#[derive(FromRow)]
+pub struct ListedUser {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub active: i64,
+    pub created_at: i64,
+    pub credentials: i64,
+}
+
+const LISTED_COLUMNS: &str = "u.id, u.username, u.display_name, u.active, u.created_at, \
+     (select count(*) from credentials c where c.owner_id = u.id and c.deleted_at is null) as credentials";
+
+/// Users whose username or display name contains `filter`
+/// (case-insensitive), by username; and the total count.
+pub async fn search(pool: &sqlx::AnyPool, filter: &str, limit: i64, offset: i64) -> Result<(Vec<ListedUser>, i64)> {
+    let pattern = format!("%{}%", crate::backend::db::escape_like(&filter.to_lowercase()));
+    let condition = "(u.username_key like $1 escape '\\' or lower(u.display_name) like $1 escape '\\')";
+    let rows = sqlx::query_as::<_, ListedUser>(&format!(
+        "select {LISTED_COLUMNS} from users u where {condition} order by u.username_key limit $2 offset $3"
+    ))
+    .bind(&pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar(&format!("select count(*) from users u where {condition}"))
+        .bind(&pattern)
+        .fetch_one(pool)
+        .await?;
+    Ok((rows, total))
+}
+
+pub async fn find_listed(pool: &sqlx::AnyPool, user_id: &str) -> Result<Option<ListedUser>> {
+    Ok(sqlx::query_as::<_, ListedUser>(&format!("select {LISTED_COLUMNS} from users u where u.id = $1"))
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// Roles the user held and lost, with when.
+pub async fn revoked_roles<'e>(ex: impl Executor<'e, Database = Any>, user_id: &str) -> Result<Vec<(Role, i64)>> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("select role, revoked_at from user_roles where user_id = $1 and revoked_at is not null")
+            .bind(user_id)
+            .fetch_all(ex)
+            .await?;
+    let mut out: Vec<(Role, i64)> = rows.into_iter().filter_map(|(s, at)| Some((Role::from_slug(&s)?, at))).collect();
+    out.sort();
+    Ok(out)
+}

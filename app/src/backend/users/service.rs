@@ -1,11 +1,15 @@
-//! User administration as the operator's CLI and the bootstrap use it.
-//! (The web UI for User Managers builds on these with its own authorization.)
+//! User administration, for the operator's CLI and for User Managers in the
+//! web app. Every function checks who is asking ([`By`]) itself, and every
+//! change is audited in its own transaction.
 
 use super::{repo, User, UserWithRoles};
+use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::password::{self, check_policy, PasswordHasher};
-use crate::backend::auth::Secret;
+use crate::backend::auth::{Principal, Secret};
+use crate::backend::credentials::service::slugs;
 use crate::backend::{Db, Error, Result};
-use crate::model::Role;
+use crate::model::{Role, UserDetail, UserPage, UserSummary};
+use std::net::IpAddr;
 
 pub const BOOTSTRAP_USERNAME: &str = "admin";
 
@@ -35,18 +39,84 @@ pub fn validate_display_name(raw: &str) -> Result<String> {
     Ok(name.to_string())
 }
 
+/// Who is changing users: the operator at the command line (no role
+/// checks: they own the deployment), or a signed-in user, who must be a
+/// User Manager. The last-Administrator guard holds for both.
+#[derive(Clone, Copy, Debug)]
+pub enum By<'a> {
+    Operator,
+    User(&'a Principal),
+}
+
+impl By<'_> {
+    fn actor(self) -> Actor {
+        match self {
+            By::Operator => Actor::System,
+            By::User(p) => Actor::user(p),
+        }
+    }
+
+    fn ip(self) -> Option<IpAddr> {
+        match self {
+            By::Operator => None,
+            By::User(p) => p.ip,
+        }
+    }
+
+    fn authorize(self) -> Result<()> {
+        match self {
+            By::Operator => Ok(()),
+            By::User(p) => p.require(Role::UserManager),
+        }
+    }
+
+    /// Only Administrators grant or remove Administrator, and only they
+    /// manage the account of an Administrator (reset its password,
+    /// deactivate it): otherwise a User Manager could take over the account
+    /// that holds every right.
+    fn may_handle_administrator(self) -> bool {
+        match self {
+            By::Operator => true,
+            By::User(p) => p.has(Role::Administrator),
+        }
+    }
+
+    fn is(self, user_id: &str) -> bool {
+        matches!(self, By::User(p) if p.user_id == user_id)
+    }
+}
+
+fn administrator_refusal(what: &str) -> Error {
+    Error::invalid("role", format!("Only an Administrator can {what}."))
+}
+
 pub struct NewUserInput<'a> {
     pub username: &'a str,
     pub display_name: &'a str,
-    pub password: &'a Secret,
+    /// `None`: generate one (returned once).
+    pub password: Option<&'a Secret>,
     pub roles: &'a [Role],
 }
 
-pub async fn create_user(db: &Db, hasher: &PasswordHasher, now: i64, input: NewUserInput<'_>) -> Result<User> {
+/// Creates a user. Returns the user and, when the server generated the
+/// password, that password (to show once).
+pub async fn create_user(
+    db: &Db,
+    hasher: &PasswordHasher,
+    now: i64,
+    by: By<'_>,
+    input: NewUserInput<'_>,
+) -> Result<(User, Option<Secret>)> {
+    by.authorize()?;
     let username = validate_username(input.username)?;
     let display_name = validate_display_name(input.display_name)?;
-    check_policy(input.password.expose(), &username).map_err(|m| Error::invalid("password", m))?;
-    let hash = hasher.hash(input.password).await?;
+    if input.roles.contains(&Role::Administrator) && !by.may_handle_administrator() {
+        return Err(administrator_refusal("grant the Administrator role"));
+    }
+    let generated = input.password.is_none().then(|| Secret::new(password::generate_password()));
+    let password = input.password.or(generated.as_ref()).expect("one of the two is set");
+    check_policy(password.expose(), &username).map_err(|m| Error::invalid("password", m))?;
+    let hash = hasher.hash(password).await?;
     let id = uuid::Uuid::new_v4().to_string();
 
     let mut tx = db.pool.begin().await?;
@@ -58,11 +128,21 @@ pub async fn create_user(db: &Db, hasher: &PasswordHasher, now: i64, input: NewU
     if !inserted {
         return Err(Error::invalid("username", "That username is already taken."));
     }
-    for role in input.roles {
+    let mut roles = input.roles.to_vec();
+    roles.sort();
+    roles.dedup();
+    for role in &roles {
         repo::grant_role(&mut *tx, &id, *role, now).await?;
     }
+    let event = Event::new("user.created", by.actor())
+        .ip(by.ip())
+        .target(Target::user(&id, &username))
+        .detail("display_name", display_name.as_str())
+        .detail("roles", slugs(&roles))
+        .detail("password", if generated.is_some() { "generated" } else { "set" });
+    audit::record(&mut tx, now, event).await?;
     tx.commit().await?;
-    Ok(User { id, username, display_name, active: true, sessions_valid_after: 0 })
+    Ok((User { id, username, display_name, active: true, sessions_valid_after: 0 }, generated))
 }
 
 /// On an empty database, creates `admin` holding every role. Returns the
@@ -76,23 +156,15 @@ pub async fn bootstrap_admin(
     if repo::count_users(&db.pool).await? > 0 {
         return Ok(None);
     }
-    let (secret, generated) = match password {
-        Some(p) => (p.clone(), false),
-        None => (Secret::new(password::generate_password()), true),
-    };
-    create_user(
+    let (_, generated_password) = create_user(
         db,
         hasher,
         now,
-        NewUserInput {
-            username: BOOTSTRAP_USERNAME,
-            display_name: "Administrator",
-            password: &secret,
-            roles: &Role::ALL,
-        },
+        By::Operator,
+        NewUserInput { username: BOOTSTRAP_USERNAME, display_name: "Administrator", password, roles: &Role::ALL },
     )
     .await?;
-    Ok(Some(BootstrapOutcome { generated_password: generated.then_some(secret) }))
+    Ok(Some(BootstrapOutcome { generated_password }))
 }
 
 #[derive(Debug)]
@@ -105,34 +177,150 @@ pub async fn find_by_username(db: &Db, username: &str) -> Result<User> {
     repo::find_for_login(&db.pool, username.trim()).await?.map(|(u, _)| u).ok_or(Error::NotFound)
 }
 
-/// Sets a new password and ends every session of the user (ASVS V7.4.3).
-pub async fn set_password(db: &Db, hasher: &PasswordHasher, now: i64, username: &str, password: &Secret) -> Result<()> {
-    let user = find_by_username(db, username).await?;
+async fn find(db: &Db, user_id: &str) -> Result<User> {
+    repo::find_by_id(&db.pool, user_id).await?.ok_or(Error::NotFound)
+}
+
+/// Sets a new password (the given one, or a generated one that is
+/// returned) and ends every session of the user (ASVS V7.4.3).
+pub async fn set_password(
+    db: &Db,
+    hasher: &PasswordHasher,
+    now: i64,
+    by: By<'_>,
+    user_id: &str,
+    password: Option<&Secret>,
+) -> Result<(User, Option<Secret>)> {
+    by.authorize()?;
+    let user = find(db, user_id).await?;
+    if !by.may_handle_administrator() && repo::active_roles(&db.pool, &user.id).await?.contains(&Role::Administrator) {
+        return Err(administrator_refusal("reset the password of an Administrator"));
+    }
+    let generated = password.is_none().then(|| Secret::new(password::generate_password()));
+    let password = password.or(generated.as_ref()).expect("one of the two is set");
     check_policy(password.expose(), &user.username).map_err(|m| Error::invalid("password", m))?;
     let hash = hasher.hash(password).await?;
     let mut tx = db.pool.begin().await?;
     repo::set_password_hash(&mut *tx, &user.id, &hash, now).await?;
     repo::invalidate_sessions(&mut *tx, &user.id, now).await?;
+    let sessions = repo::delete_sessions(&mut *tx, &user.id).await?;
+    let event = Event::new("user.password_reset", by.actor())
+        .ip(by.ip())
+        .target(Target::user(&user.id, &user.username))
+        .detail("password", if generated.is_some() { "generated" } else { "set" })
+        .detail("sessions_ended", sessions);
+    audit::record(&mut tx, now, event).await?;
     tx.commit().await?;
+    Ok((user, generated))
+}
+
+/// Fails when no active user would hold Administrator. Run it inside the
+/// transaction, after the change and after [`audit::record`]: the audit
+/// head lock makes two concurrent removals of the last two Administrators
+/// queue, so the second one sees the first.
+async fn ensure_an_administrator_remains(conn: &mut sqlx::AnyConnection) -> Result<()> {
+    if repo::count_active_with_role(conn, Role::Administrator).await? == 0 {
+        return Err(Error::invalid(
+            "role",
+            "This is the last active Administrator. Make someone else an Administrator first.",
+        ));
+    }
     Ok(())
 }
 
-pub async fn grant_role(db: &Db, now: i64, username: &str, role: Role) -> Result<bool> {
-    let user = find_by_username(db, username).await?;
-    repo::grant_role(&db.pool, &user.id, role, now).await
-}
-
-/// Revokes a role and, in the same transaction, kills every token of the
-/// user's credentials that carries it (LC-03).
-pub async fn revoke_role(db: &Db, now: i64, username: &str, role: Role) -> Result<bool> {
-    let user = find_by_username(db, username).await?;
+/// Grants a role, or grants it back; new tokens may carry it again, tokens
+/// issued meanwhile stay as they are.
+pub async fn grant_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role) -> Result<bool> {
+    by.authorize()?;
+    if role == Role::Administrator && !by.may_handle_administrator() {
+        return Err(administrator_refusal("grant the Administrator role"));
+    }
+    let user = find(db, user_id).await?;
     let mut tx = db.pool.begin().await?;
-    let changed = repo::revoke_role(&mut *tx, &user.id, role, now).await?;
+    let changed = repo::grant_role(&mut *tx, &user.id, role, now).await?;
     if changed {
-        crate::backend::tokens::repo::revoke_for_owner_role(&mut *tx, &user.id, role, now).await?;
+        let event = Event::new("user.role_granted", by.actor())
+            .ip(by.ip())
+            .target(Target::user(&user.id, &user.username))
+            .detail("role", role.slug());
+        audit::record(&mut tx, now, event).await?;
     }
     tx.commit().await?;
     Ok(changed)
+}
+
+/// Revokes a role and, in the same transaction, kills every token of the
+/// user's credentials that carries it (LC-03). Tokens without the role keep
+/// working; the credentials keep the role in their record, greyed out.
+pub async fn revoke_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role) -> Result<bool> {
+    by.authorize()?;
+    if role == Role::Administrator && !by.may_handle_administrator() {
+        return Err(administrator_refusal("remove the Administrator role"));
+    }
+    if role == Role::UserManager && by.is(user_id) {
+        return Err(Error::invalid("role", "You cannot remove your own User Manager role: ask another User Manager."));
+    }
+    let user = find(db, user_id).await?;
+    let mut tx = db.pool.begin().await?;
+    let changed = repo::revoke_role(&mut *tx, &user.id, role, now).await?;
+    if changed {
+        let killed = crate::backend::tokens::repo::revoke_for_owner_role(&mut *tx, &user.id, role, now).await?;
+        let event = Event::new("user.role_revoked", by.actor())
+            .ip(by.ip())
+            .target(Target::user(&user.id, &user.username))
+            .detail("role", role.slug())
+            .detail("tokens_revoked", killed);
+        audit::record(&mut tx, now, event).await?;
+        if role == Role::Administrator {
+            ensure_an_administrator_remains(&mut tx).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// Deactivates a user: every token of every credential they own dies, their
+/// credentials cannot obtain new ones, and their web sessions end, all in
+/// one transaction. Reactivating lets them sign in and obtain tokens again.
+pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bool) -> Result<bool> {
+    by.authorize()?;
+    if !active && by.is(user_id) {
+        return Err(Error::invalid("active", "You cannot deactivate your own account."));
+    }
+    let user = find(db, user_id).await?;
+    let is_admin = repo::active_roles(&db.pool, &user.id).await?.contains(&Role::Administrator);
+    if is_admin && !by.may_handle_administrator() {
+        return Err(administrator_refusal(if active {
+            "reactivate an Administrator"
+        } else {
+            "deactivate an Administrator"
+        }));
+    }
+    let mut tx = db.pool.begin().await?;
+    if !repo::set_active(&mut *tx, &user.id, active, now).await? {
+        return Ok(false);
+    }
+    let mut event = Event::new(if active { "user.reactivated" } else { "user.deactivated" }, by.actor())
+        .ip(by.ip())
+        .target(Target::user(&user.id, &user.username));
+    if !active {
+        let killed = crate::backend::tokens::repo::revoke_for_owner(
+            &mut *tx,
+            &user.id,
+            crate::backend::tokens::repo::Reason::OwnerDeactivated,
+            now,
+        )
+        .await?;
+        repo::invalidate_sessions(&mut *tx, &user.id, now).await?;
+        let sessions = repo::delete_sessions(&mut *tx, &user.id).await?;
+        event = event.detail("tokens_revoked", killed).detail("sessions_ended", sessions);
+    }
+    audit::record(&mut tx, now, event).await?;
+    if !active && is_admin {
+        ensure_an_administrator_remains(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub async fn list_with_roles(db: &Db) -> Result<Vec<UserWithRoles>> {
@@ -142,6 +330,52 @@ pub async fn list_with_roles(db: &Db) -> Result<Vec<UserWithRoles>> {
         out.push(UserWithRoles { user, roles });
     }
     Ok(out)
+}
+
+pub const PER_PAGE: i64 = 25;
+
+/// One page of users, filtered by username or display name.
+pub async fn list(db: &Db, now: i64, principal: &Principal, filter: &str, page: i64) -> Result<UserPage> {
+    principal.require(Role::UserManager)?;
+    let page = page.max(1);
+    let filter: String = filter.trim().chars().take(100).collect();
+    let (users, total) = repo::search(&db.pool, &filter, PER_PAGE, (page - 1) * PER_PAGE).await?;
+    let mut items = Vec::with_capacity(users.len());
+    for u in users {
+        items.push(summary(db, u).await?);
+    }
+    Ok(UserPage { items, total, page, per_page: PER_PAGE, now })
+}
+
+async fn summary(db: &Db, u: repo::ListedUser) -> Result<UserSummary> {
+    Ok(UserSummary {
+        roles: repo::active_roles(&db.pool, &u.id).await?,
+        id: u.id,
+        username: u.username,
+        display_name: u.display_name,
+        active: u.active != 0,
+        created_at: u.created_at,
+        credentials: u.credentials,
+    })
+}
+
+/// One user, with what the caller may do to them.
+pub async fn detail(db: &Db, now: i64, principal: &Principal, user_id: &str) -> Result<UserDetail> {
+    principal.require(Role::UserManager)?;
+    let listed = repo::find_listed(&db.pool, user_id).await?.ok_or(Error::NotFound)?;
+    let user = summary(db, listed).await?;
+    let by = By::User(principal);
+    let manageable: Vec<Role> =
+        Role::ALL.into_iter().filter(|r| *r != Role::Administrator || by.may_handle_administrator()).collect();
+    let can_manage_account = by.may_handle_administrator() || !user.roles.contains(&Role::Administrator);
+    Ok(UserDetail {
+        revoked: repo::revoked_roles(&db.pool, &user.id).await?,
+        is_self: user.id == principal.user_id,
+        user,
+        manageable,
+        can_manage_account,
+        now,
+    })
 }
 
 #[cfg(test)]
