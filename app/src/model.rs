@@ -241,6 +241,37 @@ impl CredentialSummary {
     pub fn effective_roles(&self) -> Vec<Role> {
         self.roles.iter().filter(|r| r.revoked_at.is_none()).map(|r| r.role).collect()
     }
+
+    /// What a token request would get right now, and why anything is
+    /// missing: the credential's effective rights at a glance.
+    pub fn effective_rights(&self, now: i64, api_enabled: bool) -> EffectiveRights {
+        let missing: Vec<(Role, i64)> = self.roles.iter().filter_map(|r| r.revoked_at.map(|at| (r.role, at))).collect();
+        let blocked = if !api_enabled {
+            Some("API access is switched off in General Settings.")
+        } else if self.expires_at <= now {
+            Some("The credential has expired.")
+        } else if self.effective_roles().is_empty() {
+            Some("You no longer hold any of its roles.")
+        } else {
+            None
+        };
+        EffectiveRights {
+            roles: if blocked.is_some() { Vec::new() } else { self.effective_roles() },
+            blocked: blocked.map(str::to_string),
+            missing,
+        }
+    }
+}
+
+/// The roles a new token would carry now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EffectiveRights {
+    pub roles: Vec<Role>,
+    /// Why no token can be obtained at all, if so.
+    pub blocked: Option<String>,
+    /// Roles on the record that new tokens will not get because the owner
+    /// lost them, with when (0: not known).
+    pub missing: Vec<(Role, i64)>,
 }
 
 /// One page of the signed-in user's credentials.
@@ -252,6 +283,8 @@ pub struct CredentialPage {
     pub per_page: i64,
     /// Server time, for "in 12 days" and "3 hours ago".
     pub now: i64,
+    /// General Settings' API switch: when off, no credential gets tokens.
+    pub api_enabled: bool,
 }
 
 /// Sort keys of the credentials list.
@@ -486,4 +519,13 @@ pub struct SettingsView {
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
     pub updated_at: i64,
+}
+
+/// Bounds of each General Setting, in the units the form uses.
+pub mod settings_bounds {
+    pub const TOKEN_IDLE_MINUTES: (i64, i64) = (1, 1440);
+    pub const TOKEN_LIFETIME_SECS: (i64, i64) = (60, 86_400);
+    pub const MAX_CREDENTIAL_DAYS: (i64, i64) = (1, 3650);
+    pub const SESSION_IDLE_MINUTES: (i64, i64) = (1, 1440);
+    pub const SESSION_ABSOLUTE_HOURS: (i64, i64) = (1, 720);
 }

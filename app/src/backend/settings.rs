@@ -70,12 +70,7 @@ pub struct SettingsInput {
     pub session_absolute_hours: String,
 }
 
-/// Bounds of each setting, in the form's units.
-pub const TOKEN_IDLE_MINUTES: (i64, i64) = (1, 1440);
-pub const TOKEN_LIFETIME_SECS: (i64, i64) = (60, 86_400);
-pub const MAX_CREDENTIAL_DAYS: (i64, i64) = (1, 3650);
-pub const SESSION_IDLE_MINUTES: (i64, i64) = (1, 1440);
-pub const SESSION_ABSOLUTE_HOURS: (i64, i64) = (1, 720);
+use crate::model::settings_bounds::*;
 
 fn number(field: &'static str, raw: &str, (min, max): (i64, i64), unit: &str) -> Result<i64> {
     let message = || Error::invalid(field, format!("Enter a whole number of {unit} from {min} to {max}."));
@@ -194,22 +189,31 @@ mod tests {
 
     #[test]
     fn each_bad_value_is_reported_on_its_own_field() {
-        let cases: [(fn(&mut SettingsInput), &str); 6] = [
-            (|i| i.token_idle_minutes = "0".into(), "token_idle_minutes"),
-            (|i| i.token_lifetime_secs = "59".into(), "token_lifetime_secs"),
-            (|i| i.max_credential_days = "ten".into(), "max_credential_days"),
-            (|i| i.session_idle_minutes = "1.5".into(), "session_idle_minutes"),
-            (|i| i.session_absolute_hours = "721".into(), "session_absolute_hours"),
-            (|i| i.session_idle_minutes = "120".into(), "session_idle_minutes"), // longer than 1 hour absolute
+        // (field, bad value); the last case is an idle timeout longer than
+        // the one-hour absolute lifetime set for it.
+        let cases = [
+            ("token_idle_minutes", "0"),
+            ("token_lifetime_secs", "59"),
+            ("max_credential_days", "ten"),
+            ("session_idle_minutes", "1.5"),
+            ("session_absolute_hours", "721"),
+            ("session_idle_minutes", "120"),
         ];
-        for (i, (mutate, field)) in cases.into_iter().enumerate() {
+        for (i, (field, value)) in cases.into_iter().enumerate() {
             let mut input = input();
+            let slot = match field {
+                "token_idle_minutes" => &mut input.token_idle_minutes,
+                "token_lifetime_secs" => &mut input.token_lifetime_secs,
+                "max_credential_days" => &mut input.max_credential_days,
+                "session_idle_minutes" => &mut input.session_idle_minutes,
+                _ => &mut input.session_absolute_hours,
+            };
+            *slot = value.to_string();
             if i == 5 {
                 input.session_absolute_hours = "1".into();
             }
-            mutate(&mut input);
             match validate(&input) {
-                Err(Error::Invalid { field: f, .. }) => assert_eq!(f, field),
+                Err(Error::Invalid { field: f, .. }) => assert_eq!(f, field, "case {i}"),
                 other => panic!("case {i}: expected an error on {field}, got {:?}", other.map(|_| ())),
             }
         }

@@ -2,9 +2,11 @@
 
 use crate::error::AppError;
 use crate::model::{
-    format_date, CreatedSecret, CredentialFormData, CredentialRole, CredentialSummary, Role, RoleGroup,
+    format_date, CreatedSecret, CredentialFormData, CredentialRole, CredentialSummary, EffectiveRights, Role, RoleGroup,
 };
+use leptos::either::Either;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 /// The head of a page: title, one sentence on what it is for, and the
 /// primary action on the right.
@@ -305,4 +307,129 @@ pub fn CredentialFields(
             {move || field_error("roles")().map(|m| view! { <div class="field-error">{m}</div> })}
         </div>
     }
+}
+
+/// A modal `<dialog>`: Esc closes it, focus stays inside while it is open
+/// and returns to the opener when it closes (native dialog behaviour).
+#[component]
+pub fn Modal(
+    open: Signal<bool>,
+    on_close: Callback<()>,
+    #[prop(into)] label: String,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Dialog>::new();
+    Effect::new(move |_| {
+        if let Some(d) = node.get() {
+            if open.get() {
+                if !d.open() {
+                    let _ = d.show_modal();
+                }
+            } else if d.open() {
+                d.close();
+            }
+        }
+    });
+    view! {
+        // `close` also fires when we close it ourselves (because `open` went
+        // false); only a close the user made (Esc) is reported.
+        <dialog
+            class="modal"
+            node_ref=node
+            aria-label=label
+            on:close=move |_| {
+                if open.get_untracked() {
+                    on_close.run(())
+                }
+            }
+        >
+            <Show when=move || open.get()>{children()}</Show>
+        </dialog>
+    }
+}
+
+/// A link to `base` with the list parameters of `query` (filter, sort, page),
+/// some of them replaced by `set` (an empty value drops the parameter).
+pub fn link_with(base: &str, query: &leptos_router::params::ParamsMap, set: &[(&str, String)]) -> String {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for key in ["q", "sort", "dir", "page"] {
+        if let Some((_, v)) = set.iter().find(|(k, _)| *k == key) {
+            if !v.is_empty() {
+                pairs.push((key.to_string(), v.clone()));
+            }
+        } else if let Some(v) = query.get(key) {
+            pairs.push((key.to_string(), v));
+        }
+    }
+    if pairs.is_empty() {
+        return base.to_string();
+    }
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    format!("{base}?{}", pairs.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect::<Vec<_>>().join("&"))
+}
+
+/// Previous / next links for a list page.
+#[component]
+pub fn Pagination(current: i64, pages: i64, base: &'static str) -> impl IntoView {
+    let query = use_query_map();
+    let q = query.read_untracked();
+    if pages <= 1 {
+        return Either::Left(());
+    }
+    let link = |p: i64| link_with(base, &q, &[("page", if p == 1 { String::new() } else { p.to_string() })]);
+    let prev = (current > 1).then(|| view! { <a class="btn btn-sm" href=link(current - 1) rel="prev">"Previous"</a> });
+    let next = (current < pages).then(|| view! { <a class="btn btn-sm" href=link(current + 1) rel="next">"Next"</a> });
+    Either::Right(view! {
+        <nav class="pagination" aria-label="Pages">
+            {prev}
+            <span class="muted">{format!("Page {current} of {pages}")}</span>
+            {next}
+        </nav>
+    })
+}
+
+/// The roles a new token would get now, and why any on the record are
+/// missing. `full` always says it (the edit dialog); otherwise only when
+/// something is missing (list rows, where the chips say the rest).
+#[component]
+pub fn EffectiveRightsNote(rights: EffectiveRights, #[prop(optional)] full: bool) -> impl IntoView {
+    let EffectiveRights { roles, blocked, missing } = rights;
+    if let Some(why) = blocked {
+        return Either::Left(Some(view! {
+            <p class="rights rights-blocked">
+                <strong>"New tokens: none. "</strong>
+                {why}
+            </p>
+        }));
+    }
+    if missing.is_empty() && !full {
+        return Either::Left(None);
+    }
+    let labels = roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+    let why = (!missing.is_empty()).then(|| {
+        let each = missing.iter().map(|(role, at)| match (*at > 0, full) {
+            (true, true) => format!("{role} was revoked from you on {}", format_date(*at)),
+            (true, false) => format!("{role} (revoked {})", format_date(*at)),
+            (false, _) => format!("{role} (you do not hold it)"),
+        });
+        format!("Not included: {}.", each.collect::<Vec<_>>().join("; "))
+    });
+    Either::Right(view! {
+        <p class="rights">
+            <strong>"New tokens get: "</strong>
+            {labels}
+            "."
+            {why.map(|w| view! { <span class="rights-missing">" " {w}</span> })}
+        </p>
+    })
 }

@@ -2,7 +2,7 @@
 //! only what the user may use, and the page content.
 
 use crate::api::session::{get_current_user, Logout};
-use crate::model::CurrentUser;
+use crate::model::{CurrentUser, Role};
 use crate::ui::components::RoleChip;
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -15,7 +15,11 @@ struct NavItem {
     visible: fn(&CurrentUser) -> bool,
 }
 
-const NAV: &[NavItem] = &[NavItem { href: "/", label: "Application Credentials", visible: |_| true }];
+const NAV: &[NavItem] = &[
+    NavItem { href: "/", label: "Application Credentials", visible: |_| true },
+    NavItem { href: "/users", label: "Users", visible: |u| u.has(Role::UserManager) },
+    NavItem { href: "/settings", label: "General Settings", visible: |u| u.has(Role::Administrator) },
+];
 
 #[component]
 pub fn Layout() -> impl IntoView {
@@ -47,7 +51,7 @@ fn Frame(user: CurrentUser, logout: ServerAction<Logout>) -> impl IntoView {
     let nav = NAV
         .iter()
         .filter(|item| (item.visible)(&user))
-        .map(|item| view! { <li><A href=item.href exact=true>{item.label}</A></li> })
+        .map(|item| view! { <li><A href=item.href exact=item.href == "/">{item.label}</A></li> })
         .collect_view();
     let roles = user.roles.iter().map(|r| view! { <RoleChip role=*r /> }).collect_view();
     let initials: String = user.display_name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect();

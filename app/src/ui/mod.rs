@@ -48,6 +48,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/credentials/:id/edit") view=pages::credential_pages::EditCredentialPage ssr=SsrMode::Async />
                     <Route path=path!("/credentials/:id/regenerate") view=pages::credential_pages::RegenerateCredentialPage ssr=SsrMode::Async />
                     <Route path=path!("/credentials/:id/delete") view=pages::credential_pages::DeleteCredentialPage ssr=SsrMode::Async />
+                    <Route path=path!("/users") view=pages::users::UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/:id") view=pages::users::UserDetailPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -9,15 +9,19 @@
 use app::backend::auth::password::PasswordHasher;
 use app::backend::auth::Secret;
 use app::backend::clock::ManualClock;
+use app::backend::credentials::service::{self as credentials, CredentialInput};
 use app::backend::secrets::SecretKey;
 use app::backend::users::service::{self as users, NewUserInput};
 use app::backend::{AppState, Db, SecurityConfig};
-use app::model::Role;
+use app::model::{format_date, Role, SECS_PER_DAY};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Request, Response, StatusCode};
 use axum::Router;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use http_body_util::BodyExt;
+use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -232,4 +236,97 @@ pub fn encode_form(pairs: &[(&str, &str)]) -> String {
         out
     }
     pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+// ---------------------------------------------------------------------------
+// OAuth clients and bearer calls.
+
+pub struct Client {
+    pub id: String,
+    pub secret: String,
+}
+
+pub async fn credential_for(app: &TestApp, user_id: &str, username: &str, name: &str, roles: &[&str]) -> Client {
+    let principal = app::backend::auth::Principal {
+        user_id: user_id.to_string(),
+        username: username.to_string(),
+        display_name: username.to_string(),
+        roles: app::backend::users::repo::active_roles(&app.state.db.pool, user_id).await.unwrap(),
+        ip: None,
+    };
+    let created = credentials::create(
+        &app.state,
+        &principal,
+        CredentialInput {
+            name: name.to_string(),
+            expires_on: format_date(app.now() + 30 * SECS_PER_DAY),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        },
+    )
+    .await
+    .unwrap();
+    Client { id: created.client_id, secret: created.secret }
+}
+
+pub fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+pub async fn post(app: &TestApp, path: &str, auth: Option<&str>, form: &[(&str, &str)]) -> TestResponse {
+    let mut b = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(a) = auth {
+        b = b.header(header::AUTHORIZATION, a);
+    }
+    app.send(b.body(Body::from(encode_form(form))).unwrap()).await
+}
+
+pub async fn token(app: &TestApp, c: &Client, extra: &[(&str, &str)]) -> TestResponse {
+    let mut form = vec![("grant_type", "client_credentials")];
+    form.extend_from_slice(extra);
+    post(app, "/oauth/token", Some(&basic(&c.id, &c.secret)), &form).await
+}
+
+pub async fn access_token(app: &TestApp, c: &Client) -> String {
+    let res = token(app, c, &[]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    json(&res)["access_token"].as_str().unwrap().to_string()
+}
+
+pub async fn api(app: &TestApp, path: &str, token: &str) -> TestResponse {
+    app.send(Request::get(path).header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap())
+        .await
+}
+
+pub fn json(res: &TestResponse) -> Value {
+    serde_json::from_str(&res.body).unwrap_or(Value::Null)
+}
+
+/// One validator for every OAuth error (R6749-40, R6749-41).
+pub fn assert_oauth_error(res: &TestResponse, status: StatusCode, code: &str) {
+    assert_eq!(res.status, status, "{}", res.body);
+    assert!(res.header("content-type").unwrap().starts_with("application/json"));
+    let v = json(res);
+    assert_eq!(v["error"], code, "{v}");
+    for key in ["error", "error_description"] {
+        if let Some(s) = v[key].as_str() {
+            assert!(s
+                .bytes()
+                .all(|b| b == 0x20 || b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)));
+        }
+    }
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        assert!(res.header("www-authenticate").unwrap().starts_with("Basic realm="), "R6749-15");
+    }
+}
+
+pub async fn assert_dead(app: &TestApp, t: &str) {
+    let res = api(app, "/api/v1/me", t).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
+    assert!(res.header("www-authenticate").unwrap().contains("error=\"invalid_token\""));
+}
+
+pub async fn assert_alive(app: &TestApp, t: &str) {
+    let res = api(app, "/api/v1/me", t).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
 }

@@ -137,7 +137,8 @@ pub async fn list(
         },
     )
     .await?;
-    Ok(CredentialPage { items, total, page, per_page: PER_PAGE, now: state.clock.unix() })
+    let api_enabled = settings::repo::load(&state.db.pool).await?.api_enabled();
+    Ok(CredentialPage { items, total, page, per_page: PER_PAGE, now: state.clock.unix(), api_enabled })
 }
 
 pub async fn create(state: &AppState, principal: &Principal, input: CredentialInput) -> Result<CreatedSecret> {

@@ -8,10 +8,12 @@ use crate::api::credentials::{
 };
 use crate::error::AppError;
 use crate::model::{
-    format_date, relative_time, CreatedSecret, CredentialFormData, CredentialPage, CredentialSummary, SECS_PER_DAY,
+    format_date, relative_time, CreatedSecret, CredentialFormData, CredentialPage, CredentialSummary, EffectiveRights,
+    SECS_PER_DAY,
 };
 use crate::ui::components::{
-    use_hydrated, CopyButton, CredentialFields, CredentialRoleChip, FormValues, PageHead, SecretPanel,
+    link_with, use_hydrated, CopyButton, CredentialFields, CredentialRoleChip, EffectiveRightsNote, FormValues, Modal,
+    PageHead, Pagination, SecretPanel,
 };
 use leptos::either::Either;
 use leptos::ev::MouseEvent;
@@ -26,7 +28,7 @@ pub const EXPIRES_SOON_DAYS: i64 = 14;
 enum Dialog {
     None,
     Create,
-    Edit(CredentialSummary),
+    Edit(CredentialSummary, EffectiveRights),
     Regenerate(CredentialSummary),
     Delete(CredentialSummary),
     Secret { secret: CreatedSecret, heading: &'static str },
@@ -102,7 +104,10 @@ pub fn CredentialsPage() -> impl IntoView {
         <Transition fallback=|| view! { <div class="page-loading">"Loading…"</div> }>
             {move || Suspend::new(async move {
                 match list.await {
-                    Ok(page) => Either::Left(view! { <CredentialTable page dialog /> }),
+                    Ok(page) => Either::Left(view! {
+                        <ApiSwitchedOff enabled=page.api_enabled />
+                        <CredentialTable page dialog />
+                    }),
                     Err(e) => Either::Right(view! { <div class="alert alert-error" role="alert">{e.to_string()}</div> }),
                 }
             })}
@@ -142,7 +147,8 @@ fn CredentialTable(page: CredentialPage, dialog: RwSignal<Dialog>) -> impl IntoV
     }
 
     let now = page.now;
-    let rows = page.items.iter().cloned().map(|c| view! { <CredentialRow c now dialog /> }).collect_view();
+    let api_enabled = page.api_enabled;
+    let rows = page.items.iter().cloned().map(|c| view! { <CredentialRow c now api_enabled dialog /> }).collect_view();
     let pages = (page.total + page.per_page - 1) / page.per_page;
     let current = page.page;
     let count = format!("{} credential{}", page.total, if page.total == 1 { "" } else { "s" });
@@ -167,37 +173,9 @@ fn CredentialTable(page: CredentialPage, dialog: RwSignal<Dialog>) -> impl IntoV
         </div>
         <div class="table-footer">
             <span class="muted">{count}</span>
-            <Pagination current pages />
+            <Pagination current pages base="/" />
         </div>
     })
-}
-
-fn link_with(query: &leptos_router::params::ParamsMap, set: &[(&str, String)]) -> String {
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for key in ["q", "sort", "dir", "page"] {
-        if let Some((_, v)) = set.iter().find(|(k, _)| *k == key) {
-            if !v.is_empty() {
-                pairs.push((key.to_string(), v.clone()));
-            }
-        } else if let Some(v) = query.get(key) {
-            pairs.push((key.to_string(), v));
-        }
-    }
-    if pairs.is_empty() {
-        return "/".to_string();
-    }
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
-    };
-    format!("/?{}", pairs.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect::<Vec<_>>().join("&"))
 }
 
 #[component]
@@ -207,7 +185,7 @@ fn SortHeader(label: &'static str, key: &'static str) -> impl IntoView {
     let active = q.get("sort").as_deref() == Some(key) || (q.get("sort").is_none() && key == "name");
     let desc = q.get("dir").as_deref() == Some("desc");
     let next_dir = if active && !desc { "desc" } else { "asc" };
-    let href = link_with(&q, &[("sort", key.to_string()), ("dir", next_dir.to_string()), ("page", String::new())]);
+    let href = link_with("/", &q, &[("sort", key.to_string()), ("dir", next_dir.to_string()), ("page", String::new())]);
     let aria = if active {
         if desc {
             "descending"
@@ -224,27 +202,23 @@ fn SortHeader(label: &'static str, key: &'static str) -> impl IntoView {
     }
 }
 
+/// Says so when General Settings switched the API off: no credential can
+/// obtain a token until an Administrator switches it back on.
 #[component]
-fn Pagination(current: i64, pages: i64) -> impl IntoView {
-    let query = use_query_map();
-    let q = query.read_untracked();
-    if pages <= 1 {
-        return Either::Left(());
-    }
-    let link = |p: i64| link_with(&q, &[("page", if p == 1 { String::new() } else { p.to_string() })]);
-    let prev = (current > 1).then(|| view! { <a class="btn btn-sm" href=link(current - 1) rel="prev">"Previous"</a> });
-    let next = (current < pages).then(|| view! { <a class="btn btn-sm" href=link(current + 1) rel="next">"Next"</a> });
-    Either::Right(view! {
-        <nav class="pagination" aria-label="Pages">
-            {prev}
-            <span class="muted">{format!("Page {current} of {pages}")}</span>
-            {next}
-        </nav>
+fn ApiSwitchedOff(enabled: bool) -> impl IntoView {
+    (!enabled).then(|| {
+        view! {
+            <div class="alert alert-warning" role="status">
+                <strong>"API access is switched off. "</strong>
+                "An Administrator turned it off in General Settings: token requests and API calls are refused "
+                "for every credential until it is switched back on."
+            </div>
+        }
     })
 }
 
 #[component]
-fn CredentialRow(c: CredentialSummary, now: i64, dialog: RwSignal<Dialog>) -> impl IntoView {
+fn CredentialRow(c: CredentialSummary, now: i64, api_enabled: bool, dialog: RwSignal<Dialog>) -> impl IntoView {
     let hydrated = use_hydrated();
     let id = c.id.clone();
     let short_id = format!("{}…", &id[..8.min(id.len())]);
@@ -265,7 +239,8 @@ fn CredentialRow(c: CredentialSummary, now: i64, dialog: RwSignal<Dialog>) -> im
             dialog.set(d.clone());
         }
     };
-    let (e, r, d) = (Dialog::Edit(c.clone()), Dialog::Regenerate(c.clone()), Dialog::Delete(c.clone()));
+    let rights = c.effective_rights(now, api_enabled);
+    let (e, r, d) = (Dialog::Edit(c.clone(), rights.clone()), Dialog::Regenerate(c.clone()), Dialog::Delete(c.clone()));
     let id_for_copy = id.clone();
     view! {
         <tr>
@@ -282,6 +257,7 @@ fn CredentialRow(c: CredentialSummary, now: i64, dialog: RwSignal<Dialog>) -> im
             </td>
             <td>
                 <div class="chips">{roles}</div>
+                <EffectiveRightsNote rights />
             </td>
             <td>{status}</td>
             <td>
@@ -306,45 +282,6 @@ fn CredentialRow(c: CredentialSummary, now: i64, dialog: RwSignal<Dialog>) -> im
                 <a class="btn btn-sm btn-danger" href=format!("/credentials/{id}/delete") on:click=open(d)>"Delete"</a>
             </td>
         </tr>
-    }
-}
-
-/// A modal `<dialog>`: Esc closes it, focus stays inside while it is open
-/// and returns to the opener when it closes (native dialog behaviour).
-#[component]
-fn Modal(
-    open: Signal<bool>,
-    on_close: Callback<()>,
-    #[prop(into)] label: String,
-    children: ChildrenFn,
-) -> impl IntoView {
-    let node = NodeRef::<leptos::html::Dialog>::new();
-    Effect::new(move |_| {
-        if let Some(d) = node.get() {
-            if open.get() {
-                if !d.open() {
-                    let _ = d.show_modal();
-                }
-            } else if d.open() {
-                d.close();
-            }
-        }
-    });
-    view! {
-        // `close` also fires when we close it ourselves (because `open` went
-        // false); only a close the user made (Esc) is reported.
-        <dialog
-            class="modal"
-            node_ref=node
-            aria-label=label
-            on:close=move |_| {
-                if open.get_untracked() {
-                    on_close.run(())
-                }
-            }
-        >
-            <Show when=move || open.get()>{children()}</Show>
-        </dialog>
     }
 }
 
@@ -388,11 +325,11 @@ fn CredentialDialogs(
                 })}
             </Transition>
         </Modal>
-        <Modal open=is(|d| matches!(d, Dialog::Edit(_))) on_close=close label="Edit credential">
+        <Modal open=is(|d| matches!(d, Dialog::Edit(..))) on_close=close label="Edit credential">
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let data = form.await.ok();
-                    let Dialog::Edit(c) = dialog.get() else { return None };
+                    let Dialog::Edit(c, rights) = dialog.get() else { return None };
                     let data = data?;
                     let values = FormValues::for_edit(&c);
                     Some(view! {
@@ -400,6 +337,7 @@ fn CredentialDialogs(
                             <input type="hidden" name="id" value=c.id.clone() />
                             <div class="modal-head"><h2>"Edit credential"</h2></div>
                             <div class="modal-body stack">
+                                <EffectiveRightsNote rights full=true />
                                 <CredentialFields data values error=update_error prefix="edit" />
                             </div>
                             <div class="modal-actions">

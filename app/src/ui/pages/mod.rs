@@ -2,3 +2,5 @@ pub mod credential_pages;
 pub mod credentials;
 pub mod login;
 pub mod not_found;
+pub mod settings;
+pub mod users;
