@@ -1,16 +1,18 @@
 //! The bearer-protected API under `/api/v1` (RFC 6750). One extractor,
 //! [`Bearer`], validates the token; each handler states the role it needs.
 
+use app::backend::auth::ClientIp;
 use app::backend::credentials::repo as credentials;
 use app::backend::tokens::{service, TokenPrincipal, TokenRejection};
 use app::backend::users::service as users;
 use app::backend::AppState;
 use app::model::Role;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
+use axum::Extension;
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -19,6 +21,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
         .route("/users", get(list_users))
+        .route("/users/{id}/roles/{role}", put(grant_role).delete(revoke_role))
         .route("/credentials", get(list_credentials))
         .fallback(not_found)
 }
@@ -185,8 +188,69 @@ async fn list_credentials(
     })))
 }
 
-async fn not_found() -> Response {
+/// A refused change: the domain error as JSON.
+fn refused(e: app::backend::Error) -> Response {
+    use app::backend::Error as E;
+    match e {
+        E::Forbidden => BearerError::InsufficientScope(Role::UserManager).into_response(),
+        E::NotFound => not_found_response(),
+        E::Invalid { message, .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": "invalid_request", "error_description": message })),
+        )
+            .into_response(),
+        other => internal(other).into_response(),
+    }
+}
+
+fn role_from_path(slug: &str) -> Result<Role, Response> {
+    Role::from_slug(slug).ok_or_else(not_found_response)
+}
+
+/// Grants a role to a user: User Manager (Administrator to grant
+/// Administrator). 204 whether or not the user held it already.
+async fn grant_role(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Extension(ip): Extension<ClientIp>,
+    Path((id, role)): Path<(String, String)>,
+) -> Response {
+    let role = match role_from_path(&role) {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let by = users::By::Client(&bearer.0, Some(ip.0));
+    match users::grant_role(&state.db, state.clock.unix(), by, &id, role).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+/// Revokes a role: every token of the user's credentials that carries it
+/// dies at once (LC-03).
+async fn revoke_role(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Extension(ip): Extension<ClientIp>,
+    Path((id, role)): Path<(String, String)>,
+) -> Response {
+    let role = match role_from_path(&role) {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let by = users::By::Client(&bearer.0, Some(ip.0));
+    match users::revoke_role(&state.db, state.clock.unix(), by, &id, role).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+fn not_found_response() -> Response {
     (StatusCode::NOT_FOUND, Json(json!({ "error": "not_found" }))).into_response()
+}
+
+async fn not_found() -> Response {
+    not_found_response()
 }
 
 #[cfg(test)]

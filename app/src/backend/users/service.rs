@@ -7,6 +7,7 @@ use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::password::{self, check_policy, PasswordHasher};
 use crate::backend::auth::{Principal, Secret};
 use crate::backend::credentials::service::slugs;
+use crate::backend::tokens::TokenPrincipal;
 use crate::backend::{Db, Error, Result};
 use crate::model::{Role, UserDetail, UserPage, UserSummary};
 use std::net::IpAddr;
@@ -46,6 +47,9 @@ pub fn validate_display_name(raw: &str) -> Result<String> {
 pub enum By<'a> {
     Operator,
     User(&'a Principal),
+    /// A third-party system calling the API with a bearer token: its rights
+    /// are the roles the token carries.
+    Client(&'a TokenPrincipal, Option<IpAddr>),
 }
 
 impl By<'_> {
@@ -53,6 +57,7 @@ impl By<'_> {
         match self {
             By::Operator => Actor::System,
             By::User(p) => Actor::user(p),
+            By::Client(t, _) => Actor::Credential { id: t.credential_id.clone(), name: t.credential_name.clone() },
         }
     }
 
@@ -60,6 +65,7 @@ impl By<'_> {
         match self {
             By::Operator => None,
             By::User(p) => p.ip,
+            By::Client(_, ip) => ip,
         }
     }
 
@@ -67,6 +73,8 @@ impl By<'_> {
         match self {
             By::Operator => Ok(()),
             By::User(p) => p.require(Role::UserManager),
+            By::Client(t, _) if t.has(Role::UserManager) => Ok(()),
+            By::Client(..) => Err(Error::Forbidden),
         }
     }
 
@@ -78,11 +86,16 @@ impl By<'_> {
         match self {
             By::Operator => true,
             By::User(p) => p.has(Role::Administrator),
+            By::Client(t, _) => t.has(Role::Administrator),
         }
     }
 
     fn is(self, user_id: &str) -> bool {
-        matches!(self, By::User(p) if p.user_id == user_id)
+        match self {
+            By::Operator => false,
+            By::User(p) => p.user_id == user_id,
+            By::Client(t, _) => t.owner_id == user_id,
+        }
     }
 }
 
