@@ -7,7 +7,7 @@ use app::backend::tokens::{service, TokenPrincipal, TokenRejection};
 use app::backend::users::service as users;
 use app::backend::AppState;
 use app::model::Role;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, MatchedPath, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -113,7 +113,15 @@ impl FromRequestParts<AppState> for Bearer {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts)?;
         match service::validate(state, token).await {
-            Ok(p) => Ok(Bearer(p)),
+            Ok(p) => {
+                // API access tracking: method and route template, in memory.
+                let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("?");
+                let endpoint = format!("{} {route}", parts.method);
+                if let Some(ip) = parts.extensions.get::<ClientIp>() {
+                    state.usage.record(&p.credential_id, &endpoint, ip.0, state.clock.unix());
+                }
+                Ok(Bearer(p))
+            }
             Err(TokenRejection::Invalid) => Err(BearerError::InvalidToken("the token is invalid, expired or revoked")),
             Err(TokenRejection::ApiDisabled) => {
                 Err(BearerError::InvalidToken("API access is switched off by the administrator"))
@@ -203,10 +211,6 @@ fn refused(e: app::backend::Error) -> Response {
     }
 }
 
-fn role_from_path(slug: &str) -> Result<Role, Response> {
-    Role::from_slug(slug).ok_or_else(not_found_response)
-}
-
 /// Grants a role to a user: User Manager (Administrator to grant
 /// Administrator). 204 whether or not the user held it already.
 async fn grant_role(
@@ -215,15 +219,7 @@ async fn grant_role(
     Extension(ip): Extension<ClientIp>,
     Path((id, role)): Path<(String, String)>,
 ) -> Response {
-    let role = match role_from_path(&role) {
-        Ok(r) => r,
-        Err(res) => return res,
-    };
-    let by = users::By::Client(&bearer.0, Some(ip.0));
-    match users::grant_role(&state.db, state.clock.unix(), by, &id, role).await {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => refused(e),
-    }
+    change_role(&state, &bearer, ip, &id, &role, true).await
 }
 
 /// Revokes a role: every token of the user's credentials that carries it
@@ -234,12 +230,19 @@ async fn revoke_role(
     Extension(ip): Extension<ClientIp>,
     Path((id, role)): Path<(String, String)>,
 ) -> Response {
-    let role = match role_from_path(&role) {
-        Ok(r) => r,
-        Err(res) => return res,
-    };
+    change_role(&state, &bearer, ip, &id, &role, false).await
+}
+
+async fn change_role(state: &AppState, bearer: &Bearer, ip: ClientIp, id: &str, role: &str, grant: bool) -> Response {
+    let Some(role) = Role::from_slug(role) else { return not_found_response() };
     let by = users::By::Client(&bearer.0, Some(ip.0));
-    match users::revoke_role(&state.db, state.clock.unix(), by, &id, role).await {
+    let now = state.clock.unix();
+    let result = if grant {
+        users::grant_role(&state.db, now, by, id, role).await
+    } else {
+        users::revoke_role(&state.db, now, by, id, role).await
+    };
+    match result {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => refused(e),
     }

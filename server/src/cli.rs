@@ -74,16 +74,37 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
     let state = build_state(&config, db.clone(), clock.clone(), passwords);
     spawn_housekeeping(db.clone(), clock.clone());
+    spawn_usage_flusher(state.clone());
 
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("could not listen on {}", config.bind))?;
     print_banner(&config, bootstrap.and_then(|b| b.generated_password));
 
-    axum::serve(listener, crate::router::build(state).into_make_service_with_connect_info::<SocketAddr>())
+    axum::serve(listener, crate::router::build(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .context("server error")
+        .context("server error")?;
+    // The last counters of API use, so a clean stop loses none.
+    if let Err(e) = state.usage.flush(&state.db.pool).await {
+        tracing::error!(error = ?e, "could not write the last API usage counters");
+    }
+    Ok(())
+}
+
+/// Adds the in-memory API usage counters to the database every few seconds
+/// (the loss window on a crash; see `backend/usage.rs`).
+fn spawn_usage_flusher(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(app::backend::usage::FLUSH_INTERVAL_SECS));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.usage.flush(&state.db.pool).await {
+                tracing::warn!(error = ?e, "could not write API usage counters; keeping them for the next try");
+            }
+        }
+    });
 }
 
 /// Tells the operator where to go and how to sign in. A generated admin
@@ -267,6 +288,7 @@ fn build_state(config: &ServeConfig, db: Db, clock: Arc<dyn Clock>, passwords: P
         }),
         secret_key: config.secret_key.clone(),
         oauth_failures: Default::default(),
+        usage: Default::default(),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod exports;
 pub mod middleware;
 pub mod nojs;
 pub mod oauth;

@@ -35,6 +35,7 @@ pub fn build(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .merge(crate::nojs::routes())
+        .merge(crate::exports::routes())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(middleware::guard_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::principal))

@@ -346,7 +346,8 @@ async fn an_auditor_cannot_change_anything_that_is_not_their_own() {
     let audrey = app.sign_in("audrey", PW).await;
     let before = all_events(&app).await.len();
     let expires = app::model::format_date(app.now() + 30 * app::model::SECS_PER_DAY);
-    let calls: Vec<(&str, Vec<(&str, &str)>, StatusCode)> = vec![
+    type Call<'a> = (&'a str, Vec<(&'a str, &'a str)>, StatusCode);
+    let calls: Vec<Call> = vec![
         ("users/create", vec![("username", "x1x"), ("display_name", "X"), ("password", "")], StatusCode::FORBIDDEN),
         ("users/grant", vec![("id", &alice), ("role", "auditor")], StatusCode::FORBIDDEN),
         ("users/revoke", vec![("id", &alice), ("role", "work_creator")], StatusCode::FORBIDDEN),
@@ -378,4 +379,198 @@ async fn an_auditor_cannot_change_anything_that_is_not_their_own() {
     }
     assert_eq!(all_events(&app).await.len(), before, "nothing was written");
     assert_alive(&app, &access_token(&app, &c).await).await;
+}
+
+// --- the Auditor pages: filters, CSV export, every credential, API use ------
+
+async fn get_csv(app: &TestApp, path: &str, cookie: &str) -> TestResponse {
+    app.get(path, Some(cookie)).await
+}
+
+#[tokio::test]
+async fn auditors_filter_page_and_export_the_audit_log() {
+    let app = spawn().await;
+    app.create_user("audrey", PW, &[Role::Auditor]).await;
+    let alice = app.create_user("alice", PW, &[Role::WorkCreator]).await;
+    let c = credential_for(&app, &alice, "alice", "=cmd|calc", &["work_creator"]).await;
+    access_token(&app, &c).await;
+    token(&app, &Client { id: c.id.clone(), secret: "acs_nope".into() }, &[]).await;
+    app.clock.advance(2 * 86_400);
+    app.server_fn("login", &[("username", "alice"), ("password", "wrong password!")], None).await;
+    let audrey = app.sign_in("audrey", PW).await;
+
+    let events = |form: Vec<(&'static str, String)>| {
+        let app = &app;
+        let audrey = audrey.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let res = app.server_fn("audit/events", &pairs, Some(&audrey)).await;
+            (res.status, json(&res))
+        }
+    };
+    let (status, all) = events(vec![]).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let total = all["total"].as_i64().unwrap();
+    assert!(total >= 7, "{all}");
+    assert_eq!(all["items"][0]["event"], "session.sign_in", "newest first");
+
+    let (_, failures) = events(vec![("outcome", "failure".into())]).await;
+    let names: Vec<&str> = failures["items"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["session.sign_in", "token.refused"], "{failures}");
+    let (_, by_credential) = events(vec![("credential", c.id.clone())]).await;
+    let names: Vec<&str> =
+        by_credential["items"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["token.issued", "credential.created"]);
+    let (_, by_actor) = events(vec![("actor", "ALICE".into()), ("event", "credential.created".into())]).await;
+    assert_eq!(by_actor["total"], 1, "actor names match case-insensitively: {by_actor}");
+    let today = app::model::format_date(app.now());
+    let (_, recent) = events(vec![("from", today.clone()), ("to", today.clone())]).await;
+    assert_eq!(recent["total"], 2, "only today's sign-in failure and audrey's sign-in: {recent}");
+    let (status, bad) = events(vec![("from", "yesterday".into())]).await;
+    assert_eq!((status, bad["Invalid"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("from")));
+
+    // CSV of the filtered set
+    let res = get_csv(&app, &format!("/audit/export/events?credential={}", c.id), &audrey).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(res.header("content-disposition").unwrap().starts_with("attachment; filename=\"appcred-audit-"));
+    let lines: Vec<&str> = res.body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{}", res.body);
+    assert!(lines[0].starts_with("seq,time_utc,event,outcome,"));
+    assert!(lines[1].contains(",token.issued,success,credential,"));
+    assert!(lines[2].contains(",'=cmd|calc,"), "formula cells are defused: {}", lines[2]);
+
+    // nobody else gets any of it
+    let bob = app.create_user("bob", PW, &[Role::WorkCreator, Role::UserManager, Role::Administrator]).await;
+    let _ = bob;
+    let bob = app.sign_in("bob", PW).await;
+    assert_eq!(app.server_fn("audit/events", &[], Some(&bob)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(get_csv(&app, "/audit/export/events", &bob).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(get_csv(&app, "/audit/export/credentials", &bob).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.server_fn("audit/credentials", &[], Some(&bob)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.server_fn("audit/usage", &[("id", &c.id)], Some(&bob)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/audit/export/events", None).await.status, StatusCode::SEE_OTHER, "signed out: to sign-in");
+}
+
+#[tokio::test]
+async fn auditors_see_every_credential_with_its_state_and_never_a_secret() {
+    let app = spawn().await;
+    app.create_user("audrey", PW, &[Role::Auditor]).await;
+    let alice = app.create_user("alice", PW, &[Role::WorkCreator, Role::TeamLeader]).await;
+    let bob = app.create_user("bob", PW, &[Role::WorkCreator]).await;
+    let a1 = credential_for(&app, &alice, "alice", "alpha", &["work_creator", "team_leader"]).await;
+    let b1 = credential_for(&app, &bob, "bob", "bravo", &["work_creator"]).await;
+    let b2 = credential_for(&app, &bob, "bob", "charlie", &["work_creator"]).await;
+    access_token(&app, &a1).await;
+    access_token(&app, &a1).await;
+    let by = app::backend::users::service::By::Operator;
+    app::backend::users::service::revoke_role(&app.state.db, app.now(), by, &alice, Role::TeamLeader).await.unwrap();
+    let bob_principal = app::backend::auth::Principal {
+        user_id: bob.clone(),
+        username: "bob".into(),
+        display_name: "bob".into(),
+        roles: vec![Role::WorkCreator],
+        ip: None,
+    };
+    app::backend::credentials::service::delete(&app.state, &bob_principal, &b2.id).await.unwrap();
+
+    let list = |form: Vec<(&'static str, &'static str)>| {
+        let app = &app;
+        async move {
+            // a fresh session each time: the test moves the clock by months
+            let audrey = app.sign_in("audrey", PW).await;
+            json(&app.server_fn("audit/credentials", &form, Some(&audrey)).await)
+        }
+    };
+    let all = list(vec![]).await;
+    assert_eq!(all["total"], 3, "{all}");
+    let alpha = &all["items"][0];
+    assert_eq!((alpha["name"].as_str(), alpha["owner_username"].as_str()), (Some("alpha"), Some("alice")));
+    assert_eq!(alpha["live_tokens"], 0, "losing team_leader killed both tokens");
+    assert!(alpha["roles"][1]["revoked_at"].is_i64(), "team_leader greyed: {alpha}");
+    let text = all.to_string();
+    for secret in [&a1.secret, &b1.secret, &b2.secret] {
+        assert!(!text.contains(secret.as_str()));
+        assert!(!text.contains(&app.state.secret_key.digest(secret)));
+    }
+    assert_eq!(list(vec![("view", "deleted")]).await["items"][0]["name"], "charlie");
+    assert_eq!(list(vec![("view", "active")]).await["total"], 2);
+    assert_eq!(list(vec![("q", "BOB")]).await["total"], 2, "filter by owner");
+    assert_eq!(list(vec![("sort", "owner"), ("dir", "desc")]).await["items"][0]["owner_username"], "bob");
+    assert_eq!(list(vec![("view", "expiring30")]).await["total"], 2, "test credentials live 30 days");
+    assert_eq!(list(vec![("view", "unused90")]).await["total"], 0);
+    app.clock.advance(31 * 86_400);
+    assert_eq!(list(vec![("view", "expired")]).await["total"], 2);
+    app.clock.advance(60 * 86_400);
+    let unused = list(vec![("view", "unused90")]).await;
+    assert_eq!(unused["total"], 2, "{unused}");
+
+    let audrey = app.sign_in("audrey", PW).await;
+    let res = app.get("/audit/export/credentials?view=all&sort=name", Some(&audrey)).await;
+    assert_eq!(res.status, StatusCode::OK, "{} {:?}", res.body, res.headers);
+    let lines: Vec<&str> = res.body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines[1].starts_with(&format!("{},alpha,alice,work_creator,team_leader,expired,", a1.id)), "{}", lines[1]);
+    assert!(lines[3].contains(",deleted,"));
+    for secret in [&a1.secret, &b1.secret, &b2.secret] {
+        assert!(!res.body.contains(secret.as_str()));
+    }
+}
+
+#[tokio::test]
+async fn api_use_is_counted_per_endpoint_day_and_address_and_survives_a_restart() {
+    let app = spawn().await;
+    let alice = app.create_user("alice", PW, &[Role::WorkCreator, Role::UserManager]).await;
+    let c = credential_for(&app, &alice, "alice", "sync", &["work_creator", "user_manager"]).await;
+    let t = access_token(&app, &c).await;
+    for _ in 0..3 {
+        assert_alive(&app, &t).await;
+    }
+    assert_eq!(api(&app, "/api/v1/users", &t).await.status, StatusCode::OK);
+    assert_eq!(api(&app, "/api/v1/credentials", &t).await.status, StatusCode::FORBIDDEN);
+    app.clock.advance(86_400);
+    let t2 = access_token(&app, &c).await;
+    assert_alive(&app, &t2).await;
+
+    // nothing is written on the hot path …
+    let stored: i64 =
+        sqlx::query_scalar("select count(*) from credential_usage").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(stored, 0);
+    // … until the batch is flushed
+    app.state.usage.flush(&app.state.db.pool).await.unwrap();
+
+    // a restart: a new process state on the same database
+    let restarted = app::backend::usage::for_credential(&app.state.db.pool, &c.id, app.now()).await.unwrap();
+    let day = |d: i64| (app.now() / 86_400 + d) * 86_400;
+    let rows: Vec<(i64, &str, i64)> = restarted.days.iter().map(|d| (d.day, d.endpoint.as_str(), d.calls)).collect();
+    assert_eq!(
+        rows,
+        vec![
+            (day(0), "GET /api/v1/me", 1),
+            (day(0), "POST /oauth/token", 1),
+            (day(-1), "GET /api/v1/credentials", 1),
+            (day(-1), "GET /api/v1/me", 3),
+            (day(-1), "GET /api/v1/users", 1),
+            (day(-1), "POST /oauth/token", 1),
+        ]
+    );
+    assert_eq!(restarted.addresses.len(), 1);
+    assert_eq!((restarted.addresses[0].ip.as_str(), restarted.addresses[0].calls), ("127.0.0.1", 8));
+    let last: Option<i64> =
+        sqlx::query_scalar("select last_used_at from credentials").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(last, Some(app.now()));
+
+    // the owner sees it, another user does not, an auditor does
+    let alice_s = app.sign_in("alice", PW).await;
+    let res = app.server_fn("credentials/usage", &[("id", &c.id)], Some(&alice_s)).await;
+    assert_eq!(json(&res)["days"].as_array().unwrap().len(), 6);
+    app.create_user("bob", PW, &[Role::WorkCreator]).await;
+    let bob = app.sign_in("bob", PW).await;
+    assert_eq!(app.server_fn("credentials/usage", &[("id", &c.id)], Some(&bob)).await.status, StatusCode::NOT_FOUND);
+    app.create_user("audrey", PW, &[Role::Auditor]).await;
+    let audrey = app.sign_in("audrey", PW).await;
+    let res = app.server_fn("audit/usage", &[("id", &c.id)], Some(&audrey)).await;
+    assert_eq!(json(&res)["addresses"][0]["calls"], 8);
+    let res = app.server_fn("audit/usage", &[("id", "no-such-credential")], Some(&audrey)).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
 }

@@ -606,6 +606,7 @@ async fn api_use_is_recorded_as_last_used() {
     let t = access_token(&app, &c).await;
     app.clock.advance(10);
     assert_alive(&app, &t).await;
+    app.state.usage.flush(&app.state.db.pool).await.unwrap();
     let last: Option<i64> =
         sqlx::query_scalar("select last_used_at from credentials").fetch_one(&app.state.db.pool).await.unwrap();
     assert_eq!(last, Some(app.now()));

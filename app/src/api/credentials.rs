@@ -97,3 +97,12 @@ pub async fn delete_credential(id: String) -> Result<(), AppError> {
     let principal = context::require_principal().or_else(context::fail)?;
     service::delete(&state, &principal, &id).await.or_else(context::fail)
 }
+
+/// The tracked API use of one of the caller's credentials.
+#[server(prefix = "/admin/fn", endpoint = "credentials/usage")]
+pub async fn credential_usage(id: String) -> Result<crate::model::CredentialUsage, AppError> {
+    use crate::backend::{context, credentials::service};
+    let state = context::app_state()?;
+    let principal = context::require_principal().or_else(context::fail)?;
+    service::usage(&state, &principal, &id).await.or_else(context::fail)
+}

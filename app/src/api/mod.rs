@@ -3,6 +3,7 @@
 //! the result to a wire type (STYLE.md §2). They are public endpoints under
 //! [`crate::SERVER_FN_PREFIX`].
 
+pub mod audit;
 pub mod credentials;
 pub mod session;
 pub mod settings;

@@ -3,6 +3,7 @@
 //! CLI all call into here, so every rule is enforced in exactly one place.
 
 pub mod audit;
+pub mod auditing;
 pub mod auth;
 pub mod clock;
 pub mod context;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod secrets;
 pub mod settings;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 use std::sync::Arc;
@@ -34,6 +36,8 @@ pub struct AppState {
     pub secret_key: Arc<secrets::SecretKey>,
     /// Failed client authentications at the token endpoints.
     pub oauth_failures: Arc<auth::throttle::MemoryThrottle>,
+    /// API calls per credential, counted in memory and flushed in batches.
+    pub usage: Arc<usage::UsageRecorder>,
 }
 
 impl axum::extract::FromRef<AppState> for leptos::config::LeptosOptions {

@@ -348,11 +348,15 @@ pub fn Modal(
     }
 }
 
+/// Every parameter a list page keeps in its URL.
+const LIST_PARAMS: [&str; 11] =
+    ["q", "view", "from", "to", "actor", "credential", "event", "outcome", "sort", "dir", "page"];
+
 /// A link to `base` with the list parameters of `query` (filter, sort, page),
 /// some of them replaced by `set` (an empty value drops the parameter).
 pub fn link_with(base: &str, query: &leptos_router::params::ParamsMap, set: &[(&str, String)]) -> String {
     let mut pairs: Vec<(String, String)> = Vec::new();
-    for key in ["q", "sort", "dir", "page"] {
+    for key in LIST_PARAMS {
         if let Some((_, v)) = set.iter().find(|(k, _)| *k == key) {
             if !v.is_empty() {
                 pairs.push((key.to_string(), v.clone()));
@@ -432,4 +436,31 @@ pub fn EffectiveRightsNote(rights: EffectiveRights, #[prop(optional)] full: bool
             {why.map(|w| view! { <span class="rights-missing">" " {w}</span> })}
         </p>
     })
+}
+
+/// A column header that sorts the list at `base` by `key` (the default sort
+/// is by name, ascending); clicking again reverses it.
+#[component]
+pub fn SortHeader(label: &'static str, key: &'static str, base: &'static str) -> impl IntoView {
+    let query = use_query_map();
+    let q = query.read_untracked();
+    let active = q.get("sort").as_deref() == Some(key) || (q.get("sort").is_none() && key == "name");
+    let desc = q.get("dir").as_deref() == Some("desc");
+    let next_dir = if active && !desc { "desc" } else { "asc" };
+    let href =
+        link_with(base, &q, &[("sort", key.to_string()), ("dir", next_dir.to_string()), ("page", String::new())]);
+    let aria = if active {
+        if desc {
+            "descending"
+        } else {
+            "ascending"
+        }
+    } else {
+        "none"
+    };
+    view! {
+        <th scope="col" aria-sort=aria>
+            <a class="sort" href=href>{label}</a>
+        </th>
+    }
 }

@@ -13,12 +13,16 @@ struct NavItem {
     href: &'static str,
     label: &'static str,
     visible: fn(&CurrentUser) -> bool,
+    /// Highlighted only on exactly this path (not on the pages below it).
+    exact: bool,
 }
 
 const NAV: &[NavItem] = &[
-    NavItem { href: "/", label: "Application Credentials", visible: |_| true },
-    NavItem { href: "/users", label: "Users", visible: |u| u.has(Role::UserManager) },
-    NavItem { href: "/settings", label: "General Settings", visible: |u| u.has(Role::Administrator) },
+    NavItem { href: "/", label: "Application Credentials", visible: |_| true, exact: true },
+    NavItem { href: "/audit/credentials", label: "All Credentials", visible: |u| u.has(Role::Auditor), exact: false },
+    NavItem { href: "/audit", label: "Audit Log", visible: |u| u.has(Role::Auditor), exact: true },
+    NavItem { href: "/users", label: "Users", visible: |u| u.has(Role::UserManager), exact: false },
+    NavItem { href: "/settings", label: "General Settings", visible: |u| u.has(Role::Administrator), exact: true },
 ];
 
 #[component]
@@ -51,7 +55,7 @@ fn Frame(user: CurrentUser, logout: ServerAction<Logout>) -> impl IntoView {
     let nav = NAV
         .iter()
         .filter(|item| (item.visible)(&user))
-        .map(|item| view! { <li><A href=item.href exact=item.href == "/">{item.label}</A></li> })
+        .map(|item| view! { <li><A href=item.href exact=item.exact>{item.label}</A></li> })
         .collect_view();
     let roles = user.roles.iter().map(|r| view! { <RoleChip role=*r /> }).collect_view();
     let initials: String = user.display_name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect();

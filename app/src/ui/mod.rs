@@ -51,6 +51,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users") view=pages::users::UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/users/:id") view=pages::users::UserDetailPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/credentials/:id/usage") view=pages::audit::OwnUsagePage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=pages::audit::AuditLogPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit/credentials") view=pages::audit::AllCredentialsPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit/credentials/:id") view=pages::audit::AuditedUsagePage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -122,6 +122,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
         }),
         secret_key: Arc::new(SecretKey::from_bytes([7; 32])),
         oauth_failures: Default::default(),
+        usage: Default::default(),
     };
     TestApp { router: appcred_server::router::build(state.clone()), state, clock, db_url }
 }

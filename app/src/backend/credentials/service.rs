@@ -189,6 +189,12 @@ pub async fn get(state: &AppState, principal: &Principal, id: &str) -> Result<Cr
     Ok(c.into_summary(roles))
 }
 
+/// The tracked API use of one of the caller's credentials.
+pub async fn usage(state: &AppState, principal: &Principal, id: &str) -> Result<crate::model::CredentialUsage> {
+    let c = owned(state, principal, id).await?;
+    crate::backend::usage::for_credential(&state.db.pool, &c.id, state.clock.unix()).await
+}
+
 /// Edits name, expiry and roles. Roles can be narrowed, or widened within
 /// the roles the owner holds now; roles the owner has lost stay on the
 /// record (greyed out, inert) unless the owner holds them again.

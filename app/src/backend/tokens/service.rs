@@ -196,6 +196,7 @@ pub async fn issue(
         .detail("expires_at", expires_at);
     audit::record(&mut tx, now, event).await?;
     tx.commit().await?;
+    state.usage.record(&client.credential_id, "POST /oauth/token", client.ip, now);
     tracing::info!(event = "token_issued", client_id = %client.credential_id, scope = %scope);
     Ok(IssuedToken { access_token: token, expires_in: expires_at - now, scope })
 }
@@ -316,7 +317,9 @@ async fn load_live(
     }))
 }
 
-/// Validates a bearer token for an API call, and records the use.
+/// Validates a bearer token for an API call and keeps the token's last use
+/// for the idle rule. (The call itself is counted by the caller, which
+/// knows the endpoint: [`crate::backend::usage`].)
 pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal, TokenRejection> {
     let now = state.clock.unix();
     let unavailable = |e: crate::backend::Error| {
@@ -339,14 +342,6 @@ pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal, T
             .execute(&state.db.pool)
             .await
             .map_err(|e| unavailable(e.into()))?;
-        sqlx::query(
-            "update credentials set last_used_at = $1 where id = $2 and (last_used_at is null or last_used_at < $1)",
-        )
-        .bind(now)
-        .bind(&live.principal.credential_id)
-        .execute(&state.db.pool)
-        .await
-        .map_err(|e| unavailable(e.into()))?;
     }
     Ok(live.principal)
 }

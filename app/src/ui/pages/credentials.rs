@@ -12,8 +12,8 @@ use crate::model::{
     SECS_PER_DAY,
 };
 use crate::ui::components::{
-    link_with, use_hydrated, CopyButton, CredentialFields, CredentialRoleChip, EffectiveRightsNote, FormValues, Modal,
-    PageHead, Pagination, SecretPanel,
+    use_hydrated, CopyButton, CredentialFields, CredentialRoleChip, EffectiveRightsNote, FormValues, Modal, PageHead,
+    Pagination, SecretPanel, SortHeader,
 };
 use leptos::either::Either;
 use leptos::ev::MouseEvent;
@@ -158,13 +158,13 @@ fn CredentialTable(page: CredentialPage, dialog: RwSignal<Dialog>) -> impl IntoV
             <table class="data">
                 <thead>
                     <tr>
-                        <SortHeader label="Name" key="name" />
+                        <SortHeader label="Name" key="name" base="/" />
                         <th scope="col">"Client ID"</th>
                         <th scope="col">"Roles"</th>
                         <th scope="col">"Status"</th>
-                        <SortHeader label="Expires" key="expires" />
-                        <SortHeader label="Created" key="created" />
-                        <SortHeader label="Last used" key="last_used" />
+                        <SortHeader label="Expires" key="expires" base="/" />
+                        <SortHeader label="Created" key="created" base="/" />
+                        <SortHeader label="Last used" key="last_used" base="/" />
                         <th scope="col" class="actions"><span class="sr-only">"Actions"</span></th>
                     </tr>
                 </thead>
@@ -176,30 +176,6 @@ fn CredentialTable(page: CredentialPage, dialog: RwSignal<Dialog>) -> impl IntoV
             <Pagination current pages base="/" />
         </div>
     })
-}
-
-#[component]
-fn SortHeader(label: &'static str, key: &'static str) -> impl IntoView {
-    let query = use_query_map();
-    let q = query.read_untracked();
-    let active = q.get("sort").as_deref() == Some(key) || (q.get("sort").is_none() && key == "name");
-    let desc = q.get("dir").as_deref() == Some("desc");
-    let next_dir = if active && !desc { "desc" } else { "asc" };
-    let href = link_with("/", &q, &[("sort", key.to_string()), ("dir", next_dir.to_string()), ("page", String::new())]);
-    let aria = if active {
-        if desc {
-            "descending"
-        } else {
-            "ascending"
-        }
-    } else {
-        "none"
-    };
-    view! {
-        <th scope="col" aria-sort=aria>
-            <a class="sort" href=href>{label}</a>
-        </th>
-    }
 }
 
 /// Says so when General Settings switched the API off: no credential can
@@ -265,7 +241,9 @@ fn CredentialRow(c: CredentialSummary, now: i64, api_enabled: bool, dialog: RwSi
                 <div class="muted">{relative_time(now, c.expires_at)}</div>
             </td>
             <td title=format!("Secret last set {}", format_date(c.secret_rotated_at))>{format_date(c.created_at)}</td>
-            <td>{last_used}</td>
+            <td>
+                <a href=format!("/credentials/{id}/usage") title="API use of this credential">{last_used}</a>
+            </td>
             <td class="actions">
                 <a class="btn btn-sm" href=format!("/credentials/{id}/edit") on:click=open(e)>"Edit"</a>
                 " "

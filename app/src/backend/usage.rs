@@ -1,0 +1,189 @@
+//! API access tracking per credential (issue 6, item 5): calls per endpoint
+//! per day, the addresses they came from, and the credential's "last used".
+//!
+//! The hot path only bumps counters in memory ([`UsageRecorder::record`]:
+//! one short mutex section, no I/O). A background task adds the counters to
+//! the database every [`FLUSH_INTERVAL_SECS`] in one transaction, and the
+//! server flushes once more on graceful shutdown. A crash loses at most the
+//! calls of the last interval; a failed flush puts its counters back, so a
+//! database outage loses nothing while the process lives.
+
+use super::Result;
+use crate::model::{CredentialUsage, EndpointDay, SourceAddress, SECS_PER_DAY};
+use sqlx::AnyPool;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+pub const FLUSH_INTERVAL_SECS: u64 = 5;
+/// Days of per-endpoint counts shown.
+pub const HISTORY_DAYS: i64 = 30;
+/// Source addresses shown, newest first.
+pub const RECENT_ADDRESSES: i64 = 10;
+
+#[derive(Default)]
+struct Pending {
+    calls: HashMap<(String, i64, String), i64>,
+    addresses: HashMap<(String, IpAddr), (i64, i64)>,
+    last_used: HashMap<String, i64>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.calls.is_empty() && self.addresses.is_empty() && self.last_used.is_empty()
+    }
+
+    /// Adds `other` (counters that could not be written) back in.
+    fn merge(&mut self, other: Pending) {
+        for (k, n) in other.calls {
+            *self.calls.entry(k).or_default() += n;
+        }
+        for (k, (seen, n)) in other.addresses {
+            let e = self.addresses.entry(k).or_default();
+            e.0 = e.0.max(seen);
+            e.1 += n;
+        }
+        for (k, t) in other.last_used {
+            let e = self.last_used.entry(k).or_default();
+            *e = (*e).max(t);
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct UsageRecorder {
+    pending: Mutex<Pending>,
+}
+
+impl UsageRecorder {
+    /// Counts one call. `endpoint` is the method and route template (never
+    /// the raw URL, so the set of keys stays small).
+    pub fn record(&self, credential_id: &str, endpoint: &str, ip: IpAddr, now: i64) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let day = now.div_euclid(SECS_PER_DAY);
+        *p.calls.entry((credential_id.to_string(), day, endpoint.to_string())).or_default() += 1;
+        let a = p.addresses.entry((credential_id.to_string(), ip)).or_default();
+        a.0 = a.0.max(now);
+        a.1 += 1;
+        let last = p.last_used.entry(credential_id.to_string()).or_default();
+        *last = (*last).max(now);
+    }
+
+    /// Writes the pending counters in one transaction. On failure they are
+    /// kept for the next attempt.
+    pub async fn flush(&self, pool: &AnyPool) -> Result<()> {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if batch.is_empty() {
+            return Ok(());
+        }
+        match write(pool, &batch).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.pending.lock().unwrap_or_else(|e| e.into_inner()).merge(batch);
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn write(pool: &AnyPool, batch: &Pending) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    for ((credential_id, day, endpoint), calls) in &batch.calls {
+        sqlx::query(
+            "insert into credential_usage (credential_id, day, endpoint, calls) values ($1, $2, $3, $4) \
+             on conflict (credential_id, day, endpoint) do update set calls = credential_usage.calls + excluded.calls",
+        )
+        .bind(credential_id)
+        .bind(day)
+        .bind(endpoint)
+        .bind(calls)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for ((credential_id, ip), (last_seen, calls)) in &batch.addresses {
+        sqlx::query(
+            "insert into credential_addresses (credential_id, ip, last_seen, calls) values ($1, $2, $3, $4) \
+             on conflict (credential_id, ip) do update set calls = credential_addresses.calls + excluded.calls, \
+             last_seen = case when excluded.last_seen > credential_addresses.last_seen \
+             then excluded.last_seen else credential_addresses.last_seen end",
+        )
+        .bind(credential_id)
+        .bind(ip.to_string())
+        .bind(last_seen)
+        .bind(calls)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (credential_id, at) in &batch.last_used {
+        sqlx::query(
+            "update credentials set last_used_at = $1 where id = $2 and (last_used_at is null or last_used_at < $1)",
+        )
+        .bind(at)
+        .bind(credential_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The tracked use of one credential: per endpoint per day (newest day
+/// first, last [`HISTORY_DAYS`]) and the most recent source addresses.
+pub async fn for_credential(pool: &AnyPool, credential_id: &str, now: i64) -> Result<CredentialUsage> {
+    let since = now.div_euclid(SECS_PER_DAY) - HISTORY_DAYS + 1;
+    let days: Vec<(i64, String, i64)> = sqlx::query_as(
+        "select day, endpoint, calls from credential_usage where credential_id = $1 and day >= $2 \
+         order by day desc, endpoint",
+    )
+    .bind(credential_id)
+    .bind(since)
+    .fetch_all(pool)
+    .await?;
+    let addresses: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select ip, last_seen, calls from credential_addresses where credential_id = $1 \
+         order by last_seen desc, ip limit $2",
+    )
+    .bind(credential_id)
+    .bind(RECENT_ADDRESSES)
+    .fetch_all(pool)
+    .await?;
+    Ok(CredentialUsage {
+        days: days
+            .into_iter()
+            .map(|(day, endpoint, calls)| EndpointDay { day: day * SECS_PER_DAY, endpoint, calls })
+            .collect(),
+        addresses: addresses.into_iter().map(|(ip, last_seen, calls)| SourceAddress { ip, last_seen, calls }).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_add_up_per_endpoint_day_and_address() {
+        let r = UsageRecorder::default();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        r.record("c1", "GET /api/v1/me", ip, 100);
+        r.record("c1", "GET /api/v1/me", ip, 200);
+        r.record("c1", "GET /api/v1/me", ip, SECS_PER_DAY + 1);
+        let p = r.pending.lock().unwrap();
+        assert_eq!(p.calls[&("c1".to_string(), 0, "GET /api/v1/me".to_string())], 2);
+        assert_eq!(p.calls[&("c1".to_string(), 1, "GET /api/v1/me".to_string())], 1);
+        assert_eq!(p.addresses[&("c1".to_string(), ip)], (SECS_PER_DAY + 1, 3));
+        assert_eq!(p.last_used["c1"], SECS_PER_DAY + 1);
+    }
+
+    #[test]
+    fn unwritten_counters_are_merged_back() {
+        let mut a = Pending::default();
+        a.calls.insert(("c".into(), 0, "e".into()), 2);
+        a.last_used.insert("c".into(), 10);
+        let mut b = Pending::default();
+        b.calls.insert(("c".into(), 0, "e".into()), 3);
+        b.last_used.insert("c".into(), 5);
+        a.merge(b);
+        assert_eq!(a.calls[&("c".into(), 0, "e".into())], 5);
+        assert_eq!(a.last_used["c"], 10);
+    }
+}
