@@ -32,4 +32,6 @@ printf '%s\n' "quiet river stone 77" | "$bin" user add --username nora --display
   --role work_creator --role team_leader --password-stdin >/dev/null
 printf '%s\n' "maple harbor 314 tide" | "$bin" user add --username lena --display-name "Lena Longlist" \
   --role work_creator --password-stdin >/dev/null
+printf '%s\n' "copper kettle 808 lane" | "$bin" user add --username otto --display-name "Otto Observed" \
+  --role work_creator --password-stdin >/dev/null
 exec "$bin"

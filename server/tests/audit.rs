@@ -420,7 +420,11 @@ async fn auditors_filter_page_and_export_the_audit_log() {
     let (_, by_credential) = events(vec![("credential", c.id.clone())]).await;
     let names: Vec<&str> =
         by_credential["items"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(names, vec!["token.issued", "credential.created"]);
+    assert_eq!(
+        names,
+        vec!["token.refused", "token.issued", "credential.created"],
+        "a refusal names a known credential"
+    );
     let (_, by_actor) = events(vec![("actor", "ALICE".into()), ("event", "credential.created".into())]).await;
     assert_eq!(by_actor["total"], 1, "actor names match case-insensitively: {by_actor}");
     let today = app::model::format_date(app.now());
@@ -435,10 +439,11 @@ async fn auditors_filter_page_and_export_the_audit_log() {
     assert_eq!(res.header("content-type"), Some("text/csv; charset=utf-8"));
     assert!(res.header("content-disposition").unwrap().starts_with("attachment; filename=\"appcred-audit-"));
     let lines: Vec<&str> = res.body.split("\r\n").filter(|l| !l.is_empty()).collect();
-    assert_eq!(lines.len(), 3, "{}", res.body);
+    assert_eq!(lines.len(), 4, "{}", res.body);
     assert!(lines[0].starts_with("seq,time_utc,event,outcome,"));
-    assert!(lines[1].contains(",token.issued,success,credential,"));
-    assert!(lines[2].contains(",'=cmd|calc,"), "formula cells are defused: {}", lines[2]);
+    assert!(lines[1].contains(",token.refused,failure,anonymous,"));
+    assert!(lines[2].contains(",token.issued,success,credential,"));
+    assert!(lines[3].contains(",'=cmd|calc,"), "formula cells are defused: {}", lines[3]);
 
     // nobody else gets any of it
     let bob = app.create_user("bob", PW, &[Role::WorkCreator, Role::UserManager, Role::Administrator]).await;
@@ -540,7 +545,8 @@ async fn api_use_is_counted_per_endpoint_day_and_address_and_survives_a_restart(
     app.state.usage.flush(&app.state.db.pool).await.unwrap();
 
     // a restart: a new process state on the same database
-    let restarted = app::backend::usage::for_credential(&app.state.db.pool, &c.id, app.now()).await.unwrap();
+    let restarted =
+        app::backend::usage::for_credential(&app.state.db.pool, &Default::default(), &c.id, app.now()).await.unwrap();
     let day = |d: i64| (app.now() / 86_400 + d) * 86_400;
     let rows: Vec<(i64, &str, i64)> = restarted.days.iter().map(|d| (d.day, d.endpoint.as_str(), d.calls)).collect();
     assert_eq!(
@@ -573,4 +579,20 @@ async fn api_use_is_counted_per_endpoint_day_and_address_and_survives_a_restart(
     assert_eq!(json(&res)["addresses"][0]["calls"], 8);
     let res = app.server_fn("audit/usage", &[("id", "no-such-credential")], Some(&audrey)).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn api_use_shows_at_once_before_the_batch_is_written() {
+    let app = spawn().await;
+    let alice = app.create_user("alice", PW, &[Role::WorkCreator]).await;
+    let c = credential_for(&app, &alice, "alice", "sync", &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    assert_alive(&app, &t).await;
+    let alice_s = app.sign_in("alice", PW).await;
+    let res = app.server_fn("credentials/usage", &[("id", &c.id)], Some(&alice_s)).await;
+    let usage = json(&res);
+    assert_eq!(usage["days"].as_array().unwrap().len(), 2, "{usage}");
+    app.state.usage.flush(&app.state.db.pool).await.unwrap();
+    let res = app.server_fn("credentials/usage", &[("id", &c.id)], Some(&alice_s)).await;
+    assert_eq!(json(&res), usage, "the same figures after the flush, not counted twice");
 }

@@ -441,7 +441,7 @@ pub async fn usage(state: &AppState, principal: &Principal, credential_id: &str)
     if exists == 0 {
         return Err(Error::NotFound);
     }
-    super::usage::for_credential(&state.db.pool, credential_id, state.clock.unix()).await
+    super::usage::for_credential(&state.db.pool, &state.usage, credential_id, state.clock.unix()).await
 }
 
 #[cfg(test)]

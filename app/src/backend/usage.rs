@@ -69,6 +69,25 @@ impl UsageRecorder {
         *last = (*last).max(now);
     }
 
+    /// This instance's not-yet-written counters of one credential, so a page
+    /// shows calls at once instead of after the next flush.
+    fn pending_for(&self, credential_id: &str) -> (Vec<(i64, String, i64)>, Vec<(String, i64, i64)>) {
+        let p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let calls = p
+            .calls
+            .iter()
+            .filter(|((c, ..), _)| c == credential_id)
+            .map(|((_, day, endpoint), n)| (*day, endpoint.clone(), *n))
+            .collect();
+        let addresses = p
+            .addresses
+            .iter()
+            .filter(|((c, _), _)| c == credential_id)
+            .map(|((_, ip), (seen, n))| (ip.to_string(), *seen, *n))
+            .collect();
+        (calls, addresses)
+    }
+
     /// Writes the pending counters in one transaction. On failure they are
     /// kept for the next attempt.
     pub async fn flush(&self, pool: &AnyPool) -> Result<()> {
@@ -128,18 +147,33 @@ async fn write(pool: &AnyPool, batch: &Pending) -> Result<()> {
 }
 
 /// The tracked use of one credential: per endpoint per day (newest day
-/// first, last [`HISTORY_DAYS`]) and the most recent source addresses.
-pub async fn for_credential(pool: &AnyPool, credential_id: &str, now: i64) -> Result<CredentialUsage> {
+/// first, last [`HISTORY_DAYS`]) and the most recent source addresses. The
+/// stored counts plus this instance's pending ones.
+pub async fn for_credential(
+    pool: &AnyPool,
+    recorder: &UsageRecorder,
+    credential_id: &str,
+    now: i64,
+) -> Result<CredentialUsage> {
     let since = now.div_euclid(SECS_PER_DAY) - HISTORY_DAYS + 1;
-    let days: Vec<(i64, String, i64)> = sqlx::query_as(
-        "select day, endpoint, calls from credential_usage where credential_id = $1 and day >= $2 \
-         order by day desc, endpoint",
-    )
-    .bind(credential_id)
-    .bind(since)
-    .fetch_all(pool)
-    .await?;
-    let addresses: Vec<(String, i64, i64)> = sqlx::query_as(
+    let (pending_calls, pending_addresses) = recorder.pending_for(credential_id);
+    let mut days: HashMap<(i64, String), i64> = HashMap::new();
+    let stored: Vec<(i64, String, i64)> =
+        sqlx::query_as("select day, endpoint, calls from credential_usage where credential_id = $1 and day >= $2")
+            .bind(credential_id)
+            .bind(since)
+            .fetch_all(pool)
+            .await?;
+    for (day, endpoint, calls) in stored.into_iter().chain(pending_calls.into_iter().filter(|(d, ..)| *d >= since)) {
+        *days.entry((day, endpoint)).or_default() += calls;
+    }
+    let mut days: Vec<EndpointDay> = days
+        .into_iter()
+        .map(|((day, endpoint), calls)| EndpointDay { day: day * SECS_PER_DAY, endpoint, calls })
+        .collect();
+    days.sort_by(|a, b| b.day.cmp(&a.day).then_with(|| a.endpoint.cmp(&b.endpoint)));
+
+    let stored: Vec<(String, i64, i64)> = sqlx::query_as(
         "select ip, last_seen, calls from credential_addresses where credential_id = $1 \
          order by last_seen desc, ip limit $2",
     )
@@ -147,13 +181,17 @@ pub async fn for_credential(pool: &AnyPool, credential_id: &str, now: i64) -> Re
     .bind(RECENT_ADDRESSES)
     .fetch_all(pool)
     .await?;
-    Ok(CredentialUsage {
-        days: days
-            .into_iter()
-            .map(|(day, endpoint, calls)| EndpointDay { day: day * SECS_PER_DAY, endpoint, calls })
-            .collect(),
-        addresses: addresses.into_iter().map(|(ip, last_seen, calls)| SourceAddress { ip, last_seen, calls }).collect(),
-    })
+    let mut addresses: HashMap<String, (i64, i64)> = HashMap::new();
+    for (ip, seen, calls) in stored.into_iter().chain(pending_addresses) {
+        let e = addresses.entry(ip).or_default();
+        e.0 = e.0.max(seen);
+        e.1 += calls;
+    }
+    let mut addresses: Vec<SourceAddress> =
+        addresses.into_iter().map(|(ip, (last_seen, calls))| SourceAddress { ip, last_seen, calls }).collect();
+    addresses.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then_with(|| a.ip.cmp(&b.ip)));
+    addresses.truncate(RECENT_ADDRESSES as usize);
+    Ok(CredentialUsage { days, addresses })
 }
 
 #[cfg(test)]

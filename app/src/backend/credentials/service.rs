@@ -192,7 +192,7 @@ pub async fn get(state: &AppState, principal: &Principal, id: &str) -> Result<Cr
 /// The tracked API use of one of the caller's credentials.
 pub async fn usage(state: &AppState, principal: &Principal, id: &str) -> Result<crate::model::CredentialUsage> {
     let c = owned(state, principal, id).await?;
-    crate::backend::usage::for_credential(&state.db.pool, &c.id, state.clock.unix()).await
+    crate::backend::usage::for_credential(&state.db.pool, &state.usage, &c.id, state.clock.unix()).await
 }
 
 /// Edits name, expiry and roles. Roles can be narrowed, or widened within

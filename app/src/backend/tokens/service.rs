@@ -67,7 +67,7 @@ pub async fn authenticate(
     let s = settings::repo::load(&state.db.pool).await?;
     if s.api_enabled == 0 {
         let err = OAuthError::UnauthorizedClient("API access is switched off by the administrator");
-        refused(state, now, client_id, ip, &err).await?;
+        refused(state, now, client_id, None, ip, &err).await?;
         return Err(err);
     }
     let keys = failure_keys(client_id, ip);
@@ -105,11 +105,12 @@ pub async fn authenticate(
                 settings: s,
             }
         }
-        _ => {
+        other => {
             state.oauth_failures.record_failure(&keys, now);
             tracing::warn!(event = "client_auth", outcome = "failure", client_id = %escape(client_id), %ip);
             let err = OAuthError::InvalidClient("client authentication failed");
-            refused(state, now, client_id, ip, &err).await?;
+            let known = other.map(|r| Target::credential(&r.0, &r.1));
+            refused(state, now, client_id, known, ip, &err).await?;
             return Err(err);
         }
     };
@@ -123,17 +124,27 @@ async fn refused(
     state: &AppState,
     now: i64,
     client_id: &str,
+    known: Option<Target>,
     ip: IpAddr,
     err: &OAuthError,
 ) -> crate::backend::Result<()> {
-    let event = Event::new("token.refused", Actor::Anonymous)
+    let mut event = Event::new("token.refused", Actor::Anonymous)
         .failed()
         .ip(ip)
         .detail("client_id", escape(client_id).chars().take(64).collect::<String>())
         .detail("error", err.code())
         .detail("reason", err.description());
+    // A client id that names a credential: the credential is the target,
+    // so its history shows the failed attempts.
+    if let Some(target) = known {
+        event = event.target(target);
+    }
     audit::record_alone(&state.db.pool, now, event).await?;
     Ok(())
+}
+
+fn client_target(client: &AuthenticatedClient) -> Target {
+    Target::credential(&client.credential_id, &client.credential_name)
 }
 
 fn client_actor(client: &AuthenticatedClient) -> Actor {
@@ -157,7 +168,8 @@ pub async fn issue(
                     Some(role) if usable.contains(&role) => roles.push(role),
                     _ => {
                         let err = OAuthError::InvalidScope("the requested scope exceeds what this credential may use");
-                        refused(state, now, &client.credential_id, client.ip, &err).await?;
+                        refused(state, now, &client.credential_id, Some(client_target(client)), client.ip, &err)
+                            .await?;
                         return Err(err);
                     }
                 }
@@ -169,7 +181,7 @@ pub async fn issue(
     };
     if roles.is_empty() {
         let err = OAuthError::InvalidScope("this credential has no usable role: its owner holds none of its roles");
-        refused(state, now, &client.credential_id, client.ip, &err).await?;
+        refused(state, now, &client.credential_id, Some(client_target(client)), client.ip, &err).await?;
         return Err(err);
     }
 

@@ -52,7 +52,7 @@ pub fn AuditLogPage() -> impl IntoView {
 
     view! {
         <Title text="Audit Log" />
-        <PageHead title="Audit Log" description="Every sign-in, credential, token, user and settings event, oldest kept forever. Times are UTC.">
+        <PageHead title="Audit Log" description="Every sign-in, credential, token, user and settings event. Events are never changed or deleted. Times are UTC.">
             <a class="btn" href=export download>"Export CSV"</a>
         </PageHead>
         <form class="filters card" method="get" action="/audit" aria-label="Filter events">
