@@ -75,6 +75,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let state = build_state(&config, db.clone(), clock.clone(), passwords);
     spawn_housekeeping(db.clone(), clock.clone());
     spawn_usage_flusher(state.clone());
+    spawn_epoch_poller(db.clone());
 
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -90,6 +91,20 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         tracing::error!(error = ?e, "could not write the last API usage counters");
     }
     Ok(())
+}
+
+/// Notices changes made by other instances or the CLI (see `Db::poll_epoch`).
+fn spawn_epoch_poller(db: Db) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(app::backend::db::EPOCH_POLL_MILLIS));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = db.poll_epoch().await {
+                tracing::warn!(error = ?e, "could not poll the cache epoch");
+            }
+        }
+    });
 }
 
 /// Adds the in-memory API usage counters to the database every few seconds
@@ -276,6 +291,7 @@ async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()
 }
 
 fn build_state(config: &ServeConfig, db: Db, clock: Arc<dyn Clock>, passwords: PasswordHasher) -> AppState {
+    let pool = db.pool.clone();
     AppState {
         db,
         clock,
@@ -289,6 +305,8 @@ fn build_state(config: &ServeConfig, db: Db, clock: Arc<dyn Clock>, passwords: P
         secret_key: config.secret_key.clone(),
         oauth_failures: Default::default(),
         usage: Default::default(),
+        token_cache: Default::default(),
+        token_writer: app::backend::tokens::writer::TokenWriter::start(pool),
     }
 }
 

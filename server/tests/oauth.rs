@@ -360,7 +360,9 @@ async fn deleting_or_expiring_a_credential_kills_it_everywhere() {
     let app = spawn().await;
     let c = setup(&app, &["work_creator"]).await;
     let t = access_token(&app, &c).await;
+    // deleted by another instance: seen at this instance's next epoch poll
     sqlx::query("update credentials set deleted_at = 1").execute(&app.state.db.pool).await.unwrap();
+    app.changed_elsewhere().await;
     assert_dead(&app, &t).await;
     assert_oauth_error(&token(&app, &c, &[]).await, StatusCode::UNAUTHORIZED, "invalid_client");
     let res = post(&app, "/oauth/introspect", Some(&basic(&c.id, &c.secret)), &[("token", &t)]).await;
@@ -417,7 +419,7 @@ async fn deactivating_the_owner_kills_tokens_and_refuses_new_ones() {
     let app = spawn().await;
     let c = setup(&app, &["work_creator"]).await;
     let t = access_token(&app, &c).await;
-    sqlx::query("update users set active = 0 where username = 'alice'").execute(&app.state.db.pool).await.unwrap();
+    users::set_active(&app.state.db, app.now(), users::By::Operator, &alice(&app).await, false).await.unwrap();
     assert_dead(&app, &t).await;
     assert_oauth_error(&token(&app, &c, &[]).await, StatusCode::UNAUTHORIZED, "invalid_client");
 }
@@ -589,6 +591,7 @@ async fn switching_the_api_off_refuses_tokens_and_calls() {
     let c = setup(&app, &["work_creator"]).await;
     let t = access_token(&app, &c).await;
     sqlx::query("update settings set api_enabled = 0").execute(&app.state.db.pool).await.unwrap();
+    app.changed_elsewhere().await;
     let res = token(&app, &c, &[]).await;
     assert_oauth_error(&res, StatusCode::BAD_REQUEST, "unauthorized_client");
     assert!(json(&res)["error_description"].as_str().unwrap().contains("switched off"));
@@ -596,6 +599,7 @@ async fn switching_the_api_off_refuses_tokens_and_calls() {
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert!(res.header("www-authenticate").unwrap().contains("switched off"));
     sqlx::query("update settings set api_enabled = 1").execute(&app.state.db.pool).await.unwrap();
+    app.changed_elsewhere().await;
     assert_alive(&app, &t).await;
 }
 
@@ -614,4 +618,24 @@ async fn api_use_is_recorded_as_last_used() {
 
 async fn alice(app: &TestApp) -> String {
     users::find_by_username(&app.state.db, "alice").await.unwrap().id
+}
+
+#[tokio::test]
+async fn a_change_made_on_another_instance_applies_here_at_the_next_epoch_poll() {
+    // LC-03 across instances: the documented bound is one poll interval
+    let here = spawn().await;
+    let there = here.another_instance().await;
+    let c = setup(&here, &["work_creator", "team_leader"]).await;
+    let t = access_token(&here, &c).await;
+    here.state.db.poll_epoch().await.unwrap();
+    assert_alive(&here, &t).await; // now cached here
+    assert_alive(&there, &t).await;
+
+    users::revoke_role(&there.state.db, there.now(), users::By::Operator, &alice(&there).await, Role::TeamLeader)
+        .await
+        .unwrap();
+    assert_dead(&there, &t).await;
+    here.state.db.poll_epoch().await.unwrap();
+    assert_dead(&here, &t).await;
+    assert_oauth_error(&token(&here, &c, &[("scope", "team_leader")]).await, StatusCode::BAD_REQUEST, "invalid_scope");
 }

@@ -182,49 +182,73 @@ fn hex(bytes: &[u8]) -> String {
 /// locks the chain head (a row update), so concurrent writers queue here
 /// and the chain never forks. Put it after the change's own writes.
 pub async fn record(conn: &mut AnyConnection, now: i64, e: Event) -> Result<i64> {
-    let (seq, prev_hash): (i64, String) =
-        sqlx::query_as("update audit_head set seq = seq + 1 where id = 1 returning seq, hash")
+    record_many(conn, vec![(now, e)]).await
+}
+
+/// Appends several events (each with its own time) in one go: one head
+/// update, one multi-row insert. Returns the last sequence number.
+pub async fn record_many(conn: &mut AnyConnection, events: Vec<(i64, Event)>) -> Result<i64> {
+    let n = events.len() as i64;
+    let (last, mut prev_hash): (i64, String) =
+        sqlx::query_as("update audit_head set seq = seq + $1 where id = 1 returning seq, hash")
+            .bind(n)
             .fetch_one(&mut *conn)
             .await?;
-    let (actor_kind, actor_id, actor_name) = e.actor.parts();
-    let mut row = StoredEvent {
-        seq,
-        at: now,
-        event: e.event.to_string(),
-        outcome: e.outcome.as_str().to_string(),
-        actor_kind: actor_kind.to_string(),
-        actor_id: actor_id.map(str::to_string),
-        actor_name: actor_name.map(str::to_string),
-        ip: e.ip.map(|ip| ip.to_string()),
-        target_kind: e.target.as_ref().map(|t| t.kind.to_string()),
-        target_id: e.target.as_ref().map(|t| t.id.clone()),
-        target_name: e.target.as_ref().map(|t| t.name.clone()),
-        details: Value::Object(e.details).to_string(),
-        prev_hash,
-        hash: String::new(),
-    };
-    row.hash = row_hash(&row);
-    sqlx::query(&format!(
-        "insert into audit_events ({COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-    ))
-    .bind(row.seq)
-    .bind(row.at)
-    .bind(&row.event)
-    .bind(&row.outcome)
-    .bind(&row.actor_kind)
-    .bind(&row.actor_id)
-    .bind(&row.actor_name)
-    .bind(&row.ip)
-    .bind(&row.target_kind)
-    .bind(&row.target_id)
-    .bind(&row.target_name)
-    .bind(&row.details)
-    .bind(&row.prev_hash)
-    .bind(&row.hash)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("update audit_head set hash = $1 where id = 1").bind(&row.hash).execute(&mut *conn).await?;
-    Ok(seq)
+    let mut rows = Vec::with_capacity(events.len());
+    for (i, (at, e)) in events.into_iter().enumerate() {
+        let (actor_kind, actor_id, actor_name) = e.actor.parts();
+        let mut row = StoredEvent {
+            seq: last - n + 1 + i as i64,
+            at,
+            event: e.event.to_string(),
+            outcome: e.outcome.as_str().to_string(),
+            actor_kind: actor_kind.to_string(),
+            actor_id: actor_id.map(str::to_string),
+            actor_name: actor_name.map(str::to_string),
+            ip: e.ip.map(|ip| ip.to_string()),
+            target_kind: e.target.as_ref().map(|t| t.kind.to_string()),
+            target_id: e.target.as_ref().map(|t| t.id.clone()),
+            target_name: e.target.as_ref().map(|t| t.name.clone()),
+            details: Value::Object(e.details).to_string(),
+            prev_hash,
+            hash: String::new(),
+        };
+        row.hash = row_hash(&row);
+        prev_hash = row.hash.clone();
+        rows.push(row);
+    }
+    // SQLite accepts 32766 parameters per statement: chunks of 500 rows
+    // (14 columns each) stay well below.
+    for chunk in rows.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let p: Vec<String> = (1..=14).map(|c| format!("${}", r * 14 + c)).collect();
+                format!("({})", p.join(", "))
+            })
+            .collect();
+        let sql = format!("insert into audit_events ({COLUMNS}) values {}", placeholders.join(", "));
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            q = q
+                .bind(row.seq)
+                .bind(row.at)
+                .bind(row.event.clone())
+                .bind(row.outcome.clone())
+                .bind(row.actor_kind.clone())
+                .bind(row.actor_id.clone())
+                .bind(row.actor_name.clone())
+                .bind(row.ip.clone())
+                .bind(row.target_kind.clone())
+                .bind(row.target_id.clone())
+                .bind(row.target_name.clone())
+                .bind(row.details.clone())
+                .bind(row.prev_hash.clone())
+                .bind(row.hash.clone());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    sqlx::query("update audit_head set hash = $1 where id = 1").bind(&prev_hash).execute(&mut *conn).await?;
+    Ok(last)
 }
 
 /// Records an event that has no other change to go with it (a failed

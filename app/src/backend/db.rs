@@ -8,7 +8,14 @@ use anyhow::Context as _;
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// How often each instance polls the shared cache epoch: the longest a
+/// change made on *another* instance (or by the CLI) can take to reach this
+/// one. Changes made on this instance apply at the very next request.
+pub const EPOCH_POLL_MILLIS: u64 = 200;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -28,6 +35,18 @@ pub enum DbKind {
 pub struct Db {
     pub pool: AnyPool,
     pub kind: DbKind,
+    epoch: Arc<Epoch>,
+}
+
+/// The cache epoch: the in-memory caches of token and client state (see
+/// `tokens::cache`) are valid only for the epoch they were filled in.
+#[derive(Debug)]
+struct Epoch {
+    /// Moves on every change made here (after its commit) and whenever the
+    /// database's counter is seen to move (a change made elsewhere).
+    local: AtomicU64,
+    /// The database's `cache_epoch.version` when last polled.
+    remote_seen: AtomicI64,
 }
 
 impl DbKind {
@@ -77,9 +96,39 @@ impl Db {
             DbKind::Postgres => options.max_connections(16).connect(&url).await,
         }
         .with_context(|| format!("could not connect to the {kind:?} database"))?;
-        let db = Db { pool, kind };
+        let db =
+            Db { pool, kind, epoch: Arc::new(Epoch { local: AtomicU64::new(0), remote_seen: AtomicI64::new(-1) }) };
         db.migrate().await?;
         Ok(db)
+    }
+
+    /// The current cache epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.local.load(Ordering::SeqCst)
+    }
+
+    /// Commits a change that can make cached token or client state wrong:
+    /// bumps the shared counter in the same transaction (so other instances
+    /// notice at their next poll), commits, then drops this instance's
+    /// caches. The local bump comes after the commit: a cache fill that
+    /// read the old state started in the old epoch and is never used.
+    pub async fn commit_token_change(&self, mut tx: sqlx::Transaction<'_, sqlx::Any>) -> crate::backend::Result<()> {
+        sqlx::query("update cache_epoch set version = version + 1 where id = 1").execute(&mut *tx).await?;
+        tx.commit().await?;
+        self.epoch.local.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Reads the shared counter; when another instance (or the CLI) moved
+    /// it, this instance's caches are dropped. Run every
+    /// [`EPOCH_POLL_MILLIS`].
+    pub async fn poll_epoch(&self) -> crate::backend::Result<()> {
+        let version: i64 =
+            sqlx::query_scalar("select version from cache_epoch where id = 1").fetch_one(&self.pool).await?;
+        if self.epoch.remote_seen.swap(version, Ordering::SeqCst) != version {
+            self.epoch.local.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {

@@ -38,6 +38,10 @@ pub struct AppState {
     pub oauth_failures: Arc<auth::throttle::MemoryThrottle>,
     /// API calls per credential, counted in memory and flushed in batches.
     pub usage: Arc<usage::UsageRecorder>,
+    /// Token and client state for the hot paths, valid for one cache epoch.
+    pub token_cache: Arc<tokens::cache::TokenCache>,
+    /// Group commit of issued tokens.
+    pub token_writer: tokens::writer::TokenWriter,
 }
 
 impl axum::extract::FromRef<AppState> for leptos::config::LeptosOptions {

@@ -58,6 +58,18 @@ pub mod repo {
     }
 }
 
+/// The settings in force: from the cache while the cache epoch holds (a
+/// settings change moves it), otherwise from the database.
+pub async fn current(state: &AppState) -> Result<Settings> {
+    let epoch = state.db.epoch();
+    if let Some(s) = state.token_cache.settings(epoch) {
+        return Ok(s);
+    }
+    let s = repo::load(&state.db.pool).await?;
+    state.token_cache.put_settings(epoch, s.clone());
+    Ok(s)
+}
+
 /// The form's fields as typed (text, so that a bad value gets a message
 /// beside its field instead of a decoding error).
 #[derive(Clone, Debug, Default)]
@@ -151,7 +163,7 @@ pub async fn update(state: &AppState, principal: &Principal, input: &SettingsInp
     if old != new {
         audit::record(&mut tx, now, event).await?;
     }
-    tx.commit().await?;
+    state.db.commit_token_change(tx).await?;
     tracing::info!(event = "settings_changed", user_id = %principal.user_id);
     Ok(view(&new, now))
 }

@@ -1,5 +1,6 @@
 //! API access tracking per credential (issue 6, item 5): calls per endpoint
-//! per day, the addresses they came from, and the credential's "last used".
+//! per day, the addresses they came from, and the credential's "last used";
+//! and each token's last use, which the idle rule reads.
 //!
 //! The hot path only bumps counters in memory ([`UsageRecorder::record`]:
 //! one short mutex section, no I/O). A background task adds the counters to
@@ -26,11 +27,13 @@ struct Pending {
     calls: HashMap<(String, i64, String), i64>,
     addresses: HashMap<(String, IpAddr), (i64, i64)>,
     last_used: HashMap<String, i64>,
+    /// Last use of each token (by digest), for the idle rule.
+    token_uses: HashMap<String, i64>,
 }
 
 impl Pending {
     fn is_empty(&self) -> bool {
-        self.calls.is_empty() && self.addresses.is_empty() && self.last_used.is_empty()
+        self.calls.is_empty() && self.addresses.is_empty() && self.last_used.is_empty() && self.token_uses.is_empty()
     }
 
     /// Adds `other` (counters that could not be written) back in.
@@ -45,6 +48,10 @@ impl Pending {
         }
         for (k, t) in other.last_used {
             let e = self.last_used.entry(k).or_default();
+            *e = (*e).max(t);
+        }
+        for (k, t) in other.token_uses {
+            let e = self.token_uses.entry(k).or_default();
             *e = (*e).max(t);
         }
     }
@@ -67,6 +74,23 @@ impl UsageRecorder {
         a.1 += 1;
         let last = p.last_used.entry(credential_id.to_string()).or_default();
         *last = (*last).max(now);
+    }
+
+    /// Notes a token's use (by digest) for the idle rule; written with the
+    /// next batch.
+    pub fn record_token_use(&self, digest: &str, now: i64) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        match p.token_uses.get_mut(digest) {
+            Some(t) => *t = (*t).max(now),
+            None => {
+                p.token_uses.insert(digest.to_string(), now);
+            }
+        }
+    }
+
+    /// A token's last use seen here and not yet written.
+    pub fn pending_token_use(&self, digest: &str) -> Option<i64> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).token_uses.get(digest).copied()
     }
 
     /// This instance's not-yet-written counters of one credential, so a page
@@ -132,6 +156,13 @@ async fn write(pool: &AnyPool, batch: &Pending) -> Result<()> {
         .bind(calls)
         .execute(&mut *tx)
         .await?;
+    }
+    for (digest, at) in &batch.token_uses {
+        sqlx::query("update tokens set last_used_at = $1 where token_digest = $2 and last_used_at < $1")
+            .bind(at)
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
     }
     for (credential_id, at) in &batch.last_used {
         sqlx::query(

@@ -110,6 +110,20 @@ pub async fn spawn_with(options: Options) -> TestApp {
     users::bootstrap_admin(&db, &passwords, clock_now(&clock), Some(&Secret::new(ADMIN_PASSWORD)))
         .await
         .expect("bootstrap admin");
+    instance(db, db_url, clock, passwords, options)
+}
+
+impl TestApp {
+    /// A second instance on the same database, with its own caches (as a
+    /// second server process would have), sharing the clock.
+    pub async fn another_instance(&self) -> TestApp {
+        let db = Db::connect(&self.db_url).await.expect("connect");
+        instance(db, self.db_url.clone(), self.clock.clone(), PasswordHasher::new(2), Options::default())
+    }
+}
+
+fn instance(db: Db, db_url: String, clock: ManualClock, passwords: PasswordHasher, options: Options) -> TestApp {
+    let pool = db.pool.clone();
     let state = AppState {
         db,
         clock: Arc::new(clock.clone()),
@@ -123,6 +137,8 @@ pub async fn spawn_with(options: Options) -> TestApp {
         secret_key: Arc::new(SecretKey::from_bytes([7; 32])),
         oauth_failures: Default::default(),
         usage: Default::default(),
+        token_cache: Default::default(),
+        token_writer: app::backend::tokens::writer::TokenWriter::start(pool),
     };
     TestApp { router: appcred_server::router::build(state.clone()), state, clock, db_url }
 }
@@ -207,6 +223,13 @@ impl TestApp {
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         let v: serde_json::Value = serde_json::from_str(&res.body).unwrap();
         v.get("username").and_then(|u| u.as_str()).map(str::to_owned)
+    }
+
+    /// Simulates a change committed by another instance (or by hand): the
+    /// shared cache epoch moves and this instance's poll notices it.
+    pub async fn changed_elsewhere(&self) {
+        sqlx::query("update cache_epoch set version = version + 1").execute(&self.state.db.pool).await.unwrap();
+        self.state.db.poll_epoch().await.unwrap();
     }
 
     pub async fn create_user(&self, username: &str, password: &str, roles: &[Role]) -> String {

@@ -3,8 +3,10 @@
 //! revocation (RFC 7009). HTTP parsing lives in the server crate; the rules
 //! live here.
 
+pub mod cache;
 pub mod repo;
 pub mod service;
+pub mod writer;
 
 use crate::model::Role;
 use std::fmt;
@@ -75,6 +77,8 @@ pub struct AuthenticatedClient {
     pub owner_id: String,
     pub expires_at: i64,
     pub secret_version: i64,
+    /// Roles of the credential its owner still holds.
+    pub usable_roles: Vec<Role>,
     pub settings: crate::backend::settings::Settings,
 }
 

@@ -16,6 +16,8 @@
 //! so regenerate, delete, expiry, deactivation, role loss and revocation
 //! take effect at the very next request on every instance.
 
+use super::cache::{CachedClient, CachedToken};
+use super::writer::NewToken;
 use super::{parse_scope, roles_to_scope, scope_to_roles};
 use super::{AuthenticatedClient, Introspection, IssuedToken, OAuthError, TokenPrincipal, TokenRejection};
 use crate::backend::audit::{self, Actor, Event, Target};
@@ -32,10 +34,12 @@ const WINDOW: i64 = 5 * 60;
 const PER_CLIENT: Policy = Policy { max_failures: 20, window_secs: WINDOW };
 const PER_ADDRESS: Policy = Policy { max_failures: 100, window_secs: WINDOW };
 
-/// A token's `last_used_at` is written at most this often. The idle rule
-/// reads the stored value, so a token may die up to this many seconds
-/// early, never late.
-pub const LAST_USE_GRANULARITY_SECS: i64 = 5;
+/// A token's last use is kept in memory and written with the usage batch,
+/// every [`crate::backend::usage::FLUSH_INTERVAL_SECS`]. The instance that
+/// saw the use applies the idle rule exactly; another instance reads the
+/// stored value, so there a token may die up to that many seconds early,
+/// never late.
+pub const LAST_USE_GRANULARITY_SECS: i64 = crate::backend::usage::FLUSH_INTERVAL_SECS as i64;
 
 fn failure_keys(client_id: &str, ip: IpAddr) -> [Key; 2] {
     [Key::new(format!("client:{client_id}"), PER_CLIENT), Key::new(format!("ip:{ip}"), PER_ADDRESS)]
@@ -56,6 +60,42 @@ pub async fn effective_roles(pool: &AnyPool, credential_id: &str, owner_id: &str
     Ok(roles)
 }
 
+/// The client behind `client_id`, from the cache of this epoch or the
+/// database (`None`: no such credential).
+async fn client(state: &AppState, client_id: &str) -> crate::backend::Result<Option<CachedClient>> {
+    let epoch = state.db.epoch();
+    if let Some(c) = state.token_cache.client(client_id, epoch) {
+        return Ok(c);
+    }
+    type Row = (String, String, String, String, i64, i64, Option<i64>, i64);
+    let row: Option<Row> = sqlx::query_as(
+        "select c.id, c.name, c.owner_id, c.secret_digest, c.secret_version, c.expires_at, c.deleted_at, u.active \
+         from credentials c join users u on u.id = c.owner_id where c.id = $1",
+    )
+    .bind(client_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let c = match row {
+        None => None,
+        Some((id, name, owner_id, secret_digest, secret_version, expires_at, deleted_at, active)) => {
+            let usable_roles = effective_roles(&state.db.pool, &id, &owner_id).await?;
+            Some(CachedClient {
+                id,
+                name,
+                owner_id,
+                secret_digest,
+                secret_version,
+                expires_at,
+                deleted: deleted_at.is_some(),
+                owner_active: active != 0,
+                usable_roles,
+            })
+        }
+    };
+    state.token_cache.put_client(client_id.to_string(), epoch, c.clone());
+    Ok(c)
+}
+
 /// Steps 2–4: API switched on, not throttled, secret right, credential live.
 pub async fn authenticate(
     state: &AppState,
@@ -64,8 +104,8 @@ pub async fn authenticate(
     ip: IpAddr,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let now = state.clock.unix();
-    let s = settings::repo::load(&state.db.pool).await?;
-    if s.api_enabled == 0 {
+    let s = settings::current(state).await?;
+    if !s.api_enabled() {
         let err = OAuthError::UnauthorizedClient("API access is switched off by the administrator");
         refused(state, now, client_id, None, ip, &err).await?;
         return Err(err);
@@ -76,45 +116,35 @@ pub async fn authenticate(
         return Err(OAuthError::Throttled { retry_after_secs: wait });
     }
 
-    type Row = (String, String, String, String, i64, i64, Option<i64>, i64);
-    let row: Option<Row> = sqlx::query_as(
-        "select c.id, c.name, c.owner_id, c.secret_digest, c.secret_version, c.expires_at, c.deleted_at, u.active \
-         from credentials c join users u on u.id = c.owner_id where c.id = $1",
-    )
-    .bind(client_id)
-    .fetch_optional(&state.db.pool)
-    .await?;
+    let found = client(state, client_id).await?;
     // Compare against something even when the client is unknown, so both
     // failures cost the same.
-    let stored = row
+    let stored = found
         .as_ref()
-        .map(|r| r.3.as_str())
+        .map(|c| c.secret_digest.as_str())
         .unwrap_or("0000000000000000000000000000000000000000000000000000000000000000");
     let secret_ok = state.secret_key.verify(secret, stored);
-    let client = match row {
-        Some((id, name, owner_id, _, version, expires_at, deleted_at, active))
-            if secret_ok && deleted_at.is_none() && expires_at > now && active != 0 =>
-        {
-            AuthenticatedClient {
-                credential_id: id,
-                credential_name: name,
-                ip,
-                owner_id,
-                expires_at,
-                secret_version: version,
-                settings: s,
-            }
-        }
+    let client = match found {
+        Some(c) if secret_ok && !c.deleted && c.expires_at > now && c.owner_active => AuthenticatedClient {
+            credential_id: c.id,
+            credential_name: c.name,
+            ip,
+            owner_id: c.owner_id,
+            expires_at: c.expires_at,
+            secret_version: c.secret_version,
+            usable_roles: c.usable_roles,
+            settings: s,
+        },
         other => {
             state.oauth_failures.record_failure(&keys, now);
             tracing::warn!(event = "client_auth", outcome = "failure", client_id = %escape(client_id), %ip);
             let err = OAuthError::InvalidClient("client authentication failed");
-            let known = other.map(|r| Target::credential(&r.0, &r.1));
+            let known = other.map(|c| Target::credential(&c.id, &c.name));
             refused(state, now, client_id, known, ip, &err).await?;
             return Err(err);
         }
     };
-    tracing::info!(event = "client_auth", outcome = "success", client_id = %client.credential_id, %ip);
+    tracing::debug!(event = "client_auth", outcome = "success", client_id = %client.credential_id, %ip);
     Ok(client)
 }
 
@@ -159,7 +189,7 @@ pub async fn issue(
 ) -> Result<IssuedToken, OAuthError> {
     let now = state.clock.unix();
     let s = &client.settings;
-    let usable = effective_roles(&state.db.pool, &client.credential_id, &client.owner_id).await?;
+    let usable = client.usable_roles.clone();
     let roles = match requested_scope.map(parse_scope).transpose()? {
         Some(requested) if !requested.is_empty() => {
             let mut roles = Vec::new();
@@ -188,48 +218,35 @@ pub async fn issue(
     let token = secrets::generate(ACCESS_TOKEN_PREFIX);
     let expires_at = (now + s.token_lifetime_secs).min(client.expires_at);
     let scope = roles_to_scope(&roles);
-    let mut tx = state.db.pool.begin().await?;
-    sqlx::query(
-        "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version) \
-         values ($1, $2, $3, $4, $5, $4, $6)",
-    )
-    .bind(state.secret_key.digest(&token))
-    .bind(&client.credential_id)
-    .bind(&scope)
-    .bind(now)
-    .bind(expires_at)
-    .bind(client.secret_version)
-    .execute(&mut *tx)
-    .await?;
     let event = Event::new("token.issued", client_actor(client))
         .ip(client.ip)
-        .target(Target::credential(&client.credential_id, &client.credential_name))
+        .target(client_target(client))
         .detail("roles", scope.as_str())
         .detail("expires_at", expires_at);
-    audit::record(&mut tx, now, event).await?;
-    tx.commit().await?;
+    let row = NewToken {
+        digest: state.secret_key.digest(&token),
+        credential_id: client.credential_id.clone(),
+        roles: scope.clone(),
+        issued_at: now,
+        expires_at,
+        secret_version: client.secret_version,
+    };
+    // Returns once the token and its audit event are committed (group commit).
+    state.token_writer.write(row, event).await?;
     state.usage.record(&client.credential_id, "POST /oauth/token", client.ip, now);
-    tracing::info!(event = "token_issued", client_id = %client.credential_id, scope = %scope);
+    tracing::debug!(event = "token_issued", client_id = %client.credential_id, scope = %scope);
     Ok(IssuedToken { access_token: token, expires_in: expires_at - now, scope })
 }
 
-struct LiveToken {
-    principal: TokenPrincipal,
-    last_used_at: i64,
-    digest: String,
-}
-
-/// Loads a token and checks every rule except the API switch.
+/// Loads a token by digest and checks every rule except the API switch.
+/// Its last use is the later of the stored one and one seen here but not
+/// yet written.
 async fn load_live(
     state: &AppState,
-    token: &str,
+    digest: &str,
     now: i64,
     idle_secs: i64,
-) -> crate::backend::Result<Option<LiveToken>> {
-    if !secrets::is_well_formed(ACCESS_TOKEN_PREFIX, token) {
-        return Ok(None);
-    }
-    let digest = state.secret_key.digest(token);
+) -> crate::backend::Result<Option<CachedToken>> {
     type Row = (
         String,
         String,
@@ -255,7 +272,7 @@ async fn load_live(
          from tokens t join credentials c on c.id = t.credential_id join users u on u.id = c.owner_id \
          where t.token_digest = $1",
     )
-    .bind(&digest)
+    .bind(digest)
     .fetch_optional(&state.db.pool)
     .await?;
     let Some((
@@ -282,6 +299,7 @@ async fn load_live(
     if revoked_at.is_some() {
         return Ok(None);
     }
+    let last_used_at = last_used_at.max(state.usage.pending_token_use(digest).unwrap_or(0));
     let timed_out = if now >= expires_at {
         Some(super::repo::Reason::Expired)
     } else if now - last_used_at > idle_secs {
@@ -293,14 +311,14 @@ async fn load_live(
         // Record the death so that nothing (not even a clock stepped back)
         // revives it, and audit it once: only the request that marks it.
         let mut tx = state.db.pool.begin().await?;
-        if super::repo::revoke_one(&mut *tx, &digest, reason.as_str(), now).await? > 0 {
+        if super::repo::revoke_one(&mut *tx, digest, reason.as_str(), now).await? > 0 {
             let event = Event::new("token.revoked", Actor::System)
                 .target(Target::credential(&credential_id, &name))
                 .detail("reason", reason.as_str())
                 .detail("roles", scope.as_str());
             audit::record(&mut tx, now, event).await?;
         }
-        tx.commit().await?;
+        state.db.commit_token_change(tx).await?;
         return Ok(None);
     }
     let alive =
@@ -313,7 +331,7 @@ async fn load_live(
     if roles.is_empty() || !roles.iter().all(|r| usable.contains(r)) {
         return Ok(None);
     }
-    Ok(Some(LiveToken {
+    Ok(Some(CachedToken {
         principal: TokenPrincipal {
             credential_id,
             credential_name: name,
@@ -324,38 +342,47 @@ async fn load_live(
             issued_at,
             expires_at,
         },
+        expires_at,
+        credential_expires_at,
         last_used_at,
-        digest,
     }))
 }
 
-/// Validates a bearer token for an API call and keeps the token's last use
-/// for the idle rule. (The call itself is counted by the caller, which
-/// knows the endpoint: [`crate::backend::usage`].)
+/// Validates a bearer token for an API call and notes its use for the idle
+/// rule. (The call itself is counted by the caller, which knows the
+/// endpoint: [`crate::backend::usage`].) A token validated before in this
+/// cache epoch is answered from memory, with the time rules checked again;
+/// otherwise from the database.
 pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal, TokenRejection> {
     let now = state.clock.unix();
     let unavailable = |e: crate::backend::Error| {
         tracing::error!(error = ?e, "token validation failed");
         TokenRejection::Unavailable
     };
-    let s = settings::repo::load(&state.db.pool).await.map_err(|e| {
-        tracing::error!(error = ?e, "settings unavailable");
-        TokenRejection::Unavailable
-    })?;
-    if s.api_enabled == 0 {
+    let s = settings::current(state).await.map_err(unavailable)?;
+    if !s.api_enabled() {
         return Err(TokenRejection::ApiDisabled);
     }
-    let live =
-        load_live(state, token, now, s.token_idle_secs).await.map_err(unavailable)?.ok_or(TokenRejection::Invalid)?;
-    if now - live.last_used_at >= LAST_USE_GRANULARITY_SECS {
-        sqlx::query("update tokens set last_used_at = $1 where token_digest = $2 and last_used_at < $1")
-            .bind(now)
-            .bind(&live.digest)
-            .execute(&state.db.pool)
-            .await
-            .map_err(|e| unavailable(e.into()))?;
+    if !secrets::is_well_formed(ACCESS_TOKEN_PREFIX, token) {
+        return Err(TokenRejection::Invalid);
     }
-    Ok(live.principal)
+    let digest = state.secret_key.digest(token);
+    let epoch = state.db.epoch();
+    let principal = match state.token_cache.token(&digest, epoch, now, s.token_idle_secs) {
+        Some(p) => p,
+        None => {
+            let mut live = load_live(state, &digest, now, s.token_idle_secs)
+                .await
+                .map_err(unavailable)?
+                .ok_or(TokenRejection::Invalid)?;
+            live.last_used_at = now;
+            let principal = live.principal.clone();
+            state.token_cache.put_token(digest.clone(), epoch, live);
+            principal
+        }
+    };
+    state.usage.record_token_use(&digest, now);
+    Ok(principal)
 }
 
 /// RFC 7662: active only for a live token issued to the calling client.
@@ -366,7 +393,11 @@ pub async fn introspect(
     token: &str,
 ) -> Result<Option<Introspection>, OAuthError> {
     let now = state.clock.unix();
-    let live = load_live(state, token, now, client.settings.token_idle_secs).await?;
+    if !secrets::is_well_formed(ACCESS_TOKEN_PREFIX, token) {
+        return Ok(None);
+    }
+    let digest = state.secret_key.digest(token);
+    let live = load_live(state, &digest, now, client.settings.token_idle_secs).await?;
     Ok(live.filter(|l| l.principal.credential_id == client.credential_id).map(|l| Introspection {
         scope: roles_to_scope(&l.principal.roles),
         client_id: l.principal.credential_id,
@@ -399,7 +430,7 @@ pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str)
                     .detail("reason", "revocation_endpoint");
                 audit::record(&mut tx, now, event).await?;
             }
-            tx.commit().await?;
+            state.db.commit_token_change(tx).await?;
             tracing::info!(event = "token_revoked", client_id = %client.credential_id, reason = "revocation_endpoint");
             Ok(())
         }

@@ -258,7 +258,7 @@ pub async fn grant_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role
             .detail("role", role.slug());
         audit::record(&mut tx, now, event).await?;
     }
-    tx.commit().await?;
+    db.commit_token_change(tx).await?;
     Ok(changed)
 }
 
@@ -288,7 +288,7 @@ pub async fn revoke_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Rol
             ensure_an_administrator_remains(&mut tx).await?;
         }
     }
-    tx.commit().await?;
+    db.commit_token_change(tx).await?;
     Ok(changed)
 }
 
@@ -332,7 +332,7 @@ pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bo
     if !active && is_admin {
         ensure_an_administrator_remains(&mut tx).await?;
     }
-    tx.commit().await?;
+    db.commit_token_change(tx).await?;
     Ok(true)
 }
 
