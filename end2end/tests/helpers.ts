@@ -22,3 +22,14 @@ export async function signOut(page: Page) {
 export async function shot(page: Page, name: string) {
   await page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
 }
+
+/** Collects Content-Security-Policy violations reported on the page. */
+export function cspViolations(page: Page): string[] {
+  const seen: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.text().includes("Content Security Policy") || msg.text().includes("Content-Security-Policy")) {
+      seen.push(msg.text());
+    }
+  });
+  return seen;
+}

@@ -1,12 +1,15 @@
 import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
-import { hydrated, shot, signIn } from "./helpers";
+import { cspViolations, hydrated, shot, signIn } from "./helpers";
 
 // Issue #5: a User Manager removes a role in the Users page; the token that
 // carries it dies at the next call, the owner's credential shows the role
 // greyed with its date, and a new token carries only the remaining role.
 
+const violations: string[][] = [];
+
 async function signedIn(browser: Browser, username: string, password: string): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
+  violations.push(cspViolations(page));
   await page.goto("/");
   await hydrated(page);
   await signIn(page, username, password);
@@ -142,6 +145,8 @@ test("a User Manager removes a role: the token carrying it dies, the credential 
 
   await admin.context().close();
   await owner.context().close();
+  // the hydrated app runs under the nonce-based CSP without a single violation
+  expect(violations.flat()).toEqual([]);
 });
 
 test("an Administrator switches the API off and on in General Settings", async ({ browser, request }) => {

@@ -292,7 +292,7 @@ async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()
 
 fn build_state(config: &ServeConfig, db: Db, clock: Arc<dyn Clock>, passwords: PasswordHasher) -> AppState {
     let pool = db.pool.clone();
-    AppState {
+    AppState::new(app::backend::State {
         db,
         clock,
         passwords,
@@ -307,7 +307,7 @@ fn build_state(config: &ServeConfig, db: Db, clock: Arc<dyn Clock>, passwords: P
         usage: Default::default(),
         token_cache: Default::default(),
         token_writer: app::backend::tokens::writer::TokenWriter::start(pool),
-    }
+    })
 }
 
 /// The state the CLI needs to run services without serving.

@@ -82,6 +82,26 @@ pub fn cross_site(headers: &HeaderMap) -> bool {
     false
 }
 
+/// An `x-request-id` sent by the client is kept only when it looks like an
+/// id (letters, digits, `-`, at most 64): it goes into every log line.
+pub async fn drop_foreign_request_id(mut req: Request) -> Request {
+    let acceptable =
+        req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !acceptable {
+        req.headers_mut().remove("x-request-id");
+    }
+    req
+}
+
+/// The span of one request: its id, method and path (never the query
+/// string, which could carry a token sent where it does not belong).
+pub fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+}
+
 /// Resolves the session into the request's principal, once.
 pub async fn principal(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
     if is_asset_or_probe(req.uri().path()) {
@@ -162,10 +182,17 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static("frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'"),
-    );
+    // Pages set their own policy with the response's script nonce (app::page_csp);
+    // everything else (JSON, CSV, assets, errors) gets one that allows nothing
+    // to run.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'",
+            ),
+        );
+    }
     if state.security.secure_cookies {
         h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }

@@ -57,7 +57,17 @@ pub fn build(state: AppState) -> Router {
             std::time::Duration::from_secs(30),
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Every log line of a request carries its id (ASVS V16.2.1); the id
+        // is also sent back in `x-request-id`, so a user can quote it.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(middleware::request_span)
+                .on_request(())
+                .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::DEBUG)),
+        )
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(tower_http::request_id::MakeRequestUuid))
+        .layer(axum::middleware::map_request(middleware::drop_foreign_request_id))
         .with_state(state)
 }
 

@@ -328,6 +328,29 @@ async fn responses_carry_the_security_headers() {
 }
 
 #[tokio::test]
+async fn pages_allow_only_scripts_with_this_responses_nonce() {
+    // ASVS-H2: script-src with a fresh nonce, no 'unsafe-inline'
+    let app = spawn().await;
+    let nonce_of = |res: &common::TestResponse| {
+        let csp = res.header("content-security-policy").expect("a CSP").to_string();
+        assert!(!csp.contains("'unsafe-inline'") && !csp.contains("'unsafe-eval'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"), "{csp}");
+        let nonce = csp.split("'nonce-").nth(1).expect("a nonce").split('\'').next().unwrap().to_string();
+        assert!(nonce.len() >= 22, "at least 128 bits: {nonce}");
+        nonce
+    };
+    let first = app.get("/login", None).await;
+    let nonce = nonce_of(&first);
+    let scripts = first.body.matches("<script").count();
+    assert!(scripts > 0, "the page hydrates");
+    assert!(first.body.matches(&format!("nonce=\"{nonce}\"")).count() >= scripts, "every script carries it");
+    assert_ne!(nonce_of(&app.get("/login", None).await), nonce, "a new nonce per response");
+    // JSON and other non-page answers allow nothing at all
+    let res = app.get("/api/v1/me", None).await;
+    assert!(res.header("content-security-policy").unwrap().starts_with("default-src 'none'"));
+}
+
+#[tokio::test]
 async fn the_health_check_answers_when_the_database_is_reachable() {
     let app = spawn().await;
     let res = app.get("/healthz", None).await;

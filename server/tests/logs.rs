@@ -113,6 +113,11 @@ async fn a_full_run_logs_no_secret_password_or_token() {
         logs.contains("sign_in") && logs.contains("token_issued") && logs.contains("client_auth"),
         "the run was logged"
     );
+    // every line of a request names it (ASVS V16.2.1)
+    let request_id = token_res.header("x-request-id").expect("the response names its request");
+    assert_eq!(request_id.len(), 36, "a UUID: {request_id}");
+    let issued = logs.lines().find(|l| l.contains("token_issued")).expect("a token_issued line");
+    assert!(issued.contains(&format!("request_id={request_id}")), "{issued}");
     let session_value = cookie.split('=').nth(1).unwrap();
     for (what, value) in [
         ("password", password),

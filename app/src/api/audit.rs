@@ -2,7 +2,7 @@
 //! credential. All read-only; the auditing service checks the role.
 
 use crate::error::AppError;
-use crate::model::{AuditFilter, AuditPage, AuditedCredentialPage, CredentialUsage};
+use crate::model::{AuditPage, AuditedCredentialPage, CredentialUsage};
 use leptos::prelude::*;
 
 /// One page of audit events matching the filters, newest first.
@@ -18,7 +18,7 @@ pub async fn audit_events(
     page: Option<i64>,
 ) -> Result<AuditPage, AppError> {
     use crate::backend::{auditing, context};
-    let filter = AuditFilter { from, to, actor, credential, event, outcome };
+    let filter = crate::model::AuditFilter { from, to, actor, credential, event, outcome };
     let state = context::app_state()?;
     let principal = context::require_principal().or_else(context::fail)?;
     auditing::events(&state, &principal, &filter, page.unwrap_or(1)).await.or_else(context::fail)

@@ -171,11 +171,7 @@ pub fn row_hash(e: &StoredEvent) -> String {
     field(e.target_id.as_deref());
     field(e.target_name.as_deref());
     field(Some(&e.details));
-    hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    super::secrets::hex(&h.finalize())
 }
 
 /// Appends an event. Call it inside the transaction of the change; it
@@ -217,9 +213,9 @@ pub async fn record_many(conn: &mut AnyConnection, events: Vec<(i64, Event)>) ->
         prev_hash = row.hash.clone();
         rows.push(row);
     }
-    // SQLite accepts 32766 parameters per statement: chunks of 500 rows
-    // (14 columns each) stay well below.
-    for chunk in rows.chunks(500) {
+    // Small chunks: sqlx binds SQLite parameters by name, which costs
+    // quadratic time in the parameters of one statement.
+    for chunk in rows.chunks(8) {
         let placeholders: Vec<String> = (0..chunk.len())
             .map(|r| {
                 let p: Vec<String> = (1..=14).map(|c| format!("${}", r * 14 + c)).collect();

@@ -24,9 +24,27 @@ pub use error::{Error, Result};
 
 use auth::password::PasswordHasher;
 
-/// Everything a request handler needs, cheap to clone.
+/// Everything a request handler needs. Cloned by every extractor and
+/// middleware, so it is one `Arc`: a clone is a reference-count bump.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<State>);
+
+impl AppState {
+    pub fn new(state: State) -> Self {
+        AppState(Arc::new(state))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+pub struct State {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub passwords: PasswordHasher,

@@ -22,6 +22,11 @@ pub const HISTORY_DAYS: i64 = 30;
 /// Source addresses shown, newest first.
 pub const RECENT_ADDRESSES: i64 = 10;
 
+/// (day, endpoint, calls)
+type DayCount = (i64, String, i64);
+/// (address, last seen, calls)
+type AddressCount = (String, i64, i64);
+
 #[derive(Default)]
 struct Pending {
     calls: HashMap<(String, i64, String), i64>,
@@ -95,7 +100,7 @@ impl UsageRecorder {
 
     /// This instance's not-yet-written counters of one credential, so a page
     /// shows calls at once instead of after the next flush.
-    fn pending_for(&self, credential_id: &str) -> (Vec<(i64, String, i64)>, Vec<(String, i64, i64)>) {
+    fn pending_for(&self, credential_id: &str) -> (Vec<DayCount>, Vec<AddressCount>) {
         let p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let calls = p
             .calls
@@ -204,7 +209,7 @@ pub async fn for_credential(
         .collect();
     days.sort_by(|a, b| b.day.cmp(&a.day).then_with(|| a.endpoint.cmp(&b.endpoint)));
 
-    let stored: Vec<(String, i64, i64)> = sqlx::query_as(
+    let stored: Vec<AddressCount> = sqlx::query_as(
         "select ip, last_seen, calls from credential_addresses where credential_id = $1 \
          order by last_seen desc, ip limit $2",
     )

@@ -9,7 +9,28 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+/// The Content-Security-Policy of every page: scripts only with this
+/// response's nonce (Leptos puts it on the hydration scripts it writes) or
+/// loaded by them (`strict-dynamic`: the wasm bundle's glue), WebAssembly
+/// compilation allowed, everything else from our own origin only.
+#[cfg(feature = "ssr")]
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'"
+    )
+}
+
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The CSP carries this response's nonce, so it is set here, where the
+    // nonce is known, rather than by the server's header middleware.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(value) = http::HeaderValue::from_str(&page_csp(&nonce.to_string())) {
+            res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

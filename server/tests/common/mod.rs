@@ -124,7 +124,7 @@ impl TestApp {
 
 fn instance(db: Db, db_url: String, clock: ManualClock, passwords: PasswordHasher, options: Options) -> TestApp {
     let pool = db.pool.clone();
-    let state = AppState {
+    let state = AppState::new(app::backend::State {
         db,
         clock: Arc::new(clock.clone()),
         passwords,
@@ -139,7 +139,7 @@ fn instance(db: Db, db_url: String, clock: ManualClock, passwords: PasswordHashe
         usage: Default::default(),
         token_cache: Default::default(),
         token_writer: app::backend::tokens::writer::TokenWriter::start(pool),
-    };
+    });
     TestApp { router: appcred_server::router::build(state.clone()), state, clock, db_url }
 }
 

@@ -94,28 +94,32 @@ async fn run(pool: AnyPool, mut jobs: mpsc::Receiver<Job>) {
 
 async fn write_batch(pool: &AnyPool, tokens: &[NewToken], events: Vec<(i64, Event)>) -> Result<()> {
     let mut tx = pool.begin().await?;
-    let placeholders: Vec<String> = (0..tokens.len())
-        .map(|r| {
-            let b = r * 6;
-            format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 4, b + 6)
-        })
-        .collect();
-    let sql = format!(
-        "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version) \
-         values {}",
-        placeholders.join(", ")
-    );
-    let mut q = sqlx::query(&sql);
-    for t in tokens {
-        q = q
-            .bind(t.digest.clone())
-            .bind(t.credential_id.clone())
-            .bind(t.roles.clone())
-            .bind(t.issued_at)
-            .bind(t.expires_at)
-            .bind(t.secret_version);
+    // Chunks of 16 rows: sqlx binds SQLite parameters by name, which costs
+    // quadratic time in the parameters of one statement.
+    for chunk in tokens.chunks(16) {
+        let placeholders: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let b = r * 6;
+                format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 4, b + 6)
+            })
+            .collect();
+        let sql = format!(
+            "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, \
+             secret_version) values {}",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for t in chunk {
+            q = q
+                .bind(t.digest.clone())
+                .bind(t.credential_id.clone())
+                .bind(t.roles.clone())
+                .bind(t.issued_at)
+                .bind(t.expires_at)
+                .bind(t.secret_version);
+        }
+        q.execute(&mut *tx).await?;
     }
-    q.execute(&mut *tx).await?;
     audit::record_many(&mut tx, events).await?;
     tx.commit().await?;
     Ok(())
