@@ -4,10 +4,12 @@ use tracing_subscriber::{fmt, EnvFilter};
 
 fn init_tracing(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn"));
+    // Logs go to stderr: stdout is for the CLI's answers (JSON a script
+    // can parse) and the start-up banner.
     if json {
-        fmt().json().with_env_filter(filter).with_current_span(false).init();
+        fmt().json().with_env_filter(filter).with_current_span(false).with_writer(std::io::stderr).init();
     } else {
-        fmt().with_env_filter(filter).init();
+        fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     }
 }
 

@@ -98,7 +98,8 @@ pub fn form_urldecode(s: &str) -> Option<String> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
+                // exactly two hex digits (from_str_radix alone would accept "+f")
+                let hex = bytes.get(i + 1..i + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
                 let h = std::str::from_utf8(hex).ok()?;
                 out.push(u8::from_str_radix(h, 16).ok()?);
                 i += 2;
