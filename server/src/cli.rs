@@ -82,8 +82,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .with_context(|| format!("could not listen on {}", config.bind))?;
     print_banner(&config, bootstrap.and_then(|b| b.generated_password));
 
-    axum::serve(listener, crate::router::build(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+    crate::serve::serve(listener, crate::router::build(state.clone()), shutdown_signal())
         .await
         .context("server error")?;
     // The last counters of API use, so a clean stop loses none.

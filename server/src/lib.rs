@@ -10,3 +10,4 @@ pub mod middleware;
 pub mod nojs;
 pub mod oauth;
 pub mod router;
+pub mod serve;

@@ -82,6 +82,20 @@ pub fn cross_site(headers: &HeaderMap) -> bool {
     false
 }
 
+/// A request body sent without `Content-Length` (chunked) is read here, up
+/// to the size limit, so that an oversized one is answered 413 like one
+/// that announced its length, instead of failing inside a server function.
+pub async fn limit_streamed_body(req: Request, next: Next) -> Response {
+    if req.headers().contains_key(header::CONTENT_LENGTH) || matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, crate::router::MAX_BODY_BYTES).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Err(_) => (StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.").into_response(),
+    }
+}
+
 /// An `x-request-id` sent by the client is kept only when it looks like an
 /// id (letters, digits, `-`, at most 64): it goes into every log line.
 pub async fn drop_foreign_request_id(mut req: Request) -> Request {

@@ -40,7 +40,8 @@ pub fn build(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(middleware::guard_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::principal))
         .layer(sessions)
-        .layer(axum::middleware::from_fn(middleware::csrf));
+        .layer(axum::middleware::from_fn(middleware::csrf))
+        .layer(axum::middleware::from_fn(middleware::limit_streamed_body));
 
     Router::new()
         .route("/healthz", get(healthz))

@@ -371,4 +371,26 @@ async fn oversized_requests_are_refused_before_they_are_read() {
         .body(axum::body::Body::from(body))
         .unwrap();
     assert_eq!(app.send(req).await.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // the same sizes sent without Content-Length (as a chunked upload)
+    let streamed = |path: &str, body: String| {
+        axum::http::Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    let res = app.send(streamed("/admin/fn/login", format!("username=admin&password={huge}"))).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.body);
+    let res = app.send(streamed("/oauth/token", format!("grant_type=client_credentials&pad={huge}"))).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    assert!(res.body.contains("too large"), "an OAuth error saying why: {}", res.body);
+    // and a small streamed form still works
+    let res = app
+        .send(streamed(
+            "/admin/fn/login",
+            format!("username=admin&password={}", common::ADMIN_PASSWORD.replace(' ', "+")),
+        ))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
 }
