@@ -17,7 +17,15 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 /// The largest request body accepted anywhere.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The longest a request may take, body included (408 after).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub fn build(state: AppState) -> Router {
+    build_with(state, REQUEST_TIMEOUT)
+}
+
+/// [`build`] with another request timeout (tests use a short one).
+pub fn build_with(state: AppState, request_timeout: std::time::Duration) -> Router {
     let routes = generate_route_list(App);
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.pool.clone()))
         .with_name(state.security.session_cookie_name())
@@ -55,7 +63,7 @@ pub fn build(state: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
-            std::time::Duration::from_secs(30),
+            request_timeout,
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         // Every log line of a request carries its id (ASVS V16.2.1); the id

@@ -261,7 +261,7 @@ async fn no_event_carries_a_secret_token_or_password() {
 
 #[tokio::test]
 async fn the_chain_verifies_and_tampering_is_found_at_the_first_broken_link() {
-    // ASVS-L5
+    // issue 6 item 2: tamper evidence
     let app = spawn().await;
     for name in ["aa1", "aa2", "aa3", "aa4"] {
         app.create_user(name, PW, &[Role::WorkCreator]).await;

@@ -215,6 +215,8 @@ async fn failed_sign_ins_are_throttled_per_account_and_address_without_lockout()
     }
     let res = app.server_fn("login", &[("username", "admin"), ("password", ADMIN_PASSWORD)], None).await;
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits: {}", res.body);
+    let wait: u64 = res.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert!(wait > 0 && wait <= 15 * 60, "{wait}");
     assert!(res.body.contains("TooManyAttempts"));
 
     let other = app
@@ -334,7 +336,12 @@ async fn pages_allow_only_scripts_with_this_responses_nonce() {
     let nonce_of = |res: &common::TestResponse| {
         let csp = res.header("content-security-policy").expect("a CSP").to_string();
         assert!(!csp.contains("'unsafe-inline'") && !csp.contains("'unsafe-eval'"), "{csp}");
-        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"), "{csp}");
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("object-src 'none'")
+                && csp.contains("base-uri 'none'"),
+            "{csp}"
+        );
         let nonce = csp.split("'nonce-").nth(1).expect("a nonce").split('\'').next().unwrap().to_string();
         assert!(nonce.len() >= 22, "at least 128 bits: {nonce}");
         nonce

@@ -61,3 +61,25 @@ async fn slow_headers_and_idle_connections_are_cut_off() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_body_that_never_finishes_gets_408() {
+    let app = common::spawn().await;
+    let router = appcred_server::router::build_with(app.state.clone(), Duration::from_millis(400));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(appcred_server::serve::serve(listener, router, std::future::pending()));
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    slow.write_all(
+        b"POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 1000\r\n\r\ngrant_type=client",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server waited for the body forever");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    server.abort();
+}

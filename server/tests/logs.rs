@@ -43,6 +43,7 @@ async fn a_full_run_logs_no_secret_password_or_token() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let app = common::spawn().await;
+    app.create_user("plain", "a long secret phrase", &[app::model::Role::WorkCreator]).await;
     let password = "correct horse battery staple";
     let wrong_password = "wrong-password-value-123";
     assert_eq!(
@@ -108,7 +109,13 @@ async fn a_full_run_logs_no_secret_password_or_token() {
     let new_secret = regenerated["secret"].as_str().unwrap().to_string();
     app.server_fn("credentials/delete", &[("id", &id)], Some(&cookie)).await;
 
+    // a refused call is logged with who and where (ASVS-L2)
+    let res = app.server_fn("users/list", &[], Some(&app.sign_in("plain", "a long secret phrase").await)).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let refused = logs.lines().find(|l| l.contains("access_refused")).expect("the refusal is logged");
+    assert!(refused.contains("path=/admin/fn/users/list") && refused.contains("ip=127.0.0.1"), "{refused}");
     assert!(
         logs.contains("sign_in") && logs.contains("token_issued") && logs.contains("client_auth"),
         "the run was logged"

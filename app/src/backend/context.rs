@@ -53,7 +53,16 @@ pub fn session() -> Result<tower_sessions::Session, AppError> {
 /// carries the error.
 pub fn fail<T, E: Into<AppError>>(err: E) -> Result<T, AppError> {
     let err = err.into();
-    let plain_form = use_context::<Parts>()
+    let parts = use_context::<Parts>();
+    if err == AppError::Forbidden {
+        // A refused call is a security event (ASVS V16.3.2): who, what, from where.
+        let user = principal().ok().flatten().map(|p| p.user_id).unwrap_or_default();
+        let path = parts.as_ref().map(|p| p.uri.path().to_string()).unwrap_or_default();
+        let ip = client_ip().map(|c| c.0.to_string()).unwrap_or_default();
+        tracing::warn!(event = "access_refused", user_id = %user, path = %path, ip = %ip);
+    }
+    let plain_form = parts
+        .as_ref()
         .and_then(|p| {
             p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html"))
         })
@@ -61,6 +70,9 @@ pub fn fail<T, E: Into<AppError>>(err: E) -> Result<T, AppError> {
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>().filter(|_| !plain_form) {
         if let Ok(status) = http::StatusCode::from_u16(err.status()) {
             res.set_status(status);
+        }
+        if let AppError::TooManyAttempts { retry_after_secs } = err {
+            res.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(retry_after_secs));
         }
     }
     Err(err)
