@@ -84,7 +84,9 @@ impl Db {
                             // across process crashes in WAL mode.
                             conn.execute(
                                 "pragma journal_mode = wal; pragma synchronous = normal; \
-                                 pragma foreign_keys = on; pragma busy_timeout = 10000;",
+                                 pragma foreign_keys = on; pragma busy_timeout = 10000; \
+                                 pragma cache_size = -8192; pragma mmap_size = 268435456; \
+                                 pragma temp_store = memory;",
                             )
                             .await?;
                             Ok(())
