@@ -171,16 +171,6 @@ async fn every_function_and_endpoint_answers_each_caller_as_the_table_says() {
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }
 
-async fn bearer(app: &TestApp, method: &str, path: &str, token: &str) -> StatusCode {
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    app.send(req).await.status
-}
-
 #[tokio::test]
 async fn every_api_endpoint_answers_tokens_with_and_without_its_role() {
     // RS-07, ASVS-A1: the role a token carries decides, not the owner's other roles
@@ -210,7 +200,7 @@ async fn every_api_endpoint_answers_tokens_with_and_without_its_role() {
                 Some(r) if r == role => *ok,
                 Some(_) => StatusCode::FORBIDDEN,
             };
-            let got = bearer(&app, method, path, token).await;
+            let got = bearer_call(&app, method, path, token).await.status;
             if got != want {
                 failures.push(format!("{role:?} token {method} {path}: got {got} want {want}"));
             }
@@ -220,7 +210,7 @@ async fn every_api_endpoint_answers_tokens_with_and_without_its_role() {
         if anonymous.status != StatusCode::UNAUTHORIZED {
             failures.push(format!("no token {method} {path}: {}", anonymous.status));
         }
-        let forged = bearer(&app, method, path, "act_forgedforgedforgedforgedforgedforgedforg").await;
+        let forged = bearer_call(&app, method, path, "act_forgedforgedforgedforgedforgedforgedforg").await.status;
         if forged != StatusCode::UNAUTHORIZED {
             failures.push(format!("forged token {method} {path}: {forged}"));
         }
@@ -243,7 +233,7 @@ async fn every_api_endpoint_answers_tokens_with_and_without_its_role() {
     let by = app::backend::users::service::By::Operator;
     app::backend::users::service::set_active(&app.state.db, app.now(), by, &owner, false).await.unwrap();
     for (method, path, _, _) in &table {
-        let got = bearer(&app, method, path, &tokens[&Role::UserManager]).await;
+        let got = bearer_call(&app, method, path, &tokens[&Role::UserManager]).await.status;
         if got != StatusCode::UNAUTHORIZED {
             failures.push(format!("deactivated owner's token {method} {path}: {got}"));
         }

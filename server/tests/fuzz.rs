@@ -16,20 +16,8 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use common::form_encode;
 use proptest::prelude::*;
-
-/// application/x-www-form-urlencoded encoding of one value.
-fn form_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
 
 fn parts_with(authorization: &[u8], query: &str) -> Option<axum::http::request::Parts> {
     let value = header::HeaderValue::from_bytes(authorization).ok()?;

@@ -342,18 +342,6 @@ async fn settings_apply_at_once_even_to_live_tokens() {
     assert_eq!(app.whoami(&alice).await, None);
 }
 
-async fn api_call(app: &TestApp, method: &str, path: &str, token: &str) -> TestResponse {
-    use axum::body::Body;
-    use axum::http::{header, Request};
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    app.send(req).await
-}
-
 #[tokio::test]
 async fn roles_can_be_revoked_and_granted_through_the_api_by_a_user_manager_token() {
     // LC-03 through the API; RS-07 (insufficient_scope)
@@ -368,12 +356,12 @@ async fn roles_can_be_revoked_and_granted_through_the_api_by_a_user_manager_toke
     let plain_token = access_token(&app, &plain).await;
 
     let path = format!("/api/v1/users/{alice}/roles/team_leader");
-    let res = api_call(&app, "DELETE", &path, &plain_token).await;
+    let res = bearer_call(&app, "DELETE", &path, &plain_token).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
     assert!(res.header("www-authenticate").unwrap().contains("insufficient_scope"));
     assert_alive(&app, &carried).await;
 
-    let res = api_call(&app, "DELETE", &path, &manager_token).await;
+    let res = bearer_call(&app, "DELETE", &path, &manager_token).await;
     assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.body);
     let event = app::backend::audit::recent(&app.state.db.pool, 1).await.unwrap().remove(0);
     assert_eq!((event.event.as_str(), event.actor_kind.as_str()), ("user.role_revoked", "credential"));
@@ -381,12 +369,12 @@ async fn roles_can_be_revoked_and_granted_through_the_api_by_a_user_manager_toke
     assert_dead(&app, &carried).await;
     assert_eq!(json(&token(&app, &alice_client, &[]).await)["scope"], "work_creator");
 
-    assert_eq!(api_call(&app, "PUT", &path, &manager_token).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(bearer_call(&app, "PUT", &path, &manager_token).await.status, StatusCode::NO_CONTENT);
     assert_eq!(json(&token(&app, &alice_client, &[]).await)["scope"], "work_creator team_leader");
     let admin_path = format!("/api/v1/users/{alice}/roles/administrator");
-    assert_eq!(api_call(&app, "PUT", &admin_path, &manager_token).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bearer_call(&app, "PUT", &admin_path, &manager_token).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     let bad = format!("/api/v1/users/{alice}/roles/root");
-    assert_eq!(api_call(&app, "PUT", &bad, &manager_token).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(bearer_call(&app, "PUT", &bad, &manager_token).await.status, StatusCode::NOT_FOUND);
     let nobody = "/api/v1/users/00000000-0000-0000-0000-000000000000/roles/team_leader";
-    assert_eq!(api_call(&app, "PUT", nobody, &manager_token).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(bearer_call(&app, "PUT", nobody, &manager_token).await.status, StatusCode::NOT_FOUND);
 }

@@ -111,34 +111,34 @@ pub fn CopyButton(text: String, #[prop(into)] label: String, #[prop(optional)] c
     }
 }
 
+/// A read-only value with a copy button (the button only once hydrated).
+#[component]
+pub fn SecretField(id: &'static str, label: &'static str, value: String, copy_label: &'static str) -> impl IntoView {
+    let hydrated = use_hydrated();
+    let copy = value.clone();
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <div class="secret-box">
+                <input id=id class="mono" type="text" readonly value=value autocomplete="off" />
+                <Show when=move || hydrated.get()>
+                    <CopyButton text=copy.clone() label=copy_label />
+                </Show>
+            </div>
+        </div>
+    }
+}
+
 /// The client id and secret, shown once, with copy buttons and the warning.
 #[component]
 pub fn SecretPanel(secret: CreatedSecret, #[prop(into)] heading: String) -> impl IntoView {
-    let hydrated = use_hydrated();
     let CreatedSecret { client_id, name, secret } = secret;
-    let (id_copy, secret_copy) = (client_id.clone(), secret.clone());
     view! {
         <div class="stack secret-panel">
             <h2 class="success-heading">{heading}</h2>
             <p class="muted">"Credential: " <strong>{name}</strong></p>
-            <div class="field">
-                <label for="created-client-id">"Client ID"</label>
-                <div class="secret-box">
-                    <input id="created-client-id" class="mono" type="text" readonly value=client_id />
-                    <Show when=move || hydrated.get()>
-                        <CopyButton text=id_copy.clone() label="client ID" />
-                    </Show>
-                </div>
-            </div>
-            <div class="field">
-                <label for="created-secret">"Client secret"</label>
-                <div class="secret-box">
-                    <input id="created-secret" class="mono" type="text" readonly value=secret autocomplete="off" />
-                    <Show when=move || hydrated.get()>
-                        <CopyButton text=secret_copy.clone() label="client secret" />
-                    </Show>
-                </div>
-            </div>
+            <SecretField id="created-client-id" label="Client ID" value=client_id copy_label="client ID" />
+            <SecretField id="created-secret" label="Client secret" value=secret copy_label="client secret" />
             <div class="warning-callout" role="alert">
                 <strong>"Copy the secret now. "</strong>
                 "You will not be able to see it again. If you lose it, regenerate the secret."

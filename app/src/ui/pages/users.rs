@@ -6,7 +6,7 @@
 use crate::api::users::{get_user, list_users, CreateUser, GrantRole, ResetPassword, RevokeRole, SetUserActive};
 use crate::error::AppError;
 use crate::model::{format_date, relative_time, CurrentUser, IssuedPassword, Role, RoleGroup, UserDetail, UserPage};
-use crate::ui::components::{use_hydrated, CopyButton, Modal, PageHead, Pagination, RoleChip};
+use crate::ui::components::{use_hydrated, Modal, PageHead, Pagination, RoleChip, SecretField};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -236,31 +236,19 @@ fn role_groups<V: IntoView + 'static>(roles: Vec<Role>, row: impl Fn(Role) -> V 
 /// A password set by the server, shown once with a copy button.
 #[component]
 fn IssuedPasswordPanel(issued: IssuedPassword, heading: &'static str) -> impl IntoView {
-    let hydrated = use_hydrated();
     let IssuedPassword { user_id, username, password } = issued;
     view! {
         <div class="stack secret-panel">
             <h2 class="success-heading">{heading}</h2>
             <p class="muted">"User: " <strong class="mono">{username}</strong></p>
             {match password {
-                Some(password) => {
-                    let copy = password.clone();
-                    Either::Left(view! {
-                        <div class="field">
-                            <label for="issued-password">"Password"</label>
-                            <div class="secret-box">
-                                <input id="issued-password" class="mono" type="text" readonly value=password autocomplete="off" />
-                                <Show when=move || hydrated.get()>
-                                    <CopyButton text=copy.clone() label="password" />
-                                </Show>
-                            </div>
-                        </div>
-                        <div class="warning-callout" role="alert">
-                            <strong>"Give this password to the user now. "</strong>
-                            "It will not be shown again."
-                        </div>
-                    })
-                }
+                Some(password) => Either::Left(view! {
+                    <SecretField id="issued-password" label="Password" value=password copy_label="password" />
+                    <div class="warning-callout" role="alert">
+                        <strong>"Give this password to the user now. "</strong>
+                        "It will not be shown again."
+                    </div>
+                }),
                 None => Either::Right(view! { <p>"The password you chose is set."</p> }),
             }}
             <p><a href=format!("/users/{user_id}")>"Open the user's page"</a></p>
