@@ -215,8 +215,11 @@ fn CredentialRow(c: CredentialSummary, now: i64, api_enabled: bool, dialog: RwSi
             dialog.set(d.clone());
         }
     };
+    // The row leaves the API switch to the page's notice; the edit dialog
+    // says everything.
+    let row_rights = c.effective_rights(now, true);
     let rights = c.effective_rights(now, api_enabled);
-    let (e, r, d) = (Dialog::Edit(c.clone(), rights.clone()), Dialog::Regenerate(c.clone()), Dialog::Delete(c.clone()));
+    let (e, r, d) = (Dialog::Edit(c.clone(), rights), Dialog::Regenerate(c.clone()), Dialog::Delete(c.clone()));
     let id_for_copy = id.clone();
     view! {
         <tr>
@@ -233,7 +236,7 @@ fn CredentialRow(c: CredentialSummary, now: i64, api_enabled: bool, dialog: RwSi
             </td>
             <td>
                 <div class="chips">{roles}</div>
-                <EffectiveRightsNote rights />
+                <EffectiveRightsNote rights=row_rights />
             </td>
             <td>{status}</td>
             <td>
