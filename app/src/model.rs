@@ -345,6 +345,12 @@ impl fmt::Debug for CreatedSecret {
 
 pub const SECS_PER_DAY: i64 = 86_400;
 
+/// `HH:MM:SS` (UTC) of a Unix time.
+pub fn format_time_of_day(unix: i64) -> String {
+    let s = unix.rem_euclid(SECS_PER_DAY);
+    format!("{:02}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
+}
+
 /// `YYYY-MM-DD` (UTC) of a Unix time.
 pub fn format_date(unix: i64) -> String {
     let (y, m, d) = civil_from_days(unix.div_euclid(SECS_PER_DAY));

@@ -144,7 +144,7 @@ pub struct StoredEvent {
     pub hash: String,
 }
 
-const COLUMNS: &str = "seq, at, event, outcome, actor_kind, actor_id, actor_name, ip, target_kind, target_id, \
+pub const COLUMNS: &str = "seq, at, event, outcome, actor_kind, actor_id, actor_name, ip, target_kind, target_id, \
                        target_name, details, prev_hash, hash";
 
 /// The hash of a row: SHA-256 over the previous hash and every field, each

@@ -2,7 +2,7 @@
 //! filters and CSV export. Read-only by construction: nothing here writes,
 //! and nothing here reads a secret or a digest.
 
-use super::audit::StoredEvent;
+use super::audit::{StoredEvent, COLUMNS};
 use super::auth::Principal;
 use super::{AppState, Error, Result};
 use crate::model::{
@@ -110,13 +110,9 @@ fn audit_where(f: &AuditFilter) -> Result<Where> {
     Ok(w)
 }
 
-const EVENT_COLUMNS: &str = "seq, at, event, outcome, actor_kind, actor_id, actor_name, ip, target_kind, target_id, \
-                             target_name, details, prev_hash, hash";
-
 async fn select_events(state: &AppState, w: &Where, limit: i64, offset: i64) -> Result<Vec<StoredEvent>> {
     let (l, o) = (w.next(), w.next() + 1);
-    let sql =
-        format!("select {EVENT_COLUMNS} from audit_events where {} order by seq desc limit ${l} offset ${o}", w.sql());
+    let sql = format!("select {COLUMNS} from audit_events where {} order by seq desc limit ${l} offset ${o}", w.sql());
     let q = bind_args!(sqlx::query_as::<_, StoredEvent>(&sql), &w.args);
     Ok(q.bind(limit).bind(offset).fetch_all(&state.db.pool).await?)
 }
@@ -216,8 +212,7 @@ pub fn csv_line(cells: &[&str]) -> String {
 
 /// `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn iso_time(unix: i64) -> String {
-    let secs = unix.rem_euclid(SECS_PER_DAY);
-    format!("{}T{:02}:{:02}:{:02}Z", crate::model::format_date(unix), secs / 3600, secs % 3600 / 60, secs % 60)
+    format!("{}T{}Z", crate::model::format_date(unix), crate::model::format_time_of_day(unix))
 }
 
 // --- every credential --------------------------------------------------------

@@ -16,6 +16,9 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
+/// Also the idle rule's tolerance across instances: the instance that saw
+/// a token's use applies the rule exactly; another reads the stored last
+/// use, so there a token may die up to this many seconds early, never late.
 pub const FLUSH_INTERVAL_SECS: u64 = 5;
 /// Days of per-endpoint counts shown.
 pub const HISTORY_DAYS: i64 = 30;

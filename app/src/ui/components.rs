@@ -382,9 +382,23 @@ pub fn link_with(base: &str, query: &leptos_router::params::ParamsMap, set: &[(&
     format!("{base}?{}", pairs.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect::<Vec<_>>().join("&"))
 }
 
+/// The line under a list: how many there are ("27 credentials") and the
+/// previous / next links.
+#[component]
+pub fn TableFooter(total: i64, page: i64, per_page: i64, noun: &'static str, base: &'static str) -> impl IntoView {
+    let pages = (total + per_page - 1) / per_page;
+    let count = format!("{total} {noun}{}", if total == 1 { "" } else { "s" });
+    view! {
+        <div class="table-footer">
+            <span class="muted">{count}</span>
+            <Pagination current=page pages base />
+        </div>
+    }
+}
+
 /// Previous / next links for a list page.
 #[component]
-pub fn Pagination(current: i64, pages: i64, base: &'static str) -> impl IntoView {
+fn Pagination(current: i64, pages: i64, base: &'static str) -> impl IntoView {
     let query = use_query_map();
     let q = query.read_untracked();
     if pages <= 1 {

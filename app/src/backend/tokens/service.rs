@@ -34,13 +34,6 @@ const WINDOW: i64 = 5 * 60;
 const PER_CLIENT: Policy = Policy { max_failures: 20, window_secs: WINDOW };
 const PER_ADDRESS: Policy = Policy { max_failures: 100, window_secs: WINDOW };
 
-/// A token's last use is kept in memory and written with the usage batch,
-/// every [`crate::backend::usage::FLUSH_INTERVAL_SECS`]. The instance that
-/// saw the use applies the idle rule exactly; another instance reads the
-/// stored value, so there a token may die up to that many seconds early,
-/// never late.
-pub const LAST_USE_GRANULARITY_SECS: i64 = crate::backend::usage::FLUSH_INTERVAL_SECS as i64;
-
 fn failure_keys(client_id: &str, ip: IpAddr) -> [Key; 2] {
     [Key::new(format!("client:{client_id}"), PER_CLIENT), Key::new(format!("ip:{ip}"), PER_ADDRESS)]
 }

@@ -7,10 +7,10 @@ use crate::api::audit::{audit_events, audited_credentials, audited_usage};
 use crate::api::credentials::credential_usage;
 use crate::error::AppError;
 use crate::model::{
-    format_date, relative_time, AuditEntry, AuditPage, AuditedCredential, AuditedCredentialPage, CredentialUsage,
-    CredentialView, AUDIT_EVENT_TYPES, SECS_PER_DAY,
+    format_date, format_time_of_day, relative_time, AuditEntry, AuditPage, AuditedCredential, AuditedCredentialPage,
+    CredentialUsage, CredentialView, AUDIT_EVENT_TYPES, SECS_PER_DAY,
 };
-use crate::ui::components::{link_with, CredentialRoleChip, PageHead, Pagination, SortHeader};
+use crate::ui::components::{link_with, CredentialRoleChip, PageHead, SortHeader, TableFooter};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -124,9 +124,7 @@ fn AuditTable(page: AuditPage) -> impl IntoView {
             </div>
         });
     }
-    let pages = (page.total + page.per_page - 1) / page.per_page;
-    let count = format!("{} event{}", page.total, if page.total == 1 { "" } else { "s" });
-    let current = page.page;
+    let (total, current, per_page) = (page.total, page.page, page.per_page);
     let rows = page.items.into_iter().map(|e| view! { <AuditRow e /> }).collect_view();
     Either::Right(view! {
         <div class="table-wrap">
@@ -145,10 +143,7 @@ fn AuditTable(page: AuditPage) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
         </div>
-        <div class="table-footer">
-            <span class="muted">{count}</span>
-            <Pagination current pages base="/audit" />
-        </div>
+        <TableFooter total page=current per_page noun="event" base="/audit" />
     })
 }
 
@@ -176,10 +171,7 @@ fn details_text(json: &str) -> Vec<String> {
 
 #[component]
 fn AuditRow(e: AuditEntry) -> impl IntoView {
-    let time = format!("{} {}", format_date(e.at), {
-        let s = e.at.rem_euclid(SECS_PER_DAY);
-        format!("{:02}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
-    });
+    let time = format!("{} {}", format_date(e.at), format_time_of_day(e.at));
     let outcome = if e.outcome == "success" {
         view! { <span class="badge badge-success">"Success"</span> }.into_any()
     } else {
@@ -272,9 +264,7 @@ fn AuditedTable(page: AuditedCredentialPage) -> impl IntoView {
         });
     }
     let now = page.now;
-    let pages = (page.total + page.per_page - 1) / page.per_page;
-    let current = page.page;
-    let count = format!("{} credential{}", page.total, if page.total == 1 { "" } else { "s" });
+    let (total, current, per_page) = (page.total, page.page, page.per_page);
     let rows = page.items.into_iter().map(|c| view! { <AuditedRow c now /> }).collect_view();
     Either::Right(view! {
         <div class="table-wrap">
@@ -295,10 +285,7 @@ fn AuditedTable(page: AuditedCredentialPage) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
         </div>
-        <div class="table-footer">
-            <span class="muted">{count}</span>
-            <Pagination current pages base="/audit/credentials" />
-        </div>
+        <TableFooter total page=current per_page noun="credential" base="/audit/credentials" />
     })
 }
 

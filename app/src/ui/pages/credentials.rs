@@ -13,7 +13,7 @@ use crate::model::{
 };
 use crate::ui::components::{
     use_hydrated, CopyButton, CredentialFields, CredentialRoleChip, EffectiveRightsNote, FormValues, Modal, PageHead,
-    Pagination, SecretPanel, SortHeader,
+    SecretPanel, SortHeader, TableFooter,
 };
 use leptos::either::Either;
 use leptos::ev::MouseEvent;
@@ -149,9 +149,7 @@ fn CredentialTable(page: CredentialPage, dialog: RwSignal<Dialog>) -> impl IntoV
     let now = page.now;
     let api_enabled = page.api_enabled;
     let rows = page.items.iter().cloned().map(|c| view! { <CredentialRow c now api_enabled dialog /> }).collect_view();
-    let pages = (page.total + page.per_page - 1) / page.per_page;
-    let current = page.page;
-    let count = format!("{} credential{}", page.total, if page.total == 1 { "" } else { "s" });
+    let (total, current, per_page) = (page.total, page.page, page.per_page);
 
     Either::Right(view! {
         <div class="table-wrap">
@@ -171,10 +169,7 @@ fn CredentialTable(page: CredentialPage, dialog: RwSignal<Dialog>) -> impl IntoV
                 <tbody>{rows}</tbody>
             </table>
         </div>
-        <div class="table-footer">
-            <span class="muted">{count}</span>
-            <Pagination current pages base="/" />
-        </div>
+        <TableFooter total page=current per_page noun="credential" base="/" />
     })
 }
 

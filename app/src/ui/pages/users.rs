@@ -6,7 +6,7 @@
 use crate::api::users::{get_user, list_users, CreateUser, GrantRole, ResetPassword, RevokeRole, SetUserActive};
 use crate::error::AppError;
 use crate::model::{format_date, relative_time, CurrentUser, IssuedPassword, Role, RoleGroup, UserDetail, UserPage};
-use crate::ui::components::{use_hydrated, Modal, PageHead, Pagination, RoleChip, SecretField};
+use crate::ui::components::{use_hydrated, Modal, PageHead, RoleChip, SecretField, TableFooter};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -121,9 +121,7 @@ fn UserTable(page: UserPage) -> impl IntoView {
             }
         })
         .collect_view();
-    let pages = (page.total + page.per_page - 1) / page.per_page;
-    let current = page.page;
-    let count = format!("{} user{}", page.total, if page.total == 1 { "" } else { "s" });
+    let (total, current, per_page) = (page.total, page.page, page.per_page);
     Either::Right(view! {
         <div class="table-wrap">
             <table class="data">
@@ -140,10 +138,7 @@ fn UserTable(page: UserPage) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
         </div>
-        <div class="table-footer">
-            <span class="muted">{count}</span>
-            <Pagination current pages base="/users" />
-        </div>
+        <TableFooter total page=current per_page noun="user" base="/users" />
     })
 }
 
