@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -24,9 +24,21 @@ pub fn build(state: AppState) -> Router {
     build_with(state, REQUEST_TIMEOUT)
 }
 
+/// The app's routes, generated once per process.
+///
+/// Generating runs the app with resource loading suppressed through a
+/// process-wide flag in `leptos_server`; a resource that first polls while
+/// any thread is generating waits forever (leptos-rs/leptos#4773). Building
+/// a second router (tests build one per test, concurrently with other tests
+/// rendering pages) must therefore never generate again.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// [`build`] with another request timeout (tests use a short one).
 pub fn build_with(state: AppState, request_timeout: std::time::Duration) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.pool.clone()))
         .with_name(state.security.session_cookie_name())
         .with_secure(state.security.secure_cookies)
