@@ -256,6 +256,7 @@ async fn no_event_carries_a_secret_token_or_password() {
         }
         // no digest of one either
         assert!(!text.contains(&app.state.secret_key.digest(&c.secret)));
+        assert!(!text.contains(&app.state.secret_key.digest(&t)));
     }
 }
 

@@ -7,6 +7,13 @@
 //! (STANDARDS.md §1.2 interop note). The prefix and the CRC-32 checksum let
 //! secret scanners recognise a leaked value without a database lookup.
 //!
+//! An access token also carries its issue order between the prefix and the
+//! random part: `act_<11 chars: issue order><43 random chars><checksum>`.
+//! It is stored under that order followed by the token's keyed digest, so
+//! the keys of newly issued tokens sort after the existing ones and every
+//! insert lands on the last pages of the index instead of a random page
+//! (ADR 0003). The order reveals only when the token was issued.
+//!
 //! Only a keyed digest (HMAC-SHA-256 under a server-side key) is stored:
 //! see `docs/decisions/0001-client-secret-hashing.md` for why not argon2.
 
@@ -24,6 +31,8 @@ pub const ACCESS_TOKEN_PREFIX: &str = "act_";
 const RANDOM_BYTES: usize = 32;
 const RANDOM_CHARS: usize = 43;
 const CHECKSUM_CHARS: usize = 6;
+/// Base-62 digits of a `u64` issue order (62^11 > 2^64).
+const ORDER_CHARS: usize = 11;
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// A freshly generated value with its prefix and checksum.
@@ -53,12 +62,67 @@ fn checksum(prefix: &str, body: &str) -> String {
 /// Whether `value` has the shape of a value we generate with `prefix`
 /// (right length, right prefix, matching checksum).
 pub fn is_well_formed(prefix: &str, value: &str) -> bool {
+    well_formed(prefix, value, RANDOM_CHARS)
+}
+
+fn well_formed(prefix: &str, value: &str, body_chars: usize) -> bool {
     let Some(rest) = value.strip_prefix(prefix) else { return false };
-    if rest.len() != RANDOM_CHARS + CHECKSUM_CHARS || !rest.is_ascii() {
+    if rest.len() != body_chars + CHECKSUM_CHARS || !rest.is_ascii() {
         return false;
     }
-    let (body, sum) = rest.split_at(RANDOM_CHARS);
+    let (body, sum) = rest.split_at(body_chars);
     checksum(prefix, body) == sum
+}
+
+/// A freshly issued access token and the key it is stored under.
+pub struct AccessToken {
+    pub value: String,
+    pub key: String,
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken([redacted])")
+    }
+}
+
+/// A new access token: its issue order, then 256 bits from the OS
+/// generator, then the checksum.
+pub fn new_access_token(key: &SecretKey) -> AccessToken {
+    let mut bytes = [0u8; RANDOM_BYTES];
+    OsRng.fill_bytes(&mut bytes);
+    let mut body = String::with_capacity(ORDER_CHARS + RANDOM_CHARS);
+    push_order(&mut body, next_order());
+    URL_SAFE_NO_PAD.encode_string(bytes, &mut body);
+    let mut value = String::with_capacity(ACCESS_TOKEN_PREFIX.len() + body.len() + CHECKSUM_CHARS);
+    value.push_str(ACCESS_TOKEN_PREFIX);
+    value.push_str(&body);
+    value.push_str(&checksum(ACCESS_TOKEN_PREFIX, &body));
+    let key = key.token_key(&value).expect("a generated token is well formed");
+    AccessToken { value, key }
+}
+
+/// Strictly increasing within this process: microseconds since the epoch,
+/// or one more than the last value if the clock has not moved (or went back).
+fn next_order() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
+    let previous = LAST
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| Some(now.max(last + 1)))
+        .expect("the update closure always returns Some");
+    now.max(previous + 1)
+}
+
+/// Fixed-width base 62 in ASCII order, so the text sorts like the number.
+fn push_order(out: &mut String, mut n: u64) {
+    let mut digits = [b'0'; ORDER_CHARS];
+    for d in digits.iter_mut().rev() {
+        *d = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    out.push_str(std::str::from_utf8(&digits).expect("base62 is ASCII"));
 }
 
 /// CRC-32 (IEEE), bitwise: only used on short strings.
@@ -119,6 +183,17 @@ impl SecretKey {
         hex(&mac.finalize().into_bytes())
     }
 
+    /// The stored key of an access token: its issue order, then its keyed
+    /// digest. `None` when `token` does not have the shape of our tokens
+    /// (wrong prefix or length, or a checksum typo), so it cannot exist.
+    pub fn token_key(&self, token: &str) -> Option<String> {
+        if !well_formed(ACCESS_TOKEN_PREFIX, token, ORDER_CHARS + RANDOM_CHARS) {
+            return None;
+        }
+        let order = &token[ACCESS_TOKEN_PREFIX.len()..ACCESS_TOKEN_PREFIX.len() + ORDER_CHARS];
+        Some(format!("{order}{}", self.digest(token)))
+    }
+
     /// Constant-time comparison of a presented value with a stored digest.
     pub fn verify(&self, value: &str, stored_digest: &str) -> bool {
         self.digest(value).as_bytes().ct_eq(stored_digest.as_bytes()).into()
@@ -149,20 +224,62 @@ mod tests {
         assert!(v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)), "{v}");
         let body = &v[CLIENT_SECRET_PREFIX.len()..CLIENT_SECRET_PREFIX.len() + 43];
         assert_eq!(URL_SAFE_NO_PAD.decode(body).unwrap().len(), 32);
-        let distinct: std::collections::HashSet<_> = (0..1000).map(|_| generate(ACCESS_TOKEN_PREFIX)).collect();
+        let distinct: std::collections::HashSet<_> = (0..1000).map(|_| generate(CLIENT_SECRET_PREFIX)).collect();
         assert_eq!(distinct.len(), 1000);
     }
 
     #[test]
+    fn access_tokens_carry_256_random_bits_after_their_issue_order() {
+        // R6749-18, R6750-01: 256 bits from the OS generator, unreserved alphabet
+        let key = SecretKey::from_bytes([3; 32]);
+        let t = new_access_token(&key);
+        assert_eq!(t.value.len(), ACCESS_TOKEN_PREFIX.len() + 11 + 43 + 6);
+        assert!(t.value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)), "{}", t.value);
+        let random = &t.value[ACCESS_TOKEN_PREFIX.len() + 11..ACCESS_TOKEN_PREFIX.len() + 11 + 43];
+        assert_eq!(URL_SAFE_NO_PAD.decode(random).unwrap().len(), 32);
+        assert_eq!(key.token_key(&t.value).as_deref(), Some(t.key.as_str()));
+        assert!(t.key.ends_with(&key.digest(&t.value)), "the key holds the digest, never the token");
+        assert!(!t.key.contains(random));
+        assert!(!format!("{t:?}").contains(&t.value));
+        let distinct: std::collections::HashSet<_> = (0..1000).map(|_| new_access_token(&key).value).collect();
+        assert_eq!(distinct.len(), 1000);
+    }
+
+    #[test]
+    fn token_keys_sort_in_issue_order() {
+        let key = SecretKey::from_bytes([4; 32]);
+        let keys: Vec<String> = (0..2000).map(|_| new_access_token(&key).key).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "later tokens sort after earlier ones");
+        let mut small = String::new();
+        push_order(&mut small, 61);
+        let mut large = String::new();
+        push_order(&mut large, 62);
+        assert_eq!((small.as_str(), large.as_str()), ("0000000000z", "00000000010"));
+        let mut max = String::new();
+        push_order(&mut max, u64::MAX);
+        assert_eq!(max.len(), 11);
+    }
+
+    #[test]
     fn the_checksum_recognises_our_values_and_rejects_typos() {
-        let v = generate(ACCESS_TOKEN_PREFIX);
-        assert!(is_well_formed(ACCESS_TOKEN_PREFIX, &v));
-        assert!(!is_well_formed(CLIENT_SECRET_PREFIX, &v));
+        let v = generate(CLIENT_SECRET_PREFIX);
+        assert!(is_well_formed(CLIENT_SECRET_PREFIX, &v));
+        assert!(!is_well_formed(ACCESS_TOKEN_PREFIX, &v));
         let mut typo = v.clone().into_bytes();
-        let i = ACCESS_TOKEN_PREFIX.len() + 5;
+        let i = CLIENT_SECRET_PREFIX.len() + 5;
         typo[i] = if typo[i] == b'a' { b'b' } else { b'a' };
-        assert!(!is_well_formed(ACCESS_TOKEN_PREFIX, std::str::from_utf8(&typo).unwrap()));
-        assert!(!is_well_formed(ACCESS_TOKEN_PREFIX, "act_short"));
+        assert!(!is_well_formed(CLIENT_SECRET_PREFIX, std::str::from_utf8(&typo).unwrap()));
+        assert!(!is_well_formed(CLIENT_SECRET_PREFIX, "acs_short"));
+
+        let key = SecretKey::from_bytes([5; 32]);
+        let t = new_access_token(&key).value;
+        let mut typo = t.clone().into_bytes();
+        let i = ACCESS_TOKEN_PREFIX.len() + 20;
+        typo[i] = if typo[i] == b'a' { b'b' } else { b'a' };
+        assert_eq!(key.token_key(std::str::from_utf8(&typo).unwrap()), None);
+        assert_eq!(key.token_key(&v), None, "a client secret is not a token");
+        assert_eq!(key.token_key(&generate(ACCESS_TOKEN_PREFIX)), None, "no order part");
+        assert_eq!(key.token_key("act_short"), None);
     }
 
     #[test]

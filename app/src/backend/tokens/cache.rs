@@ -86,24 +86,24 @@ impl TokenCache {
 
     /// A live token of this epoch that passes the time rules at `now`; its
     /// last use becomes `now`.
-    pub fn token(&self, digest: &str, epoch: u64, now: i64, idle_secs: i64) -> Option<TokenPrincipal> {
+    pub fn token(&self, key: &str, epoch: u64, now: i64, idle_secs: i64) -> Option<TokenPrincipal> {
         let mut map = lock(&self.tokens);
-        let slot = map.get_mut(digest)?;
+        let slot = map.get_mut(key)?;
         let t = &mut slot.value;
         let fresh = slot.epoch == epoch
             && now < t.expires_at
             && now < t.credential_expires_at
             && now - t.last_used_at <= idle_secs;
         if !fresh {
-            map.remove(digest);
+            map.remove(key);
             return None;
         }
         t.last_used_at = t.last_used_at.max(now);
         Some(t.principal.clone())
     }
 
-    pub fn put_token(&self, digest: String, epoch: u64, token: CachedToken) {
-        insert_bounded(&mut lock(&self.tokens), digest, epoch, token);
+    pub fn put_token(&self, key: String, epoch: u64, token: CachedToken) {
+        insert_bounded(&mut lock(&self.tokens), key, epoch, token);
     }
 
     /// The client for `id` if cached in this epoch (`Some(None)`: known

@@ -116,19 +116,14 @@ pub async fn revoke_for_owner<'e>(
     Ok(res.rows_affected())
 }
 
-/// One token, by digest, if still live.
-pub async fn revoke_one<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    digest: &str,
-    reason: &str,
-    now: i64,
-) -> Result<u64> {
+/// One token, by its stored key, if still live.
+pub async fn revoke_one<'e>(ex: impl Executor<'e, Database = Any>, key: &str, reason: &str, now: i64) -> Result<u64> {
     let res = sqlx::query(
         "update tokens set revoked_at = $1, revoked_reason = $2 where token_digest = $3 and revoked_at is null",
     )
     .bind(now)
     .bind(reason)
-    .bind(digest)
+    .bind(key)
     .execute(ex)
     .await?;
     Ok(res.rows_affected())

@@ -9,8 +9,9 @@
 //! 4. the credential is live: not deleted, not expired, owner active;
 //! 5. the requested scope is a subset of the credential's roles that the
 //!    owner still holds (default: all of them; none usable → refused);
-//! 6. a 256-bit opaque token is stored as a keyed digest with its roles,
-//!    the credential's secret version and its absolute expiry.
+//! 6. a 256-bit opaque token is stored under its issue order and keyed
+//!    digest (`secrets::new_access_token`), with its roles, the
+//!    credential's secret version and its absolute expiry.
 //!
 //! Validation re-checks everything against the live database on every use,
 //! so regenerate, delete, expiry, deactivation, role loss and revocation
@@ -23,7 +24,7 @@ use super::{AuthenticatedClient, Introspection, IssuedToken, OAuthError, TokenPr
 use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::service::escape;
 use crate::backend::auth::throttle::{Key, Policy};
-use crate::backend::secrets::{self, ACCESS_TOKEN_PREFIX};
+use crate::backend::secrets;
 use crate::backend::{settings, AppState};
 use crate::model::Role;
 use sqlx::AnyPool;
@@ -208,7 +209,7 @@ pub async fn issue(
         return Err(err);
     }
 
-    let token = secrets::generate(ACCESS_TOKEN_PREFIX);
+    let token = secrets::new_access_token(&state.secret_key);
     let expires_at = (now + s.token_lifetime_secs).min(client.expires_at);
     let scope = roles_to_scope(&roles);
     let event = Event::new("token.issued", client_actor(client))
@@ -217,7 +218,7 @@ pub async fn issue(
         .detail("roles", scope.as_str())
         .detail("expires_at", expires_at);
     let row = NewToken {
-        digest: state.secret_key.digest(&token),
+        key: token.key,
         credential_id: client.credential_id.clone(),
         roles: scope.clone(),
         issued_at: now,
@@ -226,17 +227,17 @@ pub async fn issue(
     };
     // Returns once the token and its audit event are committed (group commit).
     state.token_writer.write(row, event).await?;
-    state.usage.record(&client.credential_id, "POST /oauth/token", client.ip, now);
+    state.usage.record(&client.credential_id, "POST", "/oauth/token", client.ip, now);
     tracing::debug!(event = "token_issued", client_id = %client.credential_id, scope = %scope);
-    Ok(IssuedToken { access_token: token, expires_in: expires_at - now, scope })
+    Ok(IssuedToken { access_token: token.value, expires_in: expires_at - now, scope })
 }
 
-/// Loads a token by digest and checks every rule except the API switch.
+/// Loads a token by its stored key and checks every rule except the API switch.
 /// Its last use is the later of the stored one and one seen here but not
 /// yet written.
 async fn load_live(
     state: &AppState,
-    digest: &str,
+    key: &str,
     now: i64,
     idle_secs: i64,
 ) -> crate::backend::Result<Option<CachedToken>> {
@@ -265,7 +266,7 @@ async fn load_live(
          from tokens t join credentials c on c.id = t.credential_id join users u on u.id = c.owner_id \
          where t.token_digest = $1",
     )
-    .bind(digest)
+    .bind(key)
     .fetch_optional(&state.db.pool)
     .await?;
     let Some((
@@ -292,7 +293,7 @@ async fn load_live(
     if revoked_at.is_some() {
         return Ok(None);
     }
-    let last_used_at = last_used_at.max(state.usage.pending_token_use(digest).unwrap_or(0));
+    let last_used_at = last_used_at.max(state.usage.pending_token_use(key).unwrap_or(0));
     let timed_out = if now >= expires_at {
         Some(super::repo::Reason::Expired)
     } else if now - last_used_at > idle_secs {
@@ -304,7 +305,7 @@ async fn load_live(
         // Record the death so that nothing (not even a clock stepped back)
         // revives it, and audit it once: only the request that marks it.
         let mut tx = state.db.pool.begin().await?;
-        if super::repo::revoke_one(&mut *tx, digest, reason.as_str(), now).await? > 0 {
+        if super::repo::revoke_one(&mut *tx, key, reason.as_str(), now).await? > 0 {
             let event = Event::new("token.revoked", Actor::System)
                 .target(Target::credential(&credential_id, &name))
                 .detail("reason", reason.as_str())
@@ -356,25 +357,22 @@ pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal, T
     if !s.api_enabled() {
         return Err(TokenRejection::ApiDisabled);
     }
-    if !secrets::is_well_formed(ACCESS_TOKEN_PREFIX, token) {
-        return Err(TokenRejection::Invalid);
-    }
-    let digest = state.secret_key.digest(token);
+    let key = state.secret_key.token_key(token).ok_or(TokenRejection::Invalid)?;
     let epoch = state.db.epoch();
-    let principal = match state.token_cache.token(&digest, epoch, now, s.token_idle_secs) {
+    let principal = match state.token_cache.token(&key, epoch, now, s.token_idle_secs) {
         Some(p) => p,
         None => {
-            let mut live = load_live(state, &digest, now, s.token_idle_secs)
+            let mut live = load_live(state, &key, now, s.token_idle_secs)
                 .await
                 .map_err(unavailable)?
                 .ok_or(TokenRejection::Invalid)?;
             live.last_used_at = now;
             let principal = live.principal.clone();
-            state.token_cache.put_token(digest.clone(), epoch, live);
+            state.token_cache.put_token(key.clone(), epoch, live);
             principal
         }
     };
-    state.usage.record_token_use(&digest, now);
+    state.usage.record_token_use(&key, now);
     Ok(principal)
 }
 
@@ -386,11 +384,10 @@ pub async fn introspect(
     token: &str,
 ) -> Result<Option<Introspection>, OAuthError> {
     let now = state.clock.unix();
-    if !secrets::is_well_formed(ACCESS_TOKEN_PREFIX, token) {
+    let Some(key) = state.secret_key.token_key(token) else {
         return Ok(None);
-    }
-    let digest = state.secret_key.digest(token);
-    let live = load_live(state, &digest, now, client.settings.token_idle_secs).await?;
+    };
+    let live = load_live(state, &key, now, client.settings.token_idle_secs).await?;
     Ok(live.filter(|l| l.principal.credential_id == client.credential_id).map(|l| Introspection {
         scope: roles_to_scope(&l.principal.roles),
         client_id: l.principal.credential_id,
@@ -402,9 +399,11 @@ pub async fn introspect(
 /// RFC 7009: revokes a token of the calling client. Unknown tokens are fine
 /// (200); another client's token is refused and left alone.
 pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str) -> Result<(), OAuthError> {
-    let digest = state.secret_key.digest(token);
+    let Some(key) = state.secret_key.token_key(token) else {
+        return Ok(());
+    };
     let owner: Option<String> = sqlx::query_scalar("select credential_id from tokens where token_digest = $1")
-        .bind(&digest)
+        .bind(&key)
         .fetch_optional(&state.db.pool)
         .await?;
     match owner {
@@ -416,7 +415,7 @@ pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str)
         Some(_) => {
             let now = state.clock.unix();
             let mut tx = state.db.pool.begin().await?;
-            if super::repo::revoke_one(&mut *tx, &digest, "revocation_endpoint", now).await? > 0 {
+            if super::repo::revoke_one(&mut *tx, &key, "revocation_endpoint", now).await? > 0 {
                 let event = Event::new("token.revoked", client_actor(client))
                     .ip(client.ip)
                     .target(Target::credential(&client.credential_id, &client.credential_name))
