@@ -8,6 +8,7 @@
 //! here only take identifiers, names and values chosen by the code.
 
 use super::auth::Principal;
+use super::db::values_list;
 use super::Result;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -213,33 +214,26 @@ pub async fn record_many(conn: &mut AnyConnection, events: Vec<(i64, Event)>) ->
         prev_hash = row.hash.clone();
         rows.push(row);
     }
-    // Small chunks: sqlx binds SQLite parameters by name, which costs
-    // quadratic time in the parameters of one statement.
-    for chunk in rows.chunks(8) {
-        let placeholders: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let p: Vec<String> = (1..=14).map(|c| format!("${}", r * 14 + c)).collect();
-                format!("({})", p.join(", "))
-            })
-            .collect();
-        let sql = format!("insert into audit_events ({COLUMNS}) values {}", placeholders.join(", "));
+    // One statement per 256 rows (a writer's batch at most).
+    for chunk in rows.chunks(256) {
+        let sql = format!("insert into audit_events ({COLUMNS}) values {}", values_list(conn, chunk.len(), 14));
         let mut q = sqlx::query(&sql);
         for row in chunk {
             q = q
                 .bind(row.seq)
                 .bind(row.at)
-                .bind(row.event.clone())
-                .bind(row.outcome.clone())
-                .bind(row.actor_kind.clone())
-                .bind(row.actor_id.clone())
-                .bind(row.actor_name.clone())
-                .bind(row.ip.clone())
-                .bind(row.target_kind.clone())
-                .bind(row.target_id.clone())
-                .bind(row.target_name.clone())
-                .bind(row.details.clone())
-                .bind(row.prev_hash.clone())
-                .bind(row.hash.clone());
+                .bind(row.event.as_str())
+                .bind(row.outcome.as_str())
+                .bind(row.actor_kind.as_str())
+                .bind(row.actor_id.as_deref())
+                .bind(row.actor_name.as_deref())
+                .bind(row.ip.as_deref())
+                .bind(row.target_kind.as_deref())
+                .bind(row.target_id.as_deref())
+                .bind(row.target_name.as_deref())
+                .bind(row.details.as_str())
+                .bind(row.prev_hash.as_str())
+                .bind(row.hash.as_str());
         }
         q.execute(&mut *conn).await?;
     }

@@ -20,6 +20,32 @@ pub const EPOCH_POLL_MILLIS: u64 = 200;
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// The `values` list of a multi-row insert: `rows` tuples of `columns`
+/// placeholders, bound in row-major order. SQLite gets anonymous `?`
+/// placeholders: sqlx's SQLite driver looks each `$n` up by name, in time
+/// linear in the statement's named parameters, so a large `$n` insert costs
+/// quadratic time. PostgreSQL gets `$n`.
+pub fn values_list(conn: &sqlx::AnyConnection, rows: usize, columns: usize) -> String {
+    use std::fmt::Write as _;
+    let numbered = conn.backend_name() == "PostgreSQL";
+    let mut out = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..columns {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            if numbered {
+                let _ = write!(out, "${}", r * columns + c + 1);
+            } else {
+                out.push('?');
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
 /// Escapes `%`, `_` and the backslash for a `like … escape` pattern.
 pub fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")

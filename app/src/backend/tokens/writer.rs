@@ -1,11 +1,13 @@
 //! Group commit for issued tokens. Each token request hands its token row
 //! and its audit event to one writer task and waits; the writer takes
-//! everything queued (up to [`MAX_BATCH`]), writes it in one transaction,
+//! everything queued (up to [`MAX_BATCH`]), writes it in one transaction
+//! (one statement for the tokens, one for their audit events),
 //! commits, and only then releases the waiting requests. So every token a
 //! client receives is already durable, while the database sees one commit
 //! per batch instead of one per token.
 
 use crate::backend::audit::{self, Event};
+use crate::backend::db::values_list;
 use crate::backend::Result;
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
@@ -15,10 +17,11 @@ pub const MAX_BATCH: usize = 256;
 /// Requests waiting for the writer at most; beyond it they wait to queue.
 const QUEUE: usize = 4096;
 
-/// A token row to insert (only the digest of the token itself).
+/// A token row to insert: the token's stored key (its issue order and keyed
+/// digest), never the token itself.
 #[derive(Clone, Debug)]
 pub struct NewToken {
-    pub digest: String,
+    pub key: String,
     pub credential_id: String,
     pub roles: String,
     pub issued_at: i64,
@@ -75,11 +78,12 @@ async fn run(pool: AnyPool, mut jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let tokens: Vec<NewToken> = batch.iter().map(|j| j.token.clone()).collect();
+        let mut tokens = Vec::with_capacity(batch.len());
         let mut events = Vec::with_capacity(batch.len());
         let mut waiting = Vec::with_capacity(batch.len());
         for job in batch {
             events.push((job.token.issued_at, job.event));
+            tokens.push(job.token);
             waiting.push(job.done);
         }
         let outcome = write_batch(&pool, &tokens, events).await.map_err(|e| {
@@ -94,32 +98,23 @@ async fn run(pool: AnyPool, mut jobs: mpsc::Receiver<Job>) {
 
 async fn write_batch(pool: &AnyPool, tokens: &[NewToken], events: Vec<(i64, Event)>) -> Result<()> {
     let mut tx = pool.begin().await?;
-    // Chunks of 16 rows: sqlx binds SQLite parameters by name, which costs
-    // quadratic time in the parameters of one statement.
-    for chunk in tokens.chunks(16) {
-        let placeholders: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let b = r * 6;
-                format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 4, b + 6)
-            })
-            .collect();
-        let sql = format!(
-            "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, \
-             secret_version) values {}",
-            placeholders.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for t in chunk {
-            q = q
-                .bind(t.digest.clone())
-                .bind(t.credential_id.clone())
-                .bind(t.roles.clone())
-                .bind(t.issued_at)
-                .bind(t.expires_at)
-                .bind(t.secret_version);
-        }
-        q.execute(&mut *tx).await?;
+    let sql = format!(
+        "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version) \
+         values {}",
+        values_list(&tx, tokens.len(), 7)
+    );
+    let mut q = sqlx::query(&sql);
+    for t in tokens {
+        q = q
+            .bind(t.key.as_str())
+            .bind(t.credential_id.as_str())
+            .bind(t.roles.as_str())
+            .bind(t.issued_at)
+            .bind(t.expires_at)
+            .bind(t.issued_at)
+            .bind(t.secret_version);
     }
+    q.execute(&mut *tx).await?;
     audit::record_many(&mut tx, events).await?;
     tx.commit().await?;
     Ok(())
