@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::Extension;
 use axum::{Json, Router};
+use serde::Serialize;
 use serde_json::json;
 
 /// Mounted at `/api/v1`.
@@ -116,9 +117,8 @@ impl FromRequestParts<AppState> for Bearer {
             Ok(p) => {
                 // API access tracking: method and route template, in memory.
                 let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("?");
-                let endpoint = format!("{} {route}", parts.method);
                 if let Some(ip) = parts.extensions.get::<ClientIp>() {
-                    state.usage.record(&p.credential_id, &endpoint, ip.0, state.clock.unix());
+                    state.usage.record(&p.credential_id, parts.method.as_str(), route, ip.0, state.clock.unix());
                 }
                 Ok(Bearer(p))
             }
@@ -147,17 +147,37 @@ fn internal(e: app::backend::Error) -> BearerError {
     BearerError::Unavailable
 }
 
+/// The answer of `GET /api/v1/me`.
+#[derive(Serialize)]
+struct Me<'a> {
+    client_id: &'a str,
+    credential_name: &'a str,
+    owner: Owner<'a>,
+    roles: Vec<&'static str>,
+    scope: String,
+    issued_at: i64,
+    expires_at: i64,
+}
+
+#[derive(Serialize)]
+struct Owner<'a> {
+    id: &'a str,
+    username: &'a str,
+    display_name: &'a str,
+}
+
 /// The credential, its owner and the roles this token carries.
-async fn me(Bearer(p): Bearer) -> Json<serde_json::Value> {
-    Json(json!({
-        "client_id": p.credential_id,
-        "credential_name": p.credential_name,
-        "owner": { "id": p.owner_id, "username": p.owner_username, "display_name": p.owner_display_name },
-        "roles": p.roles.iter().map(|r| r.slug()).collect::<Vec<_>>(),
-        "scope": app::backend::tokens::roles_to_scope(&p.roles),
-        "issued_at": p.issued_at,
-        "expires_at": p.expires_at,
-    }))
+async fn me(Bearer(p): Bearer) -> Response {
+    Json(Me {
+        client_id: &p.credential_id,
+        credential_name: &p.credential_name,
+        owner: Owner { id: &p.owner_id, username: &p.owner_username, display_name: &p.owner_display_name },
+        roles: p.roles.iter().map(|r| r.slug()).collect(),
+        scope: app::backend::tokens::roles_to_scope(&p.roles),
+        issued_at: p.issued_at,
+        expires_at: p.expires_at,
+    })
+    .into_response()
 }
 
 /// Users and their roles: User Manager.

@@ -30,33 +30,67 @@ type DayCount = (i64, String, i64);
 /// (address, last seen, calls)
 type AddressCount = (String, i64, i64);
 
+/// The counters of one credential since the last flush.
+#[derive(Debug, Default, PartialEq)]
+struct CredentialCounts {
+    /// (day, "METHOD /route", calls): a handful of entries per interval, so
+    /// a list searched without building the label beats a map keyed by it.
+    calls: Vec<(i64, String, i64)>,
+    /// address → (last seen, calls)
+    addresses: HashMap<IpAddr, (i64, i64)>,
+    last_used: i64,
+}
+
+impl CredentialCounts {
+    fn count(&mut self, day: i64, method: &str, route: &str, calls: i64) {
+        let is_label = |label: &str| {
+            label.len() == method.len() + 1 + route.len()
+                && label.starts_with(method)
+                && label.as_bytes()[method.len()] == b' '
+                && label.ends_with(route)
+        };
+        match self.calls.iter_mut().find(|(d, label, _)| *d == day && is_label(label)) {
+            Some(entry) => entry.2 += calls,
+            None => self.calls.push((day, format!("{method} {route}"), calls)),
+        }
+    }
+
+    fn seen_from(&mut self, ip: IpAddr, at: i64, calls: i64) {
+        let a = self.addresses.entry(ip).or_default();
+        a.0 = a.0.max(at);
+        a.1 += calls;
+    }
+
+    fn merge(&mut self, other: CredentialCounts) {
+        for (day, label, n) in other.calls {
+            match self.calls.iter_mut().find(|(d, l, _)| *d == day && *l == label) {
+                Some(entry) => entry.2 += n,
+                None => self.calls.push((day, label, n)),
+            }
+        }
+        for (ip, (seen, n)) in other.addresses {
+            self.seen_from(ip, seen, n);
+        }
+        self.last_used = self.last_used.max(other.last_used);
+    }
+}
+
 #[derive(Default)]
 struct Pending {
-    calls: HashMap<(String, i64, String), i64>,
-    addresses: HashMap<(String, IpAddr), (i64, i64)>,
-    last_used: HashMap<String, i64>,
-    /// Last use of each token (by digest), for the idle rule.
+    credentials: HashMap<String, CredentialCounts>,
+    /// Last use of each token (by stored key), for the idle rule.
     token_uses: HashMap<String, i64>,
 }
 
 impl Pending {
     fn is_empty(&self) -> bool {
-        self.calls.is_empty() && self.addresses.is_empty() && self.last_used.is_empty() && self.token_uses.is_empty()
+        self.credentials.is_empty() && self.token_uses.is_empty()
     }
 
     /// Adds `other` (counters that could not be written) back in.
     fn merge(&mut self, other: Pending) {
-        for (k, n) in other.calls {
-            *self.calls.entry(k).or_default() += n;
-        }
-        for (k, (seen, n)) in other.addresses {
-            let e = self.addresses.entry(k).or_default();
-            e.0 = e.0.max(seen);
-            e.1 += n;
-        }
-        for (k, t) in other.last_used {
-            let e = self.last_used.entry(k).or_default();
-            *e = (*e).max(t);
+        for (id, counts) in other.credentials {
+            self.credentials.entry(id).or_default().merge(counts);
         }
         for (k, t) in other.token_uses {
             let e = self.token_uses.entry(k).or_default();
@@ -71,53 +105,44 @@ pub struct UsageRecorder {
 }
 
 impl UsageRecorder {
-    /// Counts one call. `endpoint` is the method and route template (never
-    /// the raw URL, so the set of keys stays small).
-    pub fn record(&self, credential_id: &str, endpoint: &str, ip: IpAddr, now: i64) {
+    /// Counts one call of `method` on `route` (the route template, never the
+    /// raw URL, so the set of keys stays small). Allocates only for the
+    /// first call of a credential, endpoint and day in a flush interval.
+    pub fn record(&self, credential_id: &str, method: &str, route: &str, ip: IpAddr, now: i64) {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let day = now.div_euclid(SECS_PER_DAY);
-        *p.calls.entry((credential_id.to_string(), day, endpoint.to_string())).or_default() += 1;
-        let a = p.addresses.entry((credential_id.to_string(), ip)).or_default();
-        a.0 = a.0.max(now);
-        a.1 += 1;
-        let last = p.last_used.entry(credential_id.to_string()).or_default();
-        *last = (*last).max(now);
+        let counts = match p.credentials.get_mut(credential_id) {
+            Some(c) => c,
+            None => p.credentials.entry(credential_id.to_string()).or_default(),
+        };
+        counts.count(now.div_euclid(SECS_PER_DAY), method, route, 1);
+        counts.seen_from(ip, now, 1);
+        counts.last_used = counts.last_used.max(now);
     }
 
-    /// Notes a token's use (by digest) for the idle rule; written with the
+    /// Notes a token's use (by stored key) for the idle rule; written with the
     /// next batch.
-    pub fn record_token_use(&self, digest: &str, now: i64) {
+    pub fn record_token_use(&self, key: &str, now: i64) {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        match p.token_uses.get_mut(digest) {
+        match p.token_uses.get_mut(key) {
             Some(t) => *t = (*t).max(now),
             None => {
-                p.token_uses.insert(digest.to_string(), now);
+                p.token_uses.insert(key.to_string(), now);
             }
         }
     }
 
     /// A token's last use seen here and not yet written.
-    pub fn pending_token_use(&self, digest: &str) -> Option<i64> {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).token_uses.get(digest).copied()
+    pub fn pending_token_use(&self, key: &str) -> Option<i64> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).token_uses.get(key).copied()
     }
 
     /// This instance's not-yet-written counters of one credential, so a page
     /// shows calls at once instead of after the next flush.
     fn pending_for(&self, credential_id: &str) -> (Vec<DayCount>, Vec<AddressCount>) {
         let p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let calls = p
-            .calls
-            .iter()
-            .filter(|((c, ..), _)| c == credential_id)
-            .map(|((_, day, endpoint), n)| (*day, endpoint.clone(), *n))
-            .collect();
-        let addresses = p
-            .addresses
-            .iter()
-            .filter(|((c, _), _)| c == credential_id)
-            .map(|((_, ip), (seen, n))| (ip.to_string(), *seen, *n))
-            .collect();
-        (calls, addresses)
+        let Some(counts) = p.credentials.get(credential_id) else { return (Vec::new(), Vec::new()) };
+        let addresses = counts.addresses.iter().map(|(ip, (seen, n))| (ip.to_string(), *seen, *n)).collect();
+        (counts.calls.clone(), addresses)
     }
 
     /// Writes the pending counters in one transaction. On failure they are
@@ -139,47 +164,47 @@ impl UsageRecorder {
 
 async fn write(pool: &AnyPool, batch: &Pending) -> Result<()> {
     let mut tx = pool.begin().await?;
-    for ((credential_id, day, endpoint), calls) in &batch.calls {
-        sqlx::query(
-            "insert into credential_usage (credential_id, day, endpoint, calls) values ($1, $2, $3, $4) \
-             on conflict (credential_id, day, endpoint) do update set calls = credential_usage.calls + excluded.calls",
-        )
-        .bind(credential_id)
-        .bind(day)
-        .bind(endpoint)
-        .bind(calls)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for ((credential_id, ip), (last_seen, calls)) in &batch.addresses {
-        sqlx::query(
-            "insert into credential_addresses (credential_id, ip, last_seen, calls) values ($1, $2, $3, $4) \
-             on conflict (credential_id, ip) do update set calls = credential_addresses.calls + excluded.calls, \
-             last_seen = case when excluded.last_seen > credential_addresses.last_seen \
-             then excluded.last_seen else credential_addresses.last_seen end",
-        )
-        .bind(credential_id)
-        .bind(ip.to_string())
-        .bind(last_seen)
-        .bind(calls)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for (digest, at) in &batch.token_uses {
-        sqlx::query("update tokens set last_used_at = $1 where token_digest = $2 and last_used_at < $1")
-            .bind(at)
-            .bind(digest)
+    for (credential_id, counts) in &batch.credentials {
+        for (day, endpoint, calls) in &counts.calls {
+            sqlx::query(
+                "insert into credential_usage (credential_id, day, endpoint, calls) values ($1, $2, $3, $4) \
+                 on conflict (credential_id, day, endpoint) do update set calls = credential_usage.calls + excluded.calls",
+            )
+            .bind(credential_id)
+            .bind(day)
+            .bind(endpoint)
+            .bind(calls)
             .execute(&mut *tx)
             .await?;
-    }
-    for (credential_id, at) in &batch.last_used {
+        }
+        for (ip, (last_seen, calls)) in &counts.addresses {
+            sqlx::query(
+                "insert into credential_addresses (credential_id, ip, last_seen, calls) values ($1, $2, $3, $4) \
+                 on conflict (credential_id, ip) do update set calls = credential_addresses.calls + excluded.calls, \
+                 last_seen = case when excluded.last_seen > credential_addresses.last_seen \
+                 then excluded.last_seen else credential_addresses.last_seen end",
+            )
+            .bind(credential_id)
+            .bind(ip.to_string())
+            .bind(last_seen)
+            .bind(calls)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "update credentials set last_used_at = $1 where id = $2 and (last_used_at is null or last_used_at < $1)",
         )
-        .bind(at)
+        .bind(counts.last_used)
         .bind(credential_id)
         .execute(&mut *tx)
         .await?;
+    }
+    for (key, at) in &batch.token_uses {
+        sqlx::query("update tokens set last_used_at = $1 where token_digest = $2 and last_used_at < $1")
+            .bind(at)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -241,26 +266,49 @@ mod tests {
     fn counts_add_up_per_endpoint_day_and_address() {
         let r = UsageRecorder::default();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        r.record("c1", "GET /api/v1/me", ip, 100);
-        r.record("c1", "GET /api/v1/me", ip, 200);
-        r.record("c1", "GET /api/v1/me", ip, SECS_PER_DAY + 1);
+        let other: IpAddr = "10.0.0.2".parse().unwrap();
+        r.record("c1", "GET", "/api/v1/me", ip, 100);
+        r.record("c1", "GET", "/api/v1/me", ip, 200);
+        r.record("c1", "GET", "/api/v1/me", ip, SECS_PER_DAY + 1);
+        r.record("c1", "GET", "/api/v1/users", other, 150);
+        r.record("c1", "PUT", "/api/v1/me", ip, 160);
         let p = r.pending.lock().unwrap();
-        assert_eq!(p.calls[&("c1".to_string(), 0, "GET /api/v1/me".to_string())], 2);
-        assert_eq!(p.calls[&("c1".to_string(), 1, "GET /api/v1/me".to_string())], 1);
-        assert_eq!(p.addresses[&("c1".to_string(), ip)], (SECS_PER_DAY + 1, 3));
-        assert_eq!(p.last_used["c1"], SECS_PER_DAY + 1);
+        let c = &p.credentials["c1"];
+        let mut calls = c.calls.clone();
+        calls.sort();
+        assert_eq!(
+            calls,
+            vec![
+                (0, "GET /api/v1/me".to_string(), 2),
+                (0, "GET /api/v1/users".to_string(), 1),
+                (0, "PUT /api/v1/me".to_string(), 1),
+                (1, "GET /api/v1/me".to_string(), 1),
+            ]
+        );
+        assert_eq!(c.addresses[&ip], (SECS_PER_DAY + 1, 4));
+        assert_eq!(c.addresses[&other], (150, 1));
+        assert_eq!(c.last_used, SECS_PER_DAY + 1);
     }
 
     #[test]
     fn unwritten_counters_are_merged_back() {
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let mut a = Pending::default();
-        a.calls.insert(("c".into(), 0, "e".into()), 2);
-        a.last_used.insert("c".into(), 10);
+        a.credentials.entry("c".into()).or_default().count(0, "GET", "/e", 2);
+        a.credentials.get_mut("c").unwrap().last_used = 10;
+        a.token_uses.insert("t".into(), 7);
         let mut b = Pending::default();
-        b.calls.insert(("c".into(), 0, "e".into()), 3);
-        b.last_used.insert("c".into(), 5);
+        let counts = b.credentials.entry("c".into()).or_default();
+        counts.count(0, "GET", "/e", 3);
+        counts.count(1, "GET", "/e", 1);
+        counts.seen_from(ip, 5, 3);
+        counts.last_used = 5;
+        b.token_uses.insert("t".into(), 9);
         a.merge(b);
-        assert_eq!(a.calls[&("c".into(), 0, "e".into())], 5);
-        assert_eq!(a.last_used["c"], 10);
+        let c = &a.credentials["c"];
+        assert_eq!(c.calls, vec![(0, "GET /e".to_string(), 5), (1, "GET /e".to_string(), 1)]);
+        assert_eq!(c.addresses[&ip], (5, 3));
+        assert_eq!(c.last_used, 10);
+        assert_eq!(a.token_uses["t"], 9);
     }
 }
