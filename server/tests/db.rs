@@ -128,3 +128,56 @@ async fn usernames_are_unique_regardless_of_case_and_bad_input_writes_nothing() 
     assert!(matches!(err, app::backend::Error::Invalid { field: "password", .. }), "{err:?}");
     assert_eq!(repo::count_users(&db.pool).await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn the_sqlite_storage_rebuild_keeps_every_token_and_the_audit_chain() {
+    // Migration 0007 re-keys the tokens and audit tables on SQLite (ADR 0003).
+    // Its statements rebuild whatever they find, so running them again on a
+    // populated database shows what the upgrade does to existing rows.
+    if common::backend_name() != "sqlite" {
+        return; // the PostgreSQL twin only drops an index
+    }
+    use common::*;
+    let app = spawn().await;
+    let without_rowid = || async {
+        let sql: String = sqlx::query_scalar("select sql from sqlite_master where name = 'tokens'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        sql.to_lowercase().contains("without rowid")
+    };
+    assert!(without_rowid().await, "a new database is created with the rebuilt tables");
+    let user_id = app.create_user("alice", "correct horse battery staple", &[Role::WorkCreator]).await;
+    let c = credential_for(&app, &user_id, "alice", "upgrade", &["work_creator"]).await;
+    let live = access_token(&app, &c).await;
+    let revoked = access_token(&app, &c).await;
+    post(&app, "/oauth/revoke", Some(&basic(&c.id, &c.secret)), &[("token", &revoked)]).await;
+    let count = |table: &'static str| {
+        let pool = app.state.db.pool.clone();
+        async move { sqlx::query_scalar::<_, i64>(&format!("select count(*) from {table}")).fetch_one(&pool).await }
+    };
+    let (tokens, events) = (count("tokens").await.unwrap(), count("audit_events").await.unwrap());
+    assert_eq!(tokens, 2);
+
+    let rebuild = std::fs::read_to_string(format!(
+        "{}/../migrations/sqlite/0007_hot_path_storage.sql",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    sqlx::raw_sql(&rebuild).execute(&app.state.db.pool).await.expect("the rebuild runs on a populated database");
+
+    assert_eq!((count("tokens").await.unwrap(), count("audit_events").await.unwrap()), (tokens, events));
+    let verdict = app::backend::audit::verify(&app.state.db.pool).await.unwrap();
+    assert_eq!(verdict, app::backend::audit::Verdict::Intact { count: events }, "the chain still verifies");
+    let fresh = app.another_instance().await; // no cached token: validation reads the rebuilt table
+    assert_alive(&fresh, &live).await;
+    assert_dead(&fresh, &revoked).await;
+    assert!(without_rowid().await);
+    // New rows still land after the rebuild, and the chain goes on.
+    let after = access_token(&fresh, &c).await;
+    assert_alive(&fresh, &after).await;
+    assert!(matches!(
+        app::backend::audit::verify(&app.state.db.pool).await.unwrap(),
+        app::backend::audit::Verdict::Intact { .. }
+    ));
+}
