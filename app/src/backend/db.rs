@@ -104,6 +104,10 @@ impl Db {
             DbKind::Sqlite => {
                 options
                     .max_connections(8)
+                    // A local file cannot drop the connection the way a network
+                    // can: skip the ping (a round trip to the driver's thread)
+                    // that would otherwise precede every use.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             // WAL: readers don't block the writer; NORMAL is durable
