@@ -76,6 +76,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     spawn_housekeeping(db.clone(), clock.clone());
     spawn_usage_flusher(state.clone());
     spawn_epoch_poller(db.clone());
+    spawn_checkpointer(db.clone());
 
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -101,6 +102,24 @@ fn spawn_epoch_poller(db: Db) {
             tick.tick().await;
             if let Err(e) = db.poll_epoch().await {
                 tracing::warn!(error = ?e, "could not poll the cache epoch");
+            }
+        }
+    });
+}
+
+/// Keeps SQLite's write-ahead log short from outside any request, so no
+/// commit (a batch of issued tokens) waits for a checkpoint.
+fn spawn_checkpointer(db: Db) {
+    if db.kind != app::backend::db::DbKind::Sqlite {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(app::backend::db::CHECKPOINT_MILLIS));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = db.checkpoint().await {
+                tracing::warn!(error = ?e, "could not checkpoint the SQLite write-ahead log");
             }
         }
     });

@@ -181,3 +181,26 @@ async fn the_sqlite_storage_rebuild_keeps_every_token_and_the_audit_chain() {
         app::backend::audit::Verdict::Intact { .. }
     ));
 }
+
+#[tokio::test]
+async fn the_background_checkpoint_moves_the_write_ahead_log_into_the_database() {
+    // The server checkpoints every CHECKPOINT_MILLIS so that no commit waits
+    // for SQLite's automatic checkpoint (docs/benchmarks.md).
+    use common::*;
+    let app = spawn().await;
+    let user_id = app.create_user("alice", "correct horse battery staple", &[Role::WorkCreator]).await;
+    let c = credential_for(&app, &user_id, "alice", "checkpoint", &["work_creator"]).await;
+    app.state.db.checkpoint().await.expect("a checkpoint on a quiet database");
+    if common::backend_name() != "sqlite" {
+        return; // nothing to do on PostgreSQL, and nothing to observe
+    }
+    let path = app.db_url.trim_start_matches("sqlite://").to_string();
+    let size = || std::fs::metadata(&path).unwrap().len();
+    let before = size();
+    for _ in 0..200 {
+        access_token(&app, &c).await;
+    }
+    assert_eq!(size(), before, "the new rows are still in the write-ahead log only");
+    app.state.db.checkpoint().await.unwrap();
+    assert!(size() > before, "the checkpoint copied them into the database file");
+}
