@@ -93,17 +93,32 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Notices changes made by other instances or the CLI (see `Db::poll_epoch`).
-fn spawn_epoch_poller(db: Db) {
+/// Runs `task` every `period` for the life of the process; a failure is
+/// logged as `failed` and the next tick tries again.
+fn spawn_every<F, Fut, E>(period: Duration, failed: &'static str, mut task: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Debug,
+{
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(app::backend::db::EPOCH_POLL_MILLIS));
+        let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = db.poll_epoch().await {
-                tracing::warn!(error = ?e, "could not poll the cache epoch");
+            if let Err(e) = task().await {
+                tracing::warn!(error = ?e, "{failed}");
             }
         }
+    });
+}
+
+/// Notices changes made by other instances or the CLI (see `Db::poll_epoch`).
+fn spawn_epoch_poller(db: Db) {
+    let period = Duration::from_millis(app::backend::db::EPOCH_POLL_MILLIS);
+    spawn_every(period, "could not poll the cache epoch", move || {
+        let db = db.clone();
+        async move { db.poll_epoch().await }
     });
 }
 
@@ -113,30 +128,21 @@ fn spawn_checkpointer(db: Db) {
     if db.kind != app::backend::db::DbKind::Sqlite {
         return;
     }
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(app::backend::db::CHECKPOINT_MILLIS));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = db.checkpoint().await {
-                tracing::warn!(error = ?e, "could not checkpoint the SQLite write-ahead log");
-            }
-        }
+    let period = Duration::from_millis(app::backend::db::CHECKPOINT_MILLIS);
+    spawn_every(period, "could not checkpoint the SQLite write-ahead log", move || {
+        let db = db.clone();
+        async move { db.checkpoint().await }
     });
 }
 
 /// Adds the in-memory API usage counters to the database every few seconds
-/// (the loss window on a crash; see `backend/usage.rs`).
+/// (the loss window on a crash; see `backend/usage.rs`). A failed write
+/// keeps them for the next try.
 fn spawn_usage_flusher(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(app::backend::usage::FLUSH_INTERVAL_SECS));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = state.usage.flush(&state.db.pool).await {
-                tracing::warn!(error = ?e, "could not write API usage counters; keeping them for the next try");
-            }
-        }
+    let period = Duration::from_secs(app::backend::usage::FLUSH_INTERVAL_SECS);
+    spawn_every(period, "could not write API usage counters", move || {
+        let state = state.clone();
+        async move { state.usage.flush(&state.db.pool).await }
     });
 }
 
