@@ -136,11 +136,10 @@ fn spawn_checkpointer(db: Db) {
 }
 
 /// Adds the in-memory API usage counters to the database every few seconds
-/// (the loss window on a crash; see `backend/usage.rs`). A failed write
-/// keeps them for the next try.
+/// (the loss window on a crash; see `backend/usage.rs`).
 fn spawn_usage_flusher(state: AppState) {
     let period = Duration::from_secs(app::backend::usage::FLUSH_INTERVAL_SECS);
-    spawn_every(period, "could not write API usage counters", move || {
+    spawn_every(period, "could not write API usage counters; keeping them for the next try", move || {
         let state = state.clone();
         async move { state.usage.flush(&state.db.pool).await }
     });

@@ -49,9 +49,15 @@ impl CredentialCounts {
                 && label.as_bytes()[method.len()] == b' '
                 && label.ends_with(route)
         };
-        match self.calls.iter_mut().find(|(d, label, _)| *d == day && is_label(label)) {
+        self.add(day, is_label, || format!("{method} {route}"), calls);
+    }
+
+    /// Adds `calls` to the entry of `day` whose label `is_label` accepts, or
+    /// starts one labelled `label()`.
+    fn add(&mut self, day: i64, is_label: impl Fn(&str) -> bool, label: impl FnOnce() -> String, calls: i64) {
+        match self.calls.iter_mut().find(|(d, l, _)| *d == day && is_label(l)) {
             Some(entry) => entry.2 += calls,
-            None => self.calls.push((day, format!("{method} {route}"), calls)),
+            None => self.calls.push((day, label(), calls)),
         }
     }
 
@@ -63,10 +69,8 @@ impl CredentialCounts {
 
     fn merge(&mut self, other: CredentialCounts) {
         for (day, label, n) in other.calls {
-            match self.calls.iter_mut().find(|(d, l, _)| *d == day && *l == label) {
-                Some(entry) => entry.2 += n,
-                None => self.calls.push((day, label, n)),
-            }
+            let is_label = |l: &str| l == label;
+            self.add(day, is_label, || label.clone(), n);
         }
         for (ip, (seen, n)) in other.addresses {
             self.seen_from(ip, seen, n);

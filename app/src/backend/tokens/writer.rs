@@ -19,7 +19,7 @@ const QUEUE: usize = 4096;
 
 /// A token row to insert: the token's stored key (its issue order and keyed
 /// digest), never the token itself.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct NewToken {
     pub key: String,
     pub credential_id: String,
