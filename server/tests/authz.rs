@@ -91,14 +91,7 @@ async fn every_function_and_endpoint_answers_each_caller_as_the_table_says() {
         cookies.insert(format!("{caller:?}"), cookie);
     }
 
-    let settings: Vec<(&str, &str)> = vec![
-        ("token_idle_minutes", "20"),
-        ("token_lifetime_secs", "3600"),
-        ("max_credential_days", "365"),
-        ("api_enabled", "true"),
-        ("session_idle_minutes", "30"),
-        ("session_absolute_hours", "12"),
-    ];
+    let settings = settings_form(&[]);
     let update = vec![
         ("id", target.id.as_str()),
         ("name", "Target credential"),

@@ -246,24 +246,6 @@ async fn a_password_reset_ends_the_users_sessions_and_shows_a_generated_password
     assert!(v["password"].is_null(), "a chosen password is not echoed back");
 }
 
-fn settings_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut form = vec![
-        ("token_idle_minutes", "20"),
-        ("token_lifetime_secs", "3600"),
-        ("max_credential_days", "365"),
-        ("api_enabled", "true"),
-        ("session_idle_minutes", "30"),
-        ("session_absolute_hours", "12"),
-    ];
-    for (k, v) in overrides {
-        form.retain(|(key, _)| key != k);
-        if !v.is_empty() {
-            form.push((k, v));
-        }
-    }
-    form
-}
-
 #[tokio::test]
 async fn only_administrators_change_settings_and_bad_values_get_field_errors() {
     let app = spawn().await;

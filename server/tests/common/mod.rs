@@ -367,3 +367,23 @@ pub async fn assert_alive(app: &TestApp, t: &str) {
     let res = api(app, "/api/v1/me", t).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
 }
+
+/// The General Settings form with the default values, `overrides` replacing
+/// fields (an empty value drops the field).
+pub fn settings_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("token_idle_minutes", "20"),
+        ("token_lifetime_secs", "3600"),
+        ("max_credential_days", "365"),
+        ("api_enabled", "true"),
+        ("session_idle_minutes", "30"),
+        ("session_absolute_hours", "12"),
+    ];
+    for (k, v) in overrides {
+        form.retain(|(key, _)| key != k);
+        if !v.is_empty() {
+            form.push((k, v));
+        }
+    }
+    form
+}
