@@ -1,6 +1,6 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { readFileSync } from "node:fs";
-import { ADMIN, hydrated, shot, signIn } from "./helpers";
+import { ADMIN, createCredential, hydrated, shot, signIn } from "./helpers";
 
 // Issue #6: an Auditor filters the audit log, exports it as CSV, and sees
 // another user's credential (and its API use) without any secret.
@@ -20,14 +20,7 @@ test("an Auditor filters the audit log, exports it, and reviews another user's c
 }) => {
   // Otto (not an auditor) creates a credential and uses it.
   const otto = await signedIn(browser, "otto", "copper kettle 808 lane");
-  await otto.getByRole("link", { name: "+ New credential" }).first().click();
-  const create = otto.getByRole("dialog", { name: "New credential" });
-  await create.getByLabel("Name").fill("Otto reporting");
-  await create.getByLabel("Work Creator").check();
-  await create.getByRole("button", { name: "Generate key" }).click();
-  const secretDialog = otto.getByRole("dialog", { name: "Credential secret" });
-  const clientId = await secretDialog.getByRole("textbox", { name: "Client ID" }).inputValue();
-  const secret = await secretDialog.getByRole("textbox", { name: "Client secret" }).inputValue();
+  const { secretDialog, clientId, secret } = await createCredential(otto, "Otto reporting", ["Work Creator"]);
   await secretDialog.getByRole("button", { name: "Done" }).click();
   const basic = (s: string) => `Basic ${Buffer.from(`${clientId}:${s}`).toString("base64")}`;
   const issued = await request.post("/oauth/token", {

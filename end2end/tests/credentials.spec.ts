@@ -1,7 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { hydrated, shot, signIn } from "./helpers";
+import { createCredential, hydrated, openCreate, shot, signIn } from "./helpers";
 
 const CLI = join(__dirname, "..", "..", "target", "debug", "appcred");
 function cli(...args: string[]) {
@@ -11,23 +11,6 @@ function cli(...args: string[]) {
 }
 
 const SECRET = /^acs_[A-Za-z0-9_-]{49}$/;
-
-async function openCreate(page: Page) {
-  await page.getByRole("link", { name: "+ New credential" }).first().click();
-  return page.getByRole("dialog", { name: "New credential" });
-}
-
-async function createCredential(page: Page, name: string, roles: string[]) {
-  const dialog = await openCreate(page);
-  await dialog.getByLabel("Name").fill(name);
-  for (const role of roles) await dialog.getByLabel(role).check();
-  await dialog.getByRole("button", { name: "Generate key" }).click();
-  const secretDialog = page.getByRole("dialog", { name: "Credential secret" });
-  await expect(secretDialog.getByRole("heading", { name: "Credential created" })).toBeVisible();
-  const clientId = await secretDialog.getByRole("textbox", { name: "Client ID" }).inputValue();
-  const secret = await secretDialog.getByRole("textbox", { name: "Client secret" }).inputValue();
-  return { secretDialog, clientId, secret };
-}
 
 function rowOf(page: Page, name: string) {
   return page.getByRole("row").filter({ hasText: name });

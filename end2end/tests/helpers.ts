@@ -33,3 +33,22 @@ export function cspViolations(page: Page): string[] {
   });
   return seen;
 }
+
+/** Opens the New credential dialog from the list page. */
+export async function openCreate(page: Page) {
+  await page.getByRole("link", { name: "+ New credential" }).first().click();
+  return page.getByRole("dialog", { name: "New credential" });
+}
+
+/** Creates a credential in the dialog and reads the client ID and secret shown once. */
+export async function createCredential(page: Page, name: string, roles: string[]) {
+  const dialog = await openCreate(page);
+  await dialog.getByLabel("Name").fill(name);
+  for (const role of roles) await dialog.getByLabel(role).check();
+  await dialog.getByRole("button", { name: "Generate key" }).click();
+  const secretDialog = page.getByRole("dialog", { name: "Credential secret" });
+  await expect(secretDialog.getByRole("heading", { name: "Credential created" })).toBeVisible();
+  const clientId = await secretDialog.getByRole("textbox", { name: "Client ID" }).inputValue();
+  const secret = await secretDialog.getByRole("textbox", { name: "Client secret" }).inputValue();
+  return { secretDialog, clientId, secret };
+}

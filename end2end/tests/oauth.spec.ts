@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { hydrated, signIn } from "./helpers";
+import { createCredential, hydrated, signIn } from "./helpers";
 
 // A stock OAuth library, unmodified: openid-client (RFC 8414 discovery, then
 // the client credentials grant with client_secret_basic and client_secret_post).
@@ -13,14 +13,7 @@ test("a stock OAuth client library gets tokens, and a regenerated secret retires
   await page.goto("/");
   await hydrated(page);
   await signIn(page, "nora", "quiet river stone 77");
-  await page.getByRole("link", { name: "+ New credential" }).first().click();
-  const dialog = page.getByRole("dialog", { name: "New credential" });
-  await dialog.getByLabel("Name").fill("openid-client");
-  await dialog.getByLabel("Work Creator").check();
-  await dialog.getByRole("button", { name: "Generate key" }).click();
-  const secretDialog = page.getByRole("dialog", { name: "Credential secret" });
-  const clientId = await secretDialog.getByRole("textbox", { name: "Client ID" }).inputValue();
-  const secret = await secretDialog.getByRole("textbox", { name: "Client secret" }).inputValue();
+  const { secretDialog, clientId, secret } = await createCredential(page, "openid-client", ["Work Creator"]);
   await secretDialog.getByRole("button", { name: "Done" }).click();
 
   const discover = (s: string, auth: "basic" | "post") =>

@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
-import { cspViolations, hydrated, shot, signIn } from "./helpers";
+import { cspViolations, createCredential, hydrated, shot, signIn } from "./helpers";
 
 // Issue #5: a User Manager removes a role in the Users page; the token that
 // carries it dies at the next call, the owner's credential shows the role
@@ -69,15 +69,7 @@ test("a User Manager removes a role: the token carrying it dies, the credential 
 
   // A creates a credential with both roles and gets a token for it.
   const owner = await signedIn(browser, "ursula", "violet canyon breeze 88");
-  await owner.getByRole("link", { name: "+ New credential" }).first().click();
-  const create = owner.getByRole("dialog", { name: "New credential" });
-  await create.getByLabel("Name").fill("Ursula sync");
-  await create.getByLabel("Work Creator").check();
-  await create.getByLabel("Team Leader").check();
-  await create.getByRole("button", { name: "Generate key" }).click();
-  const secretDialog = owner.getByRole("dialog", { name: "Credential secret" });
-  const clientId = await secretDialog.getByRole("textbox", { name: "Client ID" }).inputValue();
-  const secret = await secretDialog.getByRole("textbox", { name: "Client secret" }).inputValue();
+  const { secretDialog, clientId, secret } = await createCredential(owner, "Ursula sync", ["Work Creator", "Team Leader"]);
   await secretDialog.getByRole("button", { name: "Done" }).click();
 
   const first = await token(request, clientId, secret);
