@@ -204,3 +204,25 @@ async fn the_background_checkpoint_moves_the_write_ahead_log_into_the_database()
     app.state.db.checkpoint().await.unwrap();
     assert!(size() > before, "the checkpoint copied them into the database file");
 }
+
+#[tokio::test]
+async fn every_sqlite_connection_runs_in_wal_mode_without_a_memory_map() {
+    // The settings the write path depends on (docs/benchmarks.md): the
+    // write-ahead log, NORMAL syncs, and no memory map (a growing database
+    // file is remapped at each read transaction, which flushes every core's
+    // TLB). Checked on several pooled connections at once, not just one.
+    use common::*;
+    if common::backend_name() != "sqlite" {
+        return;
+    }
+    let app = spawn().await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut conn = app.state.db.pool.acquire().await.unwrap();
+        let journal: String = sqlx::query_scalar("pragma journal_mode").fetch_one(&mut *conn).await.unwrap();
+        let synchronous: i64 = sqlx::query_scalar("pragma synchronous").fetch_one(&mut *conn).await.unwrap();
+        let mmap: i64 = sqlx::query_scalar("pragma mmap_size").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!((journal.as_str(), synchronous, mmap), ("wal", 1, 0));
+        held.push(conn);
+    }
+}

@@ -119,11 +119,15 @@ impl Db {
                             // checkpoints in the background (`Db::checkpoint`);
                             // the automatic checkpoint, which runs inside the
                             // committing transaction and stalls it, is only a
-                            // backstop at 40 MB of WAL.
+                            // backstop at 40 MB of WAL. No memory map: the
+                            // database grows with every checkpoint, and each
+                            // read transaction that then sees a larger file
+                            // unmaps and remaps it, which flushes the TLB of
+                            // every core (docs/benchmarks.md, fifth measurement).
                             conn.execute(
                                 "pragma journal_mode = wal; pragma synchronous = normal; \
                                  pragma foreign_keys = on; pragma busy_timeout = 10000; \
-                                 pragma cache_size = -8192; pragma mmap_size = 268435456; \
+                                 pragma cache_size = -8192; pragma mmap_size = 0; \
                                  pragma temp_store = memory; pragma wal_autocheckpoint = 10000;",
                             )
                             .await?;
