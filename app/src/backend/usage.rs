@@ -33,9 +33,10 @@ type AddressCount = (String, i64, i64);
 /// The counters of one credential since the last flush.
 #[derive(Debug, Default, PartialEq)]
 struct CredentialCounts {
-    /// (day, "METHOD /route", calls): a handful of entries per interval, so
-    /// a list searched without building the label beats a map keyed by it.
-    calls: Vec<(i64, String, i64)>,
+    /// Endpoints are labelled "METHOD /route". A handful of entries per
+    /// interval, so a list searched without building the label beats a map
+    /// keyed by it.
+    calls: Vec<DayCount>,
     /// address → (last seen, calls)
     addresses: HashMap<IpAddr, (i64, i64)>,
     last_used: i64,
