@@ -8,8 +8,9 @@
 
 use crate::backend::audit::{self, Event};
 use crate::backend::db::values_list;
-use crate::backend::Result;
-use sqlx::AnyPool;
+use crate::backend::{Error, Result};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection};
 use tokio::sync::{mpsc, oneshot};
 
 /// Tokens per transaction at most.
@@ -70,6 +71,12 @@ impl TokenWriter {
 }
 
 async fn run(pool: AnyPool, mut jobs: mpsc::Receiver<Job>) {
+    // The writer keeps one connection for itself. On SQLite that keeps its
+    // page cache warm: a pooled connection used by turns finds its cache
+    // stale after the other connections' commits and rereads the pages it
+    // appends to (docs/benchmarks.md, sixth measurement). After a failure it
+    // goes back to the pool, and the next batch acquires one again.
+    let mut conn: Option<PoolConnection<Any>> = None;
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -86,7 +93,17 @@ async fn run(pool: AnyPool, mut jobs: mpsc::Receiver<Job>) {
             tokens.push(job.token);
             waiting.push(job.done);
         }
-        let outcome = write_batch(&pool, &tokens, events).await.map_err(|e| {
+        let outcome = async {
+            let mut held = match conn.take() {
+                Some(held) => held,
+                None => pool.acquire().await?,
+            };
+            write_batch(&mut held, &tokens, events).await?;
+            conn = Some(held);
+            Ok::<_, Error>(())
+        }
+        .await
+        .map_err(|e| {
             tracing::error!(error = ?e, tokens = tokens.len(), "could not store issued tokens");
             "database error".to_string()
         });
@@ -96,8 +113,8 @@ async fn run(pool: AnyPool, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
-async fn write_batch(pool: &AnyPool, tokens: &[NewToken], events: Vec<(i64, Event)>) -> Result<()> {
-    let mut tx = pool.begin().await?;
+async fn write_batch(conn: &mut AnyConnection, tokens: &[NewToken], events: Vec<(i64, Event)>) -> Result<()> {
+    let mut tx = conn.begin().await?;
     let sql = format!(
         "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version) \
          values {}",
