@@ -174,6 +174,11 @@ fn spawn_housekeeping(db: Db, clock: Arc<dyn Clock>) {
             if let Err(e) = throttle::purge_older_than(&db.pool, clock.unix() - 86_400).await {
                 tracing::warn!(error = ?e, "could not purge old throttle windows");
             }
+            match app::backend::tokens::service::purge_expired(&db.pool, clock.unix()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(tokens = n, "deleted the rows of long-expired tokens"),
+                Err(e) => tracing::warn!(error = ?e, "could not delete long-expired tokens"),
+            }
         }
     });
 }

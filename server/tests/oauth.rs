@@ -642,3 +642,70 @@ async fn a_change_made_on_another_instance_applies_here_at_the_next_epoch_poll()
     assert_dead(&here, &t).await;
     assert_oauth_error(&token(&here, &c, &[("scope", "team_leader")]).await, StatusCode::BAD_REQUEST, "invalid_scope");
 }
+
+async fn stored(app: &TestApp, token: &str) -> bool {
+    let key = app.state.secret_key.token_key(token).unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from tokens where token_digest = $1")
+        .bind(key)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    n == 1
+}
+
+#[tokio::test]
+async fn long_expired_tokens_are_deleted_and_live_ones_kept() {
+    use app::backend::tokens::service::{purge_expired, KEEP_EXPIRED_SECS};
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let old = access_token(&app, &c).await;
+    // Past the longest lifetime General Settings allow, plus the keeping time.
+    app.clock.advance(SECS_PER_DAY + KEEP_EXPIRED_SECS + 60);
+    // Issued now by the clock, though its key was made in the same real
+    // second as `old`'s: the expiry, not the key, decides what goes.
+    let fresh = access_token(&app, &c).await;
+    assert_eq!(purge_expired(&app.state.db.pool, app.now()).await.unwrap(), 1);
+    assert!(!stored(&app, &old).await, "the long-expired token's row is gone");
+    assert!(stored(&app, &fresh).await);
+    assert_alive(&app, &fresh).await;
+    assert_dead(&app, &old).await;
+
+    // Expired, but kept for a day first.
+    app.clock.advance(3_600 + 1);
+    assert_dead(&app, &fresh).await;
+    assert_eq!(purge_expired(&app.state.db.pool, app.now()).await.unwrap(), 0);
+    assert!(stored(&app, &fresh).await);
+    app.clock.advance(KEEP_EXPIRED_SECS);
+    assert_eq!(purge_expired(&app.state.db.pool, app.now()).await.unwrap(), 1);
+    assert!(!stored(&app, &fresh).await);
+}
+
+#[tokio::test]
+async fn a_large_backlog_of_expired_tokens_is_deleted_in_several_transactions() {
+    use app::backend::secrets::issue_order_bound;
+    use app::backend::tokens::service::purge_expired;
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let live = access_token(&app, &c).await;
+    let issued = app.now() - 3 * SECS_PER_DAY;
+    let order = issue_order_bound(issued);
+    let mut tx = app.state.db.pool.begin().await.unwrap();
+    for i in 0..1_234 {
+        sqlx::query(
+            "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, \
+             secret_version) values ($1, $2, 'work_creator', $3, $4, $3, 1)",
+        )
+        .bind(format!("{order}{i:064x}"))
+        .bind(&c.id)
+        .bind(issued)
+        .bind(issued + 3_600)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(purge_expired(&app.state.db.pool, app.now()).await.unwrap(), 1_234);
+    let left: i64 = sqlx::query_scalar("select count(*) from tokens").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(left, 1);
+    assert_alive(&app, &live).await;
+}

@@ -115,6 +115,15 @@ fn next_order() -> u64 {
     now.max(previous + 1)
 }
 
+/// The stored-key prefix of tokens issued at `unix_secs`: every key of a
+/// token issued earlier sorts before it (ADR 0003). Token purges use it to
+/// reach the oldest tokens through the key's own index.
+pub fn issue_order_bound(unix_secs: i64) -> String {
+    let mut out = String::with_capacity(ORDER_CHARS);
+    push_order(&mut out, u64::try_from(unix_secs).unwrap_or(0).saturating_mul(1_000_000));
+    out
+}
+
 /// Fixed-width base 62 in ASCII order, so the text sorts like the number.
 fn push_order(out: &mut String, mut n: u64) {
     let mut digits = [b'0'; ORDER_CHARS];
@@ -262,6 +271,17 @@ mod tests {
         let mut max = String::new();
         push_order(&mut max, u64::MAX);
         assert_eq!(max.len(), 11);
+    }
+
+    #[test]
+    fn the_issue_order_bound_separates_tokens_issued_before_it_from_later_ones() {
+        let key = SecretKey::from_bytes([6; 32]);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let token = new_access_token(&key).key;
+        // (two seconds: the clock may tick between `now` and the token)
+        assert!(token.as_str() < issue_order_bound(now + 2).as_str(), "issued before the bound");
+        assert!(token.as_str() > issue_order_bound(now - 1).as_str(), "issued after the bound");
+        assert_eq!(issue_order_bound(-5), "00000000000", "a time before the epoch bounds nothing");
     }
 
     #[test]

@@ -128,3 +128,26 @@ pub async fn revoke_one<'e>(ex: impl Executor<'e, Database = Any>, key: &str, re
     .await?;
     Ok(res.rows_affected())
 }
+
+/// Deletes at most `limit` tokens that expired before `expired_before`,
+/// oldest first, among those whose key sorts before `key_bound` (issued
+/// before then; `secrets::issue_order_bound`). The bound keeps the search on
+/// the first pages of the key's index, where the oldest tokens are; the
+/// expiry test alone decides what goes.
+pub async fn purge_expired<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    key_bound: &str,
+    expired_before: i64,
+    limit: i64,
+) -> Result<u64> {
+    let res = sqlx::query(
+        "delete from tokens where token_digest in (select token_digest from tokens \
+         where token_digest < $1 and expires_at < $2 order by token_digest limit $3)",
+    )
+    .bind(key_bound)
+    .bind(expired_before)
+    .bind(limit)
+    .execute(ex)
+    .await?;
+    Ok(res.rows_affected())
+}

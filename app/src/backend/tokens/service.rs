@@ -428,3 +428,36 @@ pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str)
         }
     }
 }
+
+/// How long a dead token's row is kept after its lifetime ends, for anyone
+/// tracing a client's recent history; the housekeeping task then deletes it.
+pub const KEEP_EXPIRED_SECS: i64 = 86_400;
+/// Rows deleted per transaction, with a pause between transactions: SQLite
+/// holds its single write lock for a few milliseconds at a time, so token
+/// issuance keeps flowing while a purge runs.
+const PURGE_CHUNK: i64 = 500;
+const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Deletes the rows of tokens whose lifetime ended more than
+/// [`KEEP_EXPIRED_SECS`] ago, so the table holds a bounded window of tokens
+/// and the work done per credential (revocation, the Auditor's live-token
+/// counts) does not grow with every token ever issued. Returns how many.
+///
+/// No token outlives the longest lifetime General Settings allow, so the
+/// tokens issued before that lifetime plus the keeping time are all due.
+/// They are the first keys of the tokens' own index (ADR 0003): no index on
+/// the expiry, which every issued token would have to write, is needed.
+pub async fn purge_expired(pool: &AnyPool, now: i64) -> crate::backend::Result<u64> {
+    use crate::model::settings_bounds::TOKEN_LIFETIME_SECS;
+    let expired_before = now - KEEP_EXPIRED_SECS;
+    let key_bound = secrets::issue_order_bound(expired_before - TOKEN_LIFETIME_SECS.1);
+    let mut purged = 0;
+    loop {
+        let n = super::repo::purge_expired(pool, &key_bound, expired_before, PURGE_CHUNK).await?;
+        purged += n;
+        if n < PURGE_CHUNK as u64 {
+            return Ok(purged);
+        }
+        tokio::time::sleep(PURGE_PAUSE).await;
+    }
+}
