@@ -76,7 +76,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     spawn_housekeeping(db.clone(), clock.clone());
     spawn_usage_flusher(state.clone());
     spawn_epoch_poller(db.clone());
-    spawn_checkpointer(db.clone());
+    // Keeps SQLite's write-ahead log short, so that no commit of issued
+    // tokens runs SQLite's automatic checkpoint (nothing on PostgreSQL).
+    tokio::spawn(app::backend::tokens::writer::keep_log_short(
+        db.clone(),
+        state.token_writer.clone(),
+        app::backend::tokens::writer::LogPolicy::DEFAULT,
+    ));
 
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -119,19 +125,6 @@ fn spawn_epoch_poller(db: Db) {
     spawn_every(period, "could not poll the cache epoch", move || {
         let db = db.clone();
         async move { db.poll_epoch().await }
-    });
-}
-
-/// Keeps SQLite's write-ahead log short from outside any request, so no
-/// commit (a batch of issued tokens) waits for a checkpoint.
-fn spawn_checkpointer(db: Db) {
-    if db.kind != app::backend::db::DbKind::Sqlite {
-        return;
-    }
-    let period = Duration::from_millis(app::backend::db::CHECKPOINT_MILLIS);
-    spawn_every(period, "could not checkpoint the SQLite write-ahead log", move || {
-        let db = db.clone();
-        async move { db.checkpoint().await }
     });
 }
 

@@ -184,7 +184,7 @@ async fn the_sqlite_storage_rebuild_keeps_every_token_and_the_audit_chain() {
 
 #[tokio::test]
 async fn the_background_checkpoint_moves_the_write_ahead_log_into_the_database() {
-    // The server checkpoints every CHECKPOINT_MILLIS so that no commit waits
+    // The server checkpoints every LogPolicy tick so that no commit waits
     // for SQLite's automatic checkpoint (docs/benchmarks.md).
     use common::*;
     let app = spawn().await;
@@ -225,4 +225,62 @@ async fn every_sqlite_connection_runs_in_wal_mode_without_a_memory_map() {
         assert_eq!((journal.as_str(), synchronous, mmap), ("wal", 1, 0));
         held.push(conn);
     }
+}
+
+#[tokio::test]
+async fn the_writer_finishes_a_checkpoint_between_batches_so_the_log_starts_over() {
+    // SQLite starts its write-ahead log over only at a commit that finds the
+    // whole log copied. A checkpoint beside a busy writer never gets there;
+    // one run by the writer between two batches does (writer::LogPolicy,
+    // docs/benchmarks.md, seventh measurement).
+    use app::backend::audit::{Actor, Event};
+    use app::backend::tokens::writer::{self, LogPolicy, NewToken, Step};
+    use common::*;
+    if common::backend_name() != "sqlite" {
+        return; // PostgreSQL manages its own log
+    }
+    let app = spawn().await;
+    let user_id = app.create_user("alice", "correct horse battery staple", &[Role::WorkCreator]).await;
+    let c = credential_for(&app, &user_id, "alice", "log", &["work_creator"]).await;
+    let writer = app.state.token_writer.clone();
+    let store = |writer: writer::TokenWriter, n: usize, credential: String| async move {
+        let row = NewToken {
+            key: format!("log-test-{n:06}"),
+            credential_id: credential,
+            roles: "work_creator".into(),
+            issued_at: 1,
+            expires_at: 2,
+            secret_version: 1,
+        };
+        writer.write(row, Event::new("token.issued", Actor::System)).await.unwrap();
+    };
+    // A long log: one commit per token, never checkpointed.
+    for n in 0..200 {
+        store(writer.clone(), n, c.id.clone()).await;
+    }
+    // Tokens keep arriving while the writer copies the log between two of
+    // their batches; a commit landing during the copy would keep the log
+    // from starting over.
+    let mut busy = tokio::task::JoinSet::new();
+    for n in 200..264 {
+        busy.spawn(store(writer.clone(), n, c.id.clone()));
+    }
+    tokio::task::yield_now().await;
+    let copied = writer.checkpoint().await.unwrap();
+    assert!(copied.log_frames >= 400, "200 commits make a long log: {copied:?}");
+    assert_eq!(copied.copied_frames, copied.log_frames, "the whole log was copied");
+    busy.join_all().await;
+    store(writer.clone(), 264, c.id.clone()).await;
+
+    // The log started over at the first commit after the writer's
+    // checkpoint: it holds only what came after, and the next tick rests.
+    let after = app.state.db.checkpoint().await.unwrap();
+    assert!(after.log_frames < copied.log_frames / 2, "the log started over: {copied:?} then {after:?}");
+    let step = writer::checkpoint_tick(&app.state.db, &writer, &LogPolicy::DEFAULT).await.unwrap();
+    assert_eq!(step, Step::Rest, "a short log needs no help from the writer");
+    let stored: i64 = sqlx::query_scalar("select count(*) from tokens where token_digest like 'log-test-%'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 265, "every token was committed");
 }

@@ -17,10 +17,6 @@ use std::time::Duration;
 /// one. Changes made on this instance apply at the very next request.
 pub const EPOCH_POLL_MILLIS: u64 = 200;
 
-/// How often a serving instance copies the SQLite write-ahead log into the
-/// database, off the commit path of any request.
-pub const CHECKPOINT_MILLIS: u64 = 100;
-
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -116,7 +112,7 @@ impl Db {
                         Box::pin(async move {
                             // WAL: readers don't block the writer; NORMAL is durable
                             // across process crashes in WAL mode. The server
-                            // checkpoints in the background (`Db::checkpoint`);
+                            // checkpoints in the background (`writer::LogPolicy`);
                             // the automatic checkpoint, which runs inside the
                             // committing transaction and stalls it, is only a
                             // backstop at 40 MB of WAL. No memory map: the
@@ -175,14 +171,14 @@ impl Db {
         Ok(())
     }
 
-    /// A passive SQLite checkpoint: copies what the write-ahead log holds
-    /// into the database without blocking writers or readers. Nothing to do
-    /// on PostgreSQL.
-    pub async fn checkpoint(&self) -> sqlx::Result<()> {
-        if self.kind == DbKind::Sqlite {
-            sqlx::query("pragma wal_checkpoint(passive)").execute(&self.pool).await?;
+    /// A passive SQLite checkpoint on a pooled connection: copies what the
+    /// write-ahead log holds into the database without blocking writers or
+    /// readers. Nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> sqlx::Result<Checkpoint> {
+        if self.kind != DbKind::Sqlite {
+            return Ok(Checkpoint::default());
         }
-        Ok(())
+        Checkpoint::run(&mut *self.pool.acquire().await?).await
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -199,6 +195,26 @@ impl Db {
     /// Liveness of the database, for `/healthz`.
     pub async fn ping(&self) -> sqlx::Result<()> {
         sqlx::query("select 1").execute(&self.pool).await.map(|_: AnyQueryResult| ())
+    }
+}
+
+/// What a passive SQLite checkpoint found (`pragma wal_checkpoint`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Frames in the write-ahead log when the checkpoint began. The log
+    /// starts over (and this drops) only at a commit that finds every frame
+    /// already copied into the database.
+    pub log_frames: i64,
+    /// Frames of it now copied into the database.
+    pub copied_frames: i64,
+}
+
+impl Checkpoint {
+    /// Runs a passive checkpoint on `conn` (SQLite only).
+    pub async fn run(conn: &mut sqlx::AnyConnection) -> sqlx::Result<Self> {
+        use sqlx::Row as _;
+        let row = sqlx::query("pragma wal_checkpoint(passive)").fetch_one(conn).await?;
+        Ok(Checkpoint { log_frames: row.try_get(1)?, copied_frames: row.try_get(2)? })
     }
 }
 
