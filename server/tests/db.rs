@@ -278,9 +278,19 @@ async fn the_writer_finishes_a_checkpoint_between_batches_so_the_log_starts_over
     assert!(after.log_frames < copied.log_frames / 2, "the log started over: {copied:?} then {after:?}");
     let step = writer::checkpoint_tick(&app.state.db, &writer, &LogPolicy::DEFAULT).await.unwrap();
     assert_eq!(step, Step::Rest, "a short log needs no help from the writer");
+    // A tick that finds the log long syncs the database file and has the
+    // writer finish, while tokens keep arriving.
+    let mut busy = tokio::task::JoinSet::new();
+    for n in 265..329 {
+        busy.spawn(store(writer.clone(), n, c.id.clone()));
+    }
+    let eager = LogPolicy { restart_frames: 1, catch_up: std::time::Duration::from_secs(3600), ..LogPolicy::DEFAULT };
+    let step = writer::checkpoint_tick(&app.state.db, &writer, &eager).await.unwrap();
+    assert_eq!(step, Step::WriterFinishes);
+    busy.join_all().await;
     let stored: i64 = sqlx::query_scalar("select count(*) from tokens where token_digest like 'log-test-%'")
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap();
-    assert_eq!(stored, 265, "every token was committed");
+    assert_eq!(stored, 329, "every token was committed");
 }

@@ -62,6 +62,8 @@ pub struct Db {
     pub pool: AnyPool,
     pub kind: DbKind,
     epoch: Arc<Epoch>,
+    /// The SQLite database file, opened for [`Db::sync_file`].
+    sqlite_file: Option<Arc<std::fs::File>>,
 }
 
 /// The cache epoch: the in-memory caches of token and client state (see
@@ -95,9 +97,9 @@ impl Db {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let kind = DbKind::from_url(url)?;
-        let url = match kind {
+        let (url, sqlite_path) = match kind {
             DbKind::Sqlite => prepare_sqlite_url(url)?,
-            DbKind::Postgres => url.to_string(),
+            DbKind::Postgres => (url.to_string(), None),
         };
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let pool = match kind {
@@ -136,8 +138,15 @@ impl Db {
             DbKind::Postgres => options.max_connections(16).connect(&url).await,
         }
         .with_context(|| format!("could not connect to the {kind:?} database"))?;
-        let db =
-            Db { pool, kind, epoch: Arc::new(Epoch { local: AtomicU64::new(0), remote_seen: AtomicI64::new(-1) }) };
+        // The pool has created the file by now.
+        let sqlite_file = match sqlite_path {
+            Some(path) => Some(Arc::new(
+                std::fs::File::open(&path).with_context(|| format!("could not open {}", path.display()))?,
+            )),
+            None => None,
+        };
+        let epoch = Arc::new(Epoch { local: AtomicU64::new(0), remote_seen: AtomicI64::new(-1) });
+        let db = Db { pool, kind, epoch, sqlite_file };
         db.migrate().await?;
         Ok(db)
     }
@@ -179,6 +188,24 @@ impl Db {
             return Ok(Checkpoint::default());
         }
         Checkpoint::run(&mut *self.pool.acquire().await?).await
+    }
+
+    /// Flushes the SQLite database file to disk (nothing on PostgreSQL).
+    ///
+    /// A checkpoint that copies only part of the log (as one beside a busy
+    /// writer does) writes pages into the database file without syncing
+    /// it; only the one that copies the whole log syncs, and so flushes
+    /// everything the partial ones wrote. Syncing here first, off the
+    /// writer's path, leaves that one little to flush.
+    pub async fn sync_file(&self) -> crate::backend::Result<()> {
+        let Some(file) = self.sqlite_file.clone() else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || file.sync_data())
+            .await
+            .map_err(|e| anyhow::anyhow!("the sync task failed: {e}"))?
+            .context("could not sync the database file")?;
+        Ok(())
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -229,8 +256,8 @@ pub fn unless_unique_violation(res: Result<AnyQueryResult, sqlx::Error>) -> crat
 }
 
 /// Makes sure the directory of a file-backed SQLite URL exists and that the
-/// file is created on first use.
-fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
+/// file is created on first use; returns the URL and the file's path.
+fn prepare_sqlite_url(url: &str) -> anyhow::Result<(String, Option<std::path::PathBuf>)> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() || path == ":memory:" {
@@ -252,7 +279,7 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
             url.push_str("&mode=rwc");
         }
     }
-    Ok(url)
+    Ok((url, Some(path.into())))
 }
 
 #[cfg(test)]
@@ -270,8 +297,9 @@ mod tests {
     fn sqlite_urls_are_created_on_first_use() {
         let dir = std::env::temp_dir().join(format!("appcred-url-{}", std::process::id()));
         let file = dir.join("x.db");
-        let url = prepare_sqlite_url(&format!("sqlite://{}", file.display())).unwrap();
+        let (url, path) = prepare_sqlite_url(&format!("sqlite://{}", file.display())).unwrap();
         assert!(url.ends_with("?mode=rwc"));
+        assert_eq!(path, Some(file.clone()));
         assert!(dir.exists());
         assert!(prepare_sqlite_url("sqlite::memory:").is_err());
     }

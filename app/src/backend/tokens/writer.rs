@@ -112,9 +112,11 @@ impl TokenWriter {
 /// 2. when the log has not started over by itself (at least
 ///    `restart_frames` long), further passive checkpoints follow at once,
 ///    each with less left to copy, until one takes less than `catch_up`;
-/// 3. then the writer runs one more between two batches: with only a few
-///    commits left to copy it holds issuance for one short copy and two
-///    syncs, and the next commit starts the log over.
+/// 3. the database file is synced (the partial passes wrote into it
+///    without syncing; the pass that copies the whole log must sync it);
+/// 4. then the writer runs one more pass between two batches: with only a
+///    few commits left to copy it holds issuance for one short copy and two
+///    small syncs, and the next commit starts the log over.
 ///
 /// After `max_rounds` slow passes (a long reader holding old frames, or a
 /// slow disk) the writer finishes anyway, so the log stays bounded.
@@ -173,6 +175,7 @@ pub async fn checkpoint_tick(db: &Db, writer: &TokenWriter, policy: &LogPolicy) 
             Step::Again => continue,
             Step::Rest => return Ok(Step::Rest),
             Step::WriterFinishes => {
+                db.sync_file().await?;
                 writer.checkpoint().await?;
                 return Ok(Step::WriterFinishes);
             }
