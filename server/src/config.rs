@@ -35,8 +35,9 @@ pub struct ServeArgs {
     pub bind: Option<SocketAddr>,
 
     /// The URL people and clients use to reach this server (the OAuth
-    /// issuer). When it is https, session cookies get `Secure` and the
-    /// `__Host-` prefix. Defaults to http://<bind>.
+    /// issuer): an origin, https unless it names this machine (loopback).
+    /// When it is https, session cookies get `Secure` and the `__Host-`
+    /// prefix. Defaults to http://<bind>.
     #[arg(long, env = "APPCRED_PUBLIC_URL")]
     pub public_url: Option<String>,
 
@@ -236,15 +237,23 @@ impl ServeConfig {
         };
         let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{bind}"));
         let public_url = public_url.trim_end_matches('/').to_string();
-        let secure = if let Some(rest) = public_url.strip_prefix("https://") {
-            rest
+        let (https, authority) = if let Some(rest) = public_url.strip_prefix("https://") {
+            (true, rest)
         } else if let Some(rest) = public_url.strip_prefix("http://") {
-            rest
+            (false, rest)
         } else {
             anyhow::bail!("--public-url must start with http:// or https:// (got {public_url:?})");
         };
-        if secure.is_empty() || secure.contains(['?', '#']) {
+        if authority.is_empty() || authority.contains(['?', '#', '/']) {
             anyhow::bail!("--public-url must be a plain origin such as https://auth.example.com");
+        }
+        // Secrets and tokens cross this URL: plain http only on this machine
+        // (R6749-01, R8414-02: the issuer is an https URL).
+        if !https && !is_loopback_authority(authority) {
+            anyhow::bail!(
+                "--public-url {public_url} would send client secrets and tokens unencrypted: serve appcred \
+                 behind TLS and set APPCRED_PUBLIC_URL=https://… (plain http is only for loopback addresses)"
+            );
         }
         if let Some(p) = &args.admin_password {
             app::backend::auth::password::check_policy(p, "admin")
@@ -302,6 +311,15 @@ fn sqlite_sidecar(database_url: &str, file: &str) -> PathBuf {
     Path::new(db_path).parent().map(|p| p.join(file)).unwrap_or_else(|| PathBuf::from(file))
 }
 
+/// `host[:port]` naming this machine: `localhost`, 127.0.0.0/8 or `[::1]`.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _port)| host),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -343,6 +361,24 @@ mod tests {
         let cfg = ServeConfig::from_cli(&cli.database_url, &cli.serve).unwrap();
         assert!(!cfg.secure_cookies);
         assert_eq!(cfg.public_url, "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn plain_http_is_refused_beyond_loopback() {
+        // R6749-01, R8414-02: the issuer is https, except on this machine
+        for url in ["http://auth.example.com", "http://10.0.0.5:3000", "http://[2001:db8::1]:80"] {
+            let cli = args(&["--public-url", url, "--bind", "127.0.0.1:9"]);
+            let err = ServeConfig::from_cli(&cli.database_url, &cli.serve).err().expect(url).to_string();
+            assert!(err.contains("unencrypted") && err.contains("https://"), "{err}");
+        }
+        let cli = args(&["--bind", "0.0.0.0:3000"]);
+        assert!(ServeConfig::from_cli(&cli.database_url, &cli.serve).is_err(), "the default URL of a public bind");
+        for url in ["http://localhost:3000", "http://127.0.0.2", "http://[::1]:3000", "https://10.0.0.5"] {
+            let cli = args(&["--public-url", url, "--bind", "127.0.0.1:9"]);
+            assert!(ServeConfig::from_cli(&cli.database_url, &cli.serve).is_ok(), "{url}");
+        }
+        let cli = args(&["--public-url", "https://auth.example.com/base", "--bind", "127.0.0.1:9"]);
+        assert!(ServeConfig::from_cli(&cli.database_url, &cli.serve).is_err(), "an origin, not a path");
     }
 
     #[test]
