@@ -306,6 +306,17 @@ async fn a_token_dies_at_its_absolute_expiry() {
     }
     app.clock.advance(7);
     assert_dead(&app, &t).await;
+    assert_inactive_and_revocable(&app, &c, &t).await;
+}
+
+/// The other two oracles of a dead token (LC-01, LC-03): introspection
+/// answers `{"active": false}` and nothing else, and revocation succeeds.
+async fn assert_inactive_and_revocable(app: &TestApp, c: &Client, t: &str) {
+    let auth = basic(&c.id, &c.secret);
+    let res = post(app, "/oauth/introspect", Some(&auth), &[("token", t)]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(json(&res), serde_json::json!({ "active": false }));
+    assert_eq!(post(app, "/oauth/revoke", Some(&auth), &[("token", t)]).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -328,19 +339,24 @@ async fn a_token_dies_when_idle_past_the_timeout_and_use_keeps_it_alive() {
     assert_eq!(reason, "idle");
 }
 
+/// Alice, the owner of the credential that `setup` creates, signed in.
+async fn owner(app: &TestApp) -> app::backend::auth::Principal {
+    app::backend::auth::Principal {
+        user_id: sqlx::query_scalar("select owner_id from credentials").fetch_one(&app.state.db.pool).await.unwrap(),
+        username: "alice".into(),
+        display_name: "alice".into(),
+        roles: vec![Role::WorkCreator],
+        ip: None,
+    }
+}
+
 #[tokio::test]
 async fn regenerating_the_secret_kills_the_old_secret_and_its_tokens() {
     // LC-04
     let app = spawn().await;
     let c = setup(&app, &["work_creator"]).await;
     let t = access_token(&app, &c).await;
-    let owner = app::backend::auth::Principal {
-        user_id: sqlx::query_scalar("select owner_id from credentials").fetch_one(&app.state.db.pool).await.unwrap(),
-        username: "alice".into(),
-        display_name: "alice".into(),
-        roles: vec![Role::WorkCreator],
-        ip: None,
-    };
+    let owner = owner(&app).await;
     let fresh = credentials::regenerate(&app.state, &owner, &c.id).await.unwrap();
     assert_dead(&app, &t).await;
     let res = token(&app, &c, &[]).await;
@@ -358,7 +374,12 @@ async fn deleting_or_expiring_a_credential_kills_it_everywhere() {
     let t = access_token(&app, &c).await;
     app.clock.advance(31 * SECS_PER_DAY);
     assert_dead(&app, &t).await;
+    let auth = basic(&c.id, &c.secret);
     assert_oauth_error(&token(&app, &c, &[]).await, StatusCode::UNAUTHORIZED, "invalid_client");
+    for endpoint in ["/oauth/introspect", "/oauth/revoke"] {
+        let res = post(&app, endpoint, Some(&auth), &[("token", &t)]).await;
+        assert_oauth_error(&res, StatusCode::UNAUTHORIZED, "invalid_client");
+    }
 
     let app = spawn().await;
     let c = setup(&app, &["work_creator"]).await;
@@ -368,8 +389,22 @@ async fn deleting_or_expiring_a_credential_kills_it_everywhere() {
     app.changed_elsewhere().await;
     assert_dead(&app, &t).await;
     assert_oauth_error(&token(&app, &c, &[]).await, StatusCode::UNAUTHORIZED, "invalid_client");
-    let res = post(&app, "/oauth/introspect", Some(&basic(&c.id, &c.secret)), &[("token", &t)]).await;
-    assert_oauth_error(&res, StatusCode::UNAUTHORIZED, "invalid_client");
+    for endpoint in ["/oauth/introspect", "/oauth/revoke"] {
+        let res = post(&app, endpoint, Some(&basic(&c.id, &c.secret)), &[("token", &t)]).await;
+        assert_oauth_error(&res, StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+
+    // deleted by its owner on this instance: dead at the very next request,
+    // and its tokens marked with the reason in the same transaction
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    credentials::delete(&app.state, &owner(&app).await, &c.id).await.unwrap();
+    assert_dead(&app, &t).await;
+    assert_oauth_error(&token(&app, &c, &[]).await, StatusCode::UNAUTHORIZED, "invalid_client");
+    let reason: Option<String> =
+        sqlx::query_scalar("select revoked_reason from tokens").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(reason.as_deref(), Some("credential_deleted"));
 }
 
 #[tokio::test]
@@ -384,6 +419,7 @@ async fn losing_a_role_kills_only_the_tokens_that_carry_it() {
         .await
         .unwrap();
     assert_dead(&app, &both).await;
+    assert_inactive_and_revocable(&app, &c, &both).await;
     assert_alive(&app, &only_wc).await;
     let res = token(&app, &c, &[("scope", "team_leader")]).await;
     assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_scope");
@@ -532,6 +568,12 @@ async fn revocation_follows_rfc_7009() {
     let res = post(&app, "/oauth/revoke", Some(&auth), &[("token", &t), ("token_type_hint", "bogus_hint")]).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_dead(&app, &t).await;
+    // R7009-03: a wrong hint does not stop the search
+    let hinted = access_token(&app, &c).await;
+    let res =
+        post(&app, "/oauth/revoke", Some(&auth), &[("token", &hinted), ("token_type_hint", "refresh_token")]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_dead(&app, &hinted).await;
     let res = post(&app, "/oauth/introspect", Some(&auth), &[("token", &t)]).await;
     assert_eq!(json(&res), serde_json::json!({ "active": false }));
     assert_eq!(post(&app, "/oauth/revoke", Some(&auth), &[("token", &t)]).await.status, StatusCode::OK, "REV-04");
@@ -563,6 +605,55 @@ async fn metadata_describes_a_client_credentials_server() {
     assert_eq!(v["revocation_endpoint"], "http://appcred.test/oauth/revoke");
     assert!(v["scopes_supported"].as_array().unwrap().contains(&"work_creator".into()));
     assert!(!v["token_endpoint"].as_str().unwrap().contains('#'));
+    for methods in ["introspection_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"] {
+        let methods = v[methods].as_array().unwrap();
+        assert!(methods.contains(&"client_secret_basic".into()) && methods.contains(&"client_secret_post".into()));
+    }
+}
+
+#[tokio::test]
+async fn the_oauth_endpoints_offer_no_cross_origin_access() {
+    // BCP-05: server-to-server endpoints, no CORS (a browser page elsewhere
+    // cannot read a token answer or the metadata)
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let evil = [("origin", "https://evil.example")];
+    let grant = [("grant_type", "client_credentials")];
+    let res = post_from(&app, "127.0.0.1:50000", &evil, "/oauth/token", Some(&basic(&c.id, &c.secret)), &grant).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let preflight = Request::options("/oauth/token")
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .body(Body::empty())
+        .unwrap();
+    let metadata = Request::get("/.well-known/oauth-authorization-server")
+        .header("origin", "https://evil.example")
+        .body(Body::empty())
+        .unwrap();
+    for res in [res, app.send(preflight).await, app.send(metadata).await] {
+        assert!(
+            !res.headers.keys().any(|k| k.as_str().starts_with("access-control-")),
+            "no CORS header: {:?}",
+            res.headers
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_store_failure_during_revocation_is_503_and_the_token_lives() {
+    // R7009-06: the client must assume the token still exists and retry
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let t = access_token(&app, &c).await;
+    let auth = basic(&c.id, &c.secret);
+    // A first call fills the settings and client caches, so the failure
+    // below is the revocation's own.
+    assert_eq!(post(&app, "/oauth/introspect", Some(&auth), &[("token", &t)]).await.status, StatusCode::OK);
+    app.state.db.pool.close().await;
+    let res = post(&app, "/oauth/revoke", Some(&auth), &[("token", &t)]).await;
+    assert_oauth_error(&res, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+    let fresh = app.another_instance().await;
+    assert_alive(&fresh, &t).await;
 }
 
 #[tokio::test]
@@ -584,8 +675,75 @@ async fn failed_client_authentication_is_throttled_without_locking_out_others() 
         .unwrap();
     let other = credential_for(&app, &admin_id, "admin", "other", &["work_creator"]).await;
     assert_eq!(token(&app, &other, &[]).await.status, StatusCode::OK, "another client is served");
+    // R6749-17: keyed per (client id, address), so failing on purpose from
+    // one address does not lock the real client out everywhere.
+    let grant = [("grant_type", "client_credentials")];
+    let right = basic(&c.id, &c.secret);
+    let elsewhere = post_from(&app, "198.51.100.7:4000", &[], "/oauth/token", Some(&right), &grant).await;
+    assert_eq!(elsewhere.status, StatusCode::OK, "the same client from another address is served");
     app.clock.advance(301);
     assert_eq!(token(&app, &c, &[]).await.status, StatusCode::OK, "no permanent lock-out");
+    // Many client ids from one address: the address's own limit.
+    for n in 0..100 {
+        let res = post(&app, "/oauth/token", Some(&basic(&format!("guess-{n}"), "acs_guess")), &grant).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(token(&app, &c, &[]).await.status, StatusCode::TOO_MANY_REQUESTS, "per address");
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_a_trusted_proxy() {
+    // BCP-07, ASVS V4.1.3: a spoofed X-Forwarded-For from an untrusted peer
+    // neither escapes the throttle nor lands in the audit log.
+    let app = spawn().await;
+    let c = setup(&app, &["work_creator"]).await;
+    let grant = [("grant_type", "client_credentials")];
+    let wrong = basic(&c.id, "acs_guess");
+    for n in 0..20 {
+        let spoofed = format!("203.0.113.{n}");
+        let res =
+            post_from(&app, "192.0.2.10:4000", &[("x-forwarded-for", &spoofed)], "/oauth/token", Some(&wrong), &grant)
+                .await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    }
+    let right = basic(&c.id, &c.secret);
+    let res = post_from(
+        &app,
+        "192.0.2.10:4000",
+        &[("x-forwarded-for", "203.0.113.99")],
+        "/oauth/token",
+        Some(&right),
+        &grant,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "the failures counted against the real peer");
+    let ips: Vec<Option<String>> = sqlx::query_scalar("select ip from audit_events where event = 'token.refused'")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(ips.len(), 20);
+    assert!(ips.iter().all(|ip| ip.as_deref() == Some("192.0.2.10")), "{ips:?}");
+
+    // Behind a configured proxy, the right-most hop it reports is the client.
+    let proxy = "192.0.2.1";
+    let app = spawn_with(Options { trusted_proxies: vec![proxy.parse().unwrap()], ..Default::default() }).await;
+    let c = setup(&app, &["work_creator"]).await;
+    let (wrong, right) = (basic(&c.id, "acs_guess"), basic(&c.id, &c.secret));
+    let via = |client: &'static str| [("x-forwarded-for", client)];
+    for _ in 0..20 {
+        let res = post_from(&app, "192.0.2.1:443", &via("198.51.100.5"), "/oauth/token", Some(&wrong), &grant).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    }
+    let throttled = post_from(&app, "192.0.2.1:443", &via("198.51.100.5"), "/oauth/token", Some(&right), &grant).await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    let other = post_from(&app, "192.0.2.1:443", &via("198.51.100.6"), "/oauth/token", Some(&right), &grant).await;
+    assert_eq!(other.status, StatusCode::OK, "another client behind the same proxy is served");
+    let ip: Option<String> =
+        sqlx::query_scalar("select ip from audit_events where event = 'token.refused' order by seq desc limit 1")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(ip.as_deref(), Some("198.51.100.5"));
 }
 
 #[tokio::test]

@@ -310,11 +310,28 @@ pub fn basic(id: &str, secret: &str) -> String {
 }
 
 pub async fn post(app: &TestApp, path: &str, auth: Option<&str>, form: &[(&str, &str)]) -> TestResponse {
+    post_from(app, "127.0.0.1:50000", &[], path, auth, form).await
+}
+
+/// [`post`] from the peer address `peer`, with extra `headers`.
+pub async fn post_from(
+    app: &TestApp,
+    peer: &str,
+    headers: &[(&str, &str)],
+    path: &str,
+    auth: Option<&str>,
+    form: &[(&str, &str)],
+) -> TestResponse {
     let mut b = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(a) = auth {
         b = b.header(header::AUTHORIZATION, a);
     }
-    app.send(b.body(Body::from(encode_form(form))).unwrap()).await
+    for (name, value) in headers {
+        b = b.header(*name, *value);
+    }
+    let mut req = b.body(Body::from(encode_form(form))).unwrap();
+    req.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+    app.send(req).await
 }
 
 pub async fn token(app: &TestApp, c: &Client, extra: &[(&str, &str)]) -> TestResponse {
