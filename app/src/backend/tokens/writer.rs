@@ -72,15 +72,7 @@ impl TokenWriter {
 
     /// Stores the token and its audit event; returns once they are committed.
     pub async fn write(&self, token: NewToken, event: Event) -> Result<()> {
-        let (done, committed) = oneshot::channel();
-        self.queue
-            .send(Request::Store(Job { token, event, done }))
-            .await
-            .map_err(|_| anyhow::anyhow!("the token writer has stopped"))?;
-        committed
-            .await
-            .map_err(|_| anyhow::anyhow!("the token writer dropped a request"))?
-            .map_err(|e| anyhow::anyhow!("storing issued tokens failed: {e}").into())
+        self.ask(|done| Request::Store(Job { token, event, done }), "storing issued tokens").await
     }
 
     /// SQLite only: a passive checkpoint run by the writer itself, after the
@@ -88,15 +80,21 @@ impl TokenWriter {
     /// runs, so (unless a reader still uses old frames) it copies the whole
     /// log, and the next commit starts the log over.
     pub async fn checkpoint(&self) -> Result<Checkpoint> {
-        let (done, finished) = oneshot::channel();
-        self.queue
-            .send(Request::Checkpoint(done))
-            .await
-            .map_err(|_| anyhow::anyhow!("the token writer has stopped"))?;
-        finished
+        self.ask(Request::Checkpoint, "the writer's checkpoint").await
+    }
+
+    /// Queues a request and waits for the writer's answer to it.
+    async fn ask<T>(
+        &self,
+        request: impl FnOnce(oneshot::Sender<std::result::Result<T, String>>) -> Request,
+        what: &str,
+    ) -> Result<T> {
+        let (done, answer) = oneshot::channel();
+        self.queue.send(request(done)).await.map_err(|_| anyhow::anyhow!("the token writer has stopped"))?;
+        answer
             .await
             .map_err(|_| anyhow::anyhow!("the token writer dropped a request"))?
-            .map_err(|e| anyhow::anyhow!("the writer's checkpoint failed: {e}").into())
+            .map_err(|e| anyhow::anyhow!("{what} failed: {e}").into())
     }
 }
 
