@@ -1,13 +1,15 @@
 //! The bearer-protected API under `/api/v1` (RFC 6750). One extractor,
 //! [`Bearer`], validates the token; each handler states the role it needs.
 
+use app::backend::auditing;
 use app::backend::auth::ClientIp;
 use app::backend::credentials::repo as credentials;
 use app::backend::tokens::{service, TokenPrincipal, TokenRejection};
 use app::backend::users::service as users;
 use app::backend::AppState;
 use app::model::Role;
-use axum::extract::{FromRequestParts, MatchedPath, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, MatchedPath, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(list_users))
         .route("/users/{id}/roles/{role}", put(grant_role).delete(revoke_role))
         .route("/credentials", get(list_credentials))
+        .route("/audit", get(list_audit_events))
         .fallback(not_found)
 }
 
@@ -216,17 +219,75 @@ async fn list_credentials(
     })))
 }
 
+/// The query of `GET /api/v1/audit`: the audit page's filters and a page.
+#[derive(serde::Deserialize)]
+struct AuditQuery {
+    from: Option<String>,
+    to: Option<String>,
+    actor: Option<String>,
+    credential: Option<String>,
+    event: Option<String>,
+    outcome: Option<String>,
+    page: Option<i64>,
+}
+
+/// The audit log, newest first, a page at a time, with the audit page's
+/// filters: Auditor. Events never hold a secret (docs/audit.md).
+async fn list_audit_events(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Response {
+    if let Err(refusal) = bearer.require(Role::Auditor) {
+        return refusal.into_response();
+    }
+    let Ok(Query(q)) = query else {
+        let body = json!({ "error": "invalid_request", "error_description": "page must be a whole number" });
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    };
+    let filter = app::model::AuditFilter {
+        from: q.from,
+        to: q.to,
+        actor: q.actor,
+        credential: q.credential,
+        event: q.event,
+        outcome: q.outcome,
+    };
+    let page = match auditing::events(&state, &bearer.0, &filter, q.page.unwrap_or(1)).await {
+        Ok(page) => page,
+        Err(app::backend::Error::Invalid { message, .. }) => return invalid_request(&message),
+        Err(e) => return internal(e).into_response(),
+    };
+    Json(json!({
+        "events": page.items.iter().map(|e| json!({
+            "seq": e.seq,
+            "at": e.at,
+            "event": e.event,
+            "outcome": e.outcome,
+            "actor": { "kind": e.actor_kind, "id": e.actor_id, "name": e.actor_name },
+            "ip": e.ip,
+            "target": e.target_kind.as_ref().map(|kind| json!({ "kind": kind, "id": e.target_id, "name": e.target_name })),
+            "details": serde_json::from_str::<serde_json::Value>(&e.details).unwrap_or(serde_json::Value::Null),
+        })).collect::<Vec<_>>(),
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+    }))
+    .into_response()
+}
+
+fn invalid_request(message: &str) -> Response {
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": "invalid_request", "error_description": message })))
+        .into_response()
+}
+
 /// A refused change: the domain error as JSON.
 fn refused(e: app::backend::Error) -> Response {
     use app::backend::Error as E;
     match e {
         E::Forbidden => BearerError::InsufficientScope(Role::UserManager).into_response(),
         E::NotFound => not_found_response(),
-        E::Invalid { message, .. } => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({ "error": "invalid_request", "error_description": message })),
-        )
-            .into_response(),
+        E::Invalid { message, .. } => invalid_request(&message),
         other => internal(other).into_response(),
     }
 }

@@ -368,7 +368,7 @@ mod tests {
         // R6749-01, R8414-02: the issuer is https, except on this machine
         for url in ["http://auth.example.com", "http://10.0.0.5:3000", "http://[2001:db8::1]:80"] {
             let cli = args(&["--public-url", url, "--bind", "127.0.0.1:9"]);
-            let err = ServeConfig::from_cli(&cli.database_url, &cli.serve).err().expect(url).to_string();
+            let err = ServeConfig::from_cli(&cli.database_url, &cli.serve).expect_err(url).to_string();
             assert!(err.contains("unencrypted") && err.contains("https://"), "{err}");
         }
         let cli = args(&["--bind", "0.0.0.0:3000"]);

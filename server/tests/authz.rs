@@ -182,6 +182,7 @@ async fn every_api_endpoint_answers_tokens_with_and_without_its_role() {
         ("GET", "/api/v1/me", None, StatusCode::OK),
         ("GET", "/api/v1/users", Some(Role::UserManager), StatusCode::OK),
         ("GET", "/api/v1/credentials", Some(Role::Auditor), StatusCode::OK),
+        ("GET", "/api/v1/audit", Some(Role::Auditor), StatusCode::OK),
         ("PUT", &roles_path, Some(Role::UserManager), StatusCode::NO_CONTENT),
         ("DELETE", &roles_path, Some(Role::UserManager), StatusCode::NO_CONTENT),
     ];

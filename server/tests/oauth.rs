@@ -282,6 +282,27 @@ async fn role_gated_endpoints_give_the_roles_meaning_and_never_show_secrets() {
     assert_eq!(json(&res)["credentials"][0]["client_id"], c.id);
     assert!(!res.body.contains(&c.secret) && !res.body.contains("digest"));
 
+    // The audit log, newest first, filtered like the audit page.
+    let res = api(&app, "/api/v1/audit", &t).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let all = json(&res);
+    assert!(all["total"].as_i64().unwrap() >= 3, "sign-in set-up, credential created, token issued: {all}");
+    let seqs: Vec<i64> = all["events"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "newest first: {seqs:?}");
+    assert!(!res.body.contains(&c.secret) && !res.body.contains(&t), "never a secret or a token");
+    let issued = json(&api(&app, &format!("/api/v1/audit?event=token.issued&credential={}", c.id), &t).await);
+    assert_eq!(issued["total"], 1, "{issued}");
+    let event = &issued["events"][0];
+    assert_eq!((event["event"].as_str(), event["outcome"].as_str()), (Some("token.issued"), Some("success")));
+    assert_eq!(event["actor"]["id"], c.id);
+    assert_eq!(event["details"]["roles"], "auditor", "details are an object");
+    let bad = api(&app, "/api/v1/audit?outcome=maybe", &t).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json(&bad)["error"], "invalid_request");
+    assert_eq!(api(&app, "/api/v1/audit?page=first", &t).await.status, StatusCode::BAD_REQUEST);
+    let empty = json(&api(&app, "/api/v1/audit?page=99", &t).await);
+    assert_eq!((empty["events"].as_array().unwrap().len(), empty["page"].as_i64()), (0, Some(99)));
+
     let admin_id: String = sqlx::query_scalar("select id from users where username = 'admin'")
         .fetch_one(&app.state.db.pool)
         .await
@@ -292,6 +313,7 @@ async fn role_gated_endpoints_give_the_roles_meaning_and_never_show_secrets() {
     assert_eq!(res.status, StatusCode::OK);
     assert!(res.body.contains("\"alice\"") && !res.body.contains("argon2"));
     assert_eq!(api(&app, "/api/v1/credentials", &t).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(api(&app, "/api/v1/audit", &t).await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! and nothing here reads a secret or a digest.
 
 use super::audit::{StoredEvent, COLUMNS};
-use super::auth::Principal;
+use super::auth::{Caller, Principal};
 use super::{AppState, Error, Result};
 use crate::model::{
     parse_date, AuditEntry, AuditFilter, AuditPage, AuditedCredential, AuditedCredentialPage, CredentialSort,
@@ -134,9 +134,10 @@ fn entry(e: StoredEvent) -> AuditEntry {
     }
 }
 
-/// One page of audit events, newest first.
-pub async fn events(state: &AppState, principal: &Principal, filter: &AuditFilter, page: i64) -> Result<AuditPage> {
-    principal.require(Role::Auditor)?;
+/// One page of audit events, newest first: Auditors (the audit page, and
+/// `GET /api/v1/audit` with an `auditor` token).
+pub async fn events(state: &AppState, who: &impl Caller, filter: &AuditFilter, page: i64) -> Result<AuditPage> {
+    who.require_role(Role::Auditor)?;
     let page = page.max(1);
     let w = audit_where(filter)?;
     let count = format!("select count(*) from audit_events where {}", w.sql());

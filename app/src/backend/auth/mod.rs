@@ -32,6 +32,35 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Whoever a request acts for, as far as role checks go: a signed-in user
+/// ([`Principal`]) or the credential behind a bearer token
+/// ([`crate::backend::tokens::TokenPrincipal`], with the roles the token
+/// carries). Services that both surfaces call check it themselves.
+pub trait Caller {
+    fn holds(&self, role: Role) -> bool;
+
+    /// Refuses unless the caller holds `role`.
+    fn require_role(&self, role: Role) -> super::Result<()> {
+        if self.holds(role) {
+            Ok(())
+        } else {
+            Err(super::Error::Forbidden)
+        }
+    }
+}
+
+impl Caller for Principal {
+    fn holds(&self, role: Role) -> bool {
+        self.has(role)
+    }
+}
+
+impl Caller for crate::backend::tokens::TokenPrincipal {
+    fn holds(&self, role: Role) -> bool {
+        self.has(role)
+    }
+}
+
 /// The signed-in user of a web request, resolved once by the server's
 /// middleware from the session and the database.
 #[derive(Clone, Debug, PartialEq, Eq)]
