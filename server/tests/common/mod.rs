@@ -369,6 +369,7 @@ pub fn assert_oauth_error(res: &TestResponse, status: StatusCode, code: &str) {
         }
     }
     assert_eq!(res.header("cache-control"), Some("no-store"));
+    assert_eq!(res.header("pragma"), Some("no-cache"), "R6749-31");
     if status == StatusCode::UNAUTHORIZED {
         assert!(res.header("www-authenticate").unwrap().starts_with("Basic realm="), "R6749-15");
     }
