@@ -220,15 +220,13 @@ async fn list_credentials(
 }
 
 /// The query of `GET /api/v1/audit`: the audit page's filters and a page.
+/// (The page is read as text: a flattened struct hands every value over as
+/// a string.)
 #[derive(serde::Deserialize)]
 struct AuditQuery {
-    from: Option<String>,
-    to: Option<String>,
-    actor: Option<String>,
-    credential: Option<String>,
-    event: Option<String>,
-    outcome: Option<String>,
-    page: Option<i64>,
+    #[serde(flatten)]
+    filter: app::model::AuditFilter,
+    page: Option<String>,
 }
 
 /// The audit log, newest first, a page at a time, with the audit page's
@@ -241,19 +239,12 @@ async fn list_audit_events(
     if let Err(refusal) = bearer.require(Role::Auditor) {
         return refusal.into_response();
     }
-    let Ok(Query(q)) = query else {
+    let parsed = query.ok().and_then(|Query(q)| Some((q.page.as_deref().map(str::parse).transpose().ok()?, q.filter)));
+    let Some((page, filter)) = parsed else {
         let body = json!({ "error": "invalid_request", "error_description": "page must be a whole number" });
         return (StatusCode::BAD_REQUEST, Json(body)).into_response();
     };
-    let filter = app::model::AuditFilter {
-        from: q.from,
-        to: q.to,
-        actor: q.actor,
-        credential: q.credential,
-        event: q.event,
-        outcome: q.outcome,
-    };
-    let page = match auditing::events(&state, &bearer.0, &filter, q.page.unwrap_or(1)).await {
+    let page = match auditing::events(&state, &bearer.0, &filter, page.unwrap_or(1)).await {
         Ok(page) => page,
         Err(app::backend::Error::Invalid { message, .. }) => return invalid_request(&message),
         Err(e) => return internal(e).into_response(),
