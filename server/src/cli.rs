@@ -76,13 +76,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     spawn_housekeeping(db.clone(), clock.clone());
     spawn_usage_flusher(state.clone());
     spawn_epoch_poller(db.clone());
-    // Keeps SQLite's write-ahead log short, so that no commit of issued
-    // tokens runs SQLite's automatic checkpoint (nothing on PostgreSQL).
-    tokio::spawn(app::backend::tokens::writer::keep_log_short(
-        db.clone(),
-        state.token_writer.clone(),
-        app::backend::tokens::writer::LogPolicy::DEFAULT,
-    ));
+    spawn_checkpointer(db.clone(), state.token_writer.clone());
 
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -125,6 +119,21 @@ fn spawn_epoch_poller(db: Db) {
     spawn_every(period, "could not poll the cache epoch", move || {
         let db = db.clone();
         async move { db.poll_epoch().await }
+    });
+}
+
+/// Keeps SQLite's write-ahead log short, so that no commit of issued tokens
+/// runs SQLite's automatic checkpoint (`writer::LogPolicy`; nothing to do on
+/// PostgreSQL, which manages its own log).
+fn spawn_checkpointer(db: Db, writer: app::backend::tokens::writer::TokenWriter) {
+    use app::backend::tokens::writer::{checkpoint_tick, LogPolicy};
+    if db.kind != app::backend::db::DbKind::Sqlite {
+        return;
+    }
+    let policy = LogPolicy::DEFAULT;
+    spawn_every(policy.tick, "could not checkpoint the SQLite write-ahead log", move || {
+        let (db, writer) = (db.clone(), writer.clone());
+        async move { checkpoint_tick(&db, &writer, &policy).await.map(|_step| ()) }
     });
 }
 

@@ -7,10 +7,10 @@
 //! per batch instead of one per token.
 //!
 //! On SQLite the writer also finishes the checkpoints that keep the
-//! write-ahead log short ([`keep_log_short`]).
+//! write-ahead log short ([`LogPolicy`], [`checkpoint_tick`]).
 
 use crate::backend::audit::{self, Event};
-use crate::backend::db::{values_list, Checkpoint, Db, DbKind};
+use crate::backend::db::{values_list, Checkpoint, Db};
 use crate::backend::{Error, Result};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection};
@@ -184,22 +184,6 @@ pub async fn checkpoint_tick(db: &Db, writer: &TokenWriter, policy: &LogPolicy) 
     }
 }
 
-/// Runs [`checkpoint_tick`] every tick for the life of the process (SQLite
-/// only; PostgreSQL manages its own log).
-pub async fn keep_log_short(db: Db, writer: TokenWriter, policy: LogPolicy) {
-    if db.kind != DbKind::Sqlite {
-        return;
-    }
-    let mut tick = tokio::time::interval(policy.tick);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = checkpoint_tick(&db, &writer, &policy).await {
-            tracing::warn!(error = ?e, "could not checkpoint the SQLite write-ahead log");
-        }
-    }
-}
-
 async fn run(pool: AnyPool, mut jobs: mpsc::Receiver<Request>) {
     // The writer keeps one connection for itself. On SQLite that keeps its
     // page cache warm: a pooled connection used by turns finds its cache
@@ -237,10 +221,7 @@ async fn run(pool: AnyPool, mut jobs: mpsc::Receiver<Request>) {
             waiting.push(job.done);
         }
         let outcome = async {
-            let mut held = match conn.take() {
-                Some(held) => held,
-                None => pool.acquire().await?,
-            };
+            let mut held = take_or_acquire(&pool, &mut conn).await?;
             write_batch(&mut held, &tokens, events).await?;
             conn = Some(held);
             Ok::<_, Error>(())
@@ -265,10 +246,7 @@ async fn checkpoint_on(
     pool: &AnyPool,
     conn: &mut Option<PoolConnection<Any>>,
 ) -> std::result::Result<Checkpoint, String> {
-    let mut held = match conn.take() {
-        Some(held) => held,
-        None => pool.acquire().await.map_err(|e| e.to_string())?,
-    };
+    let mut held = take_or_acquire(pool, conn).await.map_err(|e| e.to_string())?;
     if held.backend_name() != "SQLite" {
         *conn = Some(held);
         return Ok(Checkpoint::default());
@@ -279,6 +257,15 @@ async fn checkpoint_on(
     })?;
     *conn = Some(held);
     Ok(found)
+}
+
+/// The writer's own connection, or a pooled one when it has none (at the
+/// start, and after a failure gave it back).
+async fn take_or_acquire(pool: &AnyPool, conn: &mut Option<PoolConnection<Any>>) -> sqlx::Result<PoolConnection<Any>> {
+    match conn.take() {
+        Some(held) => Ok(held),
+        None => pool.acquire().await,
+    }
 }
 
 async fn write_batch(conn: &mut AnyConnection, tokens: &[NewToken], events: Vec<(i64, Event)>) -> Result<()> {
