@@ -493,6 +493,8 @@ pub struct UserDetail {
     pub is_self: bool,
     /// The caller may deactivate the user or reset their password.
     pub can_manage_account: bool,
+    /// What a role change ends (General Settings), said before it is made.
+    pub role_change_rule: RoleChangeRule,
     pub now: i64,
 }
 
@@ -524,7 +526,56 @@ pub struct SettingsView {
     pub api_enabled: bool,
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
+    pub role_change_rule: RoleChangeRule,
     pub updated_at: i64,
+}
+
+/// What a change to a user's roles ends (General Settings, "When a user's
+/// roles change").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoleChangeRule {
+    /// Every token of the user, on a grant or a removal (the default).
+    #[default]
+    AllTokens,
+    /// Only the tokens that carry a removed role; a grant ends none.
+    TokensWithRemovedRole,
+}
+
+impl RoleChangeRule {
+    pub const ALL: [RoleChangeRule; 2] = [RoleChangeRule::AllTokens, RoleChangeRule::TokensWithRemovedRole];
+
+    /// The stored value, also the form's.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleChangeRule::AllTokens => "all_tokens",
+            RoleChangeRule::TokensWithRemovedRole => "tokens_with_removed_role",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        RoleChangeRule::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RoleChangeRule::AllTokens => "End every token of that user (on a grant or a removal)",
+            RoleChangeRule::TokensWithRemovedRole => "End only the tokens that carry a removed role",
+        }
+    }
+
+    /// What granting (`granting = true`) or removing a role will do, said
+    /// before the change is confirmed.
+    pub fn consequence(self, granting: bool) -> &'static str {
+        match (self, granting) {
+            (RoleChangeRule::AllTokens, _) => {
+                "Every access token of this user's credentials ends now; their integrations must request new ones."
+            }
+            (RoleChangeRule::TokensWithRemovedRole, true) => "No access token ends; new tokens may carry the role.",
+            (RoleChangeRule::TokensWithRemovedRole, false) => {
+                "The access tokens that carry this role end now; other tokens keep working."
+            }
+        }
+    }
 }
 
 /// Bounds of each General Setting, in the units the form uses.

@@ -75,7 +75,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let state = build_state(&config, db.clone(), clock.clone(), passwords);
     spawn_housekeeping(db.clone(), clock.clone());
     spawn_usage_flusher(state.clone());
-    spawn_epoch_poller(db.clone());
+    // Changes made by other instances or the CLI (`backend::changes`).
+    app::backend::changes::spawn(db.clone(), &config.database_url);
     spawn_checkpointer(db.clone(), state.token_writer.clone());
 
     let listener = tokio::net::TcpListener::bind(config.bind)
@@ -110,15 +111,6 @@ where
                 tracing::warn!(error = ?e, "{failed}");
             }
         }
-    });
-}
-
-/// Notices changes made by other instances or the CLI (see `Db::poll_epoch`).
-fn spawn_epoch_poller(db: Db) {
-    let period = Duration::from_millis(app::backend::db::EPOCH_POLL_MILLIS);
-    spawn_every(period, "could not poll the cache epoch", move || {
-        let db = db.clone();
-        async move { db.poll_epoch().await }
     });
 }
 

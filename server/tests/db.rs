@@ -129,56 +129,104 @@ async fn usernames_are_unique_regardless_of_case_and_bad_input_writes_nothing() 
     assert_eq!(repo::count_users(&db.pool).await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn the_sqlite_storage_rebuild_keeps_every_token_and_the_audit_chain() {
-    // Migration 0007 re-keys the tokens and audit tables on SQLite (ADR 0003).
-    // Its statements rebuild whatever they find, so running them again on a
-    // populated database shows what the upgrade does to existing rows.
-    if common::backend_name() != "sqlite" {
-        return; // the PostgreSQL twin only drops an index
+/// The URL for a plain pool: a new SQLite file must be created.
+fn connectable(url: &str) -> String {
+    if url.starts_with("sqlite:") && !url.contains('?') {
+        format!("{url}?mode=rwc")
+    } else {
+        url.to_string()
     }
+}
+
+/// A database migrated to `version` only, as an older release left it.
+async fn database_at(version: i64) -> String {
+    let url = common::fresh_database_url().await;
+    let dir = format!("{}/../migrations/{}", env!("CARGO_MANIFEST_DIR"), common::backend_name());
+    let mut migrator = sqlx::migrate::Migrator::new(std::path::Path::new(&dir)).await.unwrap();
+    migrator.migrations = migrator.migrations.iter().filter(|m| m.version <= version).cloned().collect();
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&connectable(&url)).await.unwrap();
+    migrator.run(&pool).await.unwrap();
+    pool.close().await;
+    url
+}
+
+#[tokio::test]
+async fn an_upgraded_database_keeps_every_token_and_the_audit_chain() {
+    // Rows written by the release of migration 0006, then every later
+    // migration (0007 re-keys the tokens and audit tables on SQLite, ADR
+    // 0003; 0008 adds rights generations): live tokens stay live, dead ones
+    // dead, and the audit chain still verifies.
+    use app::backend::audit::{row_hash, StoredEvent, GENESIS_HASH};
+    use app::backend::secrets::{self, SecretKey};
     use common::*;
-    let app = spawn().await;
-    let without_rowid = || async {
-        let sql: String = sqlx::query_scalar("select sql from sqlite_master where name = 'tokens'")
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap();
-        sql.to_lowercase().contains("without rowid")
+    let url = database_at(6).await;
+    let pool = sqlx::AnyPool::connect(&connectable(&url)).await.unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let key = SecretKey::from_bytes([7; 32]); // the harness's server key
+    let secret = secrets::generate(secrets::CLIENT_SECRET_PREFIX);
+    let exec = |sql: String| {
+        let pool = pool.clone();
+        async move { sqlx::query(&sql).execute(&pool).await.unwrap() }
     };
-    assert!(without_rowid().await, "a new database is created with the rebuilt tables");
-    let user_id = app.create_user("alice", "correct horse battery staple", &[Role::WorkCreator]).await;
-    let c = credential_for(&app, &user_id, "alice", "upgrade", &["work_creator"]).await;
-    let live = access_token(&app, &c).await;
-    let revoked = access_token(&app, &c).await;
-    post(&app, "/oauth/revoke", Some(&basic(&c.id, &c.secret)), &[("token", &revoked)]).await;
-    let count = |table: &'static str| {
-        let pool = app.state.db.pool.clone();
-        async move { sqlx::query_scalar::<_, i64>(&format!("select count(*) from {table}")).fetch_one(&pool).await }
-    };
-    let (tokens, events) = (count("tokens").await.unwrap(), count("audit_events").await.unwrap());
-    assert_eq!(tokens, 2);
-
-    let rebuild = std::fs::read_to_string(format!(
-        "{}/../migrations/sqlite/0007_hot_path_storage.sql",
-        env!("CARGO_MANIFEST_DIR")
+    exec(format!("insert into users values ('u1', 'alice', 'alice', 'Alice', 'x', 1, 0, {now}, {now})")).await;
+    exec(format!("insert into user_roles values ('u1', 'work_creator', {now}, null)")).await;
+    exec(format!(
+        "insert into credentials (id, owner_id, name, name_key, secret_digest, secret_version, expires_at, \
+         created_at, updated_at, secret_rotated_at) values ('c1', 'u1', 'old', 'old', '{}', 1, {}, {now}, {now}, {now})",
+        key.digest(&secret),
+        now + 86_400
     ))
-    .unwrap();
-    sqlx::raw_sql(&rebuild).execute(&app.state.db.pool).await.expect("the rebuild runs on a populated database");
+    .await;
+    exec("insert into credential_roles values ('c1', 'work_creator')".into()).await;
+    let (live, revoked) = (secrets::new_access_token(&key), secrets::new_access_token(&key));
+    for (t, revoked_at) in [(&live, "null".to_string()), (&revoked, now.to_string())] {
+        exec(format!(
+            "insert into tokens values ('{}', 'c1', 'work_creator', {now}, {}, {now}, 1, {revoked_at}, null)",
+            t.key,
+            now + 3600
+        ))
+        .await;
+    }
+    let mut prev = GENESIS_HASH.to_string();
+    for seq in 1..=3 {
+        let mut e = StoredEvent {
+            seq,
+            at: now,
+            event: "token.issued".into(),
+            outcome: "success".into(),
+            actor_kind: "credential".into(),
+            actor_id: Some("c1".into()),
+            actor_name: Some("old".into()),
+            ip: None,
+            target_kind: None,
+            target_id: None,
+            target_name: None,
+            details: "{}".into(),
+            prev_hash: prev.clone(),
+            hash: String::new(),
+        };
+        e.hash = row_hash(&e);
+        exec(format!(
+            "insert into audit_events values ({seq}, {now}, 'token.issued', 'success', 'credential', 'c1', 'old', \
+             null, null, null, null, '{{}}', '{}', '{}')",
+            e.prev_hash, e.hash
+        ))
+        .await;
+        prev = e.hash;
+    }
+    exec(format!("update audit_head set seq = 3, hash = '{prev}'")).await;
+    pool.close().await;
 
-    assert_eq!((count("tokens").await.unwrap(), count("audit_events").await.unwrap()), (tokens, events));
-    let verdict = app::backend::audit::verify(&app.state.db.pool).await.unwrap();
-    assert_eq!(verdict, app::backend::audit::Verdict::Intact { count: events }, "the chain still verifies");
-    let fresh = app.another_instance().await; // no cached token: validation reads the rebuilt table
-    assert_alive(&fresh, &live).await;
-    assert_dead(&fresh, &revoked).await;
-    assert!(without_rowid().await);
-    // New rows still land after the rebuild, and the chain goes on.
-    let after = access_token(&fresh, &c).await;
-    assert_alive(&fresh, &after).await;
+    let app = spawn_on(url).await; // applies every later migration
+    assert_alive(&app, &live.value).await;
+    assert_dead(&app, &revoked.value).await;
+    let c = Client { id: "c1".into(), secret };
+    let after = access_token(&app, &c).await;
+    assert_alive(&app, &after).await;
     assert!(matches!(
         app::backend::audit::verify(&app.state.db.pool).await.unwrap(),
-        app::backend::audit::Verdict::Intact { .. }
+        app::backend::audit::Verdict::Intact { count } if count > 3
     ));
 }
 
@@ -251,6 +299,7 @@ async fn the_writer_finishes_a_checkpoint_between_batches_so_the_log_starts_over
             issued_at: 1,
             expires_at: 2,
             secret_version: 1,
+            rights_gen: 0,
         };
         writer.write(row, Event::new("token.issued", Actor::System)).await.unwrap();
     };

@@ -430,9 +430,14 @@ async fn deleting_or_expiring_a_credential_kills_it_everywhere() {
 }
 
 #[tokio::test]
-async fn losing_a_role_kills_only_the_tokens_that_carry_it() {
-    // LC-03, ASVS-A4
+async fn under_the_narrow_rule_losing_a_role_kills_only_the_tokens_that_carry_it() {
+    // LC-03, ASVS-A4. The default rule ends every token of the user
+    // (`revocation.rs`); this is the other General Setting.
     let app = spawn().await;
+    sqlx::query("update settings set role_change_ends = 'tokens_with_removed_role'")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
     let c = setup(&app, &["work_creator", "team_leader"]).await;
     let both = access_token(&app, &c).await;
     let only_wc =

@@ -22,6 +22,7 @@ pub async fn update_settings(
     api_enabled: Option<String>,
     session_idle_minutes: String,
     session_absolute_hours: String,
+    role_change_ends: Option<String>,
 ) -> Result<SettingsView, AppError> {
     use crate::backend::{context, settings};
     let state = context::app_state()?;
@@ -33,6 +34,7 @@ pub async fn update_settings(
         api_enabled: api_enabled.is_some_and(|v| !v.is_empty() && v != "false"),
         session_idle_minutes,
         session_absolute_hours,
+        role_change_ends: role_change_ends.unwrap_or_default(),
     };
     settings::update(&state, &principal, &input).await.or_else(context::fail)
 }

@@ -29,7 +29,9 @@ pub enum Actor {
         id: String,
         name: String,
     },
-    /// The operator's command line.
+    /// The operator at the command line, who holds the database.
+    Operator,
+    /// appcred itself (a token dying of old age).
     System,
     /// Nobody identified (a failed sign-in, an unknown client).
     Anonymous,
@@ -44,6 +46,7 @@ impl Actor {
         match self {
             Actor::User { id, name } => ("user", Some(id), Some(name)),
             Actor::Credential { id, name } => ("credential", Some(id), Some(name)),
+            Actor::Operator => ("operator", None, None),
             Actor::System => ("system", None, None),
             Actor::Anonymous => ("anonymous", None, None),
         }

@@ -8,14 +8,10 @@ use anyhow::Context as _;
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often each instance polls the shared cache epoch: the longest a
-/// change made on *another* instance (or by the CLI) can take to reach this
-/// one. Changes made on this instance apply at the very next request.
-pub const EPOCH_POLL_MILLIS: u64 = 200;
+use crate::backend::changes::{Epoch, RightsChange};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -61,20 +57,10 @@ pub enum DbKind {
 pub struct Db {
     pub pool: AnyPool,
     pub kind: DbKind,
-    epoch: Arc<Epoch>,
+    /// The cache epoch and how changes reach this process (`changes`).
+    changes: Arc<Epoch>,
     /// The SQLite database file, opened for [`Db::sync_file`].
     sqlite_file: Option<Arc<std::fs::File>>,
-}
-
-/// The cache epoch: the in-memory caches of token and client state (see
-/// `tokens::cache`) are valid only for the epoch they were filled in.
-#[derive(Debug)]
-struct Epoch {
-    /// Moves on every change made here (after its commit) and whenever the
-    /// database's counter is seen to move (a change made elsewhere).
-    local: AtomicU64,
-    /// The database's `cache_epoch.version` when last polled.
-    remote_seen: AtomicI64,
 }
 
 impl DbKind {
@@ -139,45 +125,38 @@ impl Db {
         }
         .with_context(|| format!("could not connect to the {kind:?} database"))?;
         // The pool has created the file by now.
-        let sqlite_file = match sqlite_path {
-            Some(path) => Some(Arc::new(
-                std::fs::File::open(&path).with_context(|| format!("could not open {}", path.display()))?,
-            )),
+        let sqlite_file = match &sqlite_path {
+            Some(path) => {
+                Some(Arc::new(std::fs::File::open(path).with_context(|| format!("could not open {}", path.display()))?))
+            }
             None => None,
         };
-        let epoch = Arc::new(Epoch { local: AtomicU64::new(0), remote_seen: AtomicI64::new(-1) });
-        let db = Db { pool, kind, epoch, sqlite_file };
+        let changes = Arc::new(Epoch::new(kind, sqlite_path.as_deref())?);
+        let db = Db { pool, kind, changes, sqlite_file };
         db.migrate().await?;
         Ok(db)
     }
 
-    /// The current cache epoch.
-    pub fn epoch(&self) -> u64 {
-        self.epoch.local.load(Ordering::SeqCst)
+    /// The cache epoch caches may be used in, or `None` when this process
+    /// cannot confirm that it is current (then every answer is read from
+    /// the database: `changes`, "fail closed").
+    pub fn epoch(&self) -> Option<u64> {
+        self.changes.current()
     }
 
-    /// Commits a change that can make cached token or client state wrong:
-    /// bumps the shared counter in the same transaction (so other instances
-    /// notice at their next poll), commits, then drops this instance's
-    /// caches. The local bump comes after the commit: a cache fill that
-    /// read the old state started in the old epoch and is never used.
-    pub async fn commit_token_change(&self, mut tx: sqlx::Transaction<'_, sqlx::Any>) -> crate::backend::Result<()> {
-        sqlx::query("update cache_epoch set version = version + 1 where id = 1").execute(&mut *tx).await?;
-        tx.commit().await?;
-        self.epoch.local.fetch_add(1, Ordering::SeqCst);
-        Ok(())
+    pub fn changes(&self) -> &Epoch {
+        &self.changes
     }
 
-    /// Reads the shared counter; when another instance (or the CLI) moved
-    /// it, this instance's caches are dropped. Run every
-    /// [`EPOCH_POLL_MILLIS`].
+    /// Begins a transaction that changes what a cached answer may say; its
+    /// commit publishes the change to every process ([`RightsChange`]).
+    pub async fn begin_rights_change(&self) -> crate::backend::Result<RightsChange<'_>> {
+        Ok(RightsChange::new(self.pool.begin().await?, self))
+    }
+
+    /// One backstop poll of the shared counter (`changes::poll`).
     pub async fn poll_epoch(&self) -> crate::backend::Result<()> {
-        let version: i64 =
-            sqlx::query_scalar("select version from cache_epoch where id = 1").fetch_one(&self.pool).await?;
-        if self.epoch.remote_seen.swap(version, Ordering::SeqCst) != version {
-            self.epoch.local.fetch_add(1, Ordering::SeqCst);
-        }
-        Ok(())
+        crate::backend::changes::poll(&self.pool, &self.changes).await
     }
 
     /// A passive SQLite checkpoint on a pooled connection: copies what the

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auditing;
 pub mod auth;
+pub mod changes;
 pub mod clock;
 pub mod context;
 pub mod credentials;

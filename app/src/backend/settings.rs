@@ -4,6 +4,7 @@
 
 use super::audit::{self, Actor, Event, Target};
 use super::auth::Principal;
+use super::changes::RightsChange;
 use super::{AppState, Error, Result};
 use crate::model::{Role, SettingsView};
 use sqlx::AnyPool;
@@ -16,19 +17,42 @@ pub struct Settings {
     pub api_enabled: i64,
     pub session_idle_secs: i64,
     pub session_absolute_secs: i64,
+    /// [`RoleChangeRule::as_str`].
+    pub role_change_ends: String,
+}
+
+/// The values a new installation starts with (the first migration's row).
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            token_idle_secs: 1200,
+            token_lifetime_secs: 3600,
+            max_credential_days: 365,
+            api_enabled: 1,
+            session_idle_secs: 1800,
+            session_absolute_secs: 43200,
+            role_change_ends: RoleChangeRule::AllTokens.as_str().to_string(),
+        }
+    }
 }
 
 impl Settings {
     pub fn api_enabled(&self) -> bool {
         self.api_enabled != 0
     }
+
+    pub fn role_change_rule(&self) -> RoleChangeRule {
+        RoleChangeRule::parse(&self.role_change_ends).unwrap_or(RoleChangeRule::AllTokens)
+    }
 }
+
+pub use crate::model::RoleChangeRule;
 
 pub mod repo {
     use super::*;
 
     const COLUMNS: &str = "token_idle_secs, token_lifetime_secs, max_credential_days, api_enabled, \
-                           session_idle_secs, session_absolute_secs";
+                           session_idle_secs, session_absolute_secs, role_change_ends";
 
     pub async fn load(pool: &AnyPool) -> Result<Settings> {
         Ok(sqlx::query_as::<_, Settings>(&format!("select {COLUMNS} from settings where id = 1"))
@@ -40,10 +64,18 @@ pub mod repo {
         Ok(sqlx::query_scalar("select updated_at from settings where id = 1").fetch_one(pool).await?)
     }
 
-    pub async fn store(conn: &mut sqlx::AnyConnection, s: &Settings, now: i64) -> Result<()> {
+    /// The settings as they stand inside a change's transaction.
+    pub async fn load_in(tx: &mut RightsChange<'_>) -> Result<Settings> {
+        Ok(sqlx::query_as::<_, Settings>(&format!("select {COLUMNS} from settings where id = 1"))
+            .fetch_one(&mut **tx)
+            .await?)
+    }
+
+    pub async fn store(tx: &mut RightsChange<'_>, s: &Settings, now: i64) -> Result<()> {
         sqlx::query(
             "update settings set token_idle_secs = $1, token_lifetime_secs = $2, max_credential_days = $3, \
-             api_enabled = $4, session_idle_secs = $5, session_absolute_secs = $6, updated_at = $7 where id = 1",
+             api_enabled = $4, session_idle_secs = $5, session_absolute_secs = $6, role_change_ends = $8, \
+             updated_at = $7 where id = 1",
         )
         .bind(s.token_idle_secs)
         .bind(s.token_lifetime_secs)
@@ -52,7 +84,8 @@ pub mod repo {
         .bind(s.session_idle_secs)
         .bind(s.session_absolute_secs)
         .bind(now)
-        .execute(conn)
+        .bind(s.role_change_ends.as_str())
+        .execute(&mut **tx)
         .await?;
         Ok(())
     }
@@ -61,7 +94,9 @@ pub mod repo {
 /// The settings in force: from the cache while the cache epoch holds (a
 /// settings change moves it), otherwise from the database.
 pub async fn current(state: &AppState) -> Result<Settings> {
-    let epoch = state.db.epoch();
+    let Some(epoch) = state.db.epoch() else {
+        return repo::load(&state.db.pool).await;
+    };
     if let Some(s) = state.token_cache.settings(epoch) {
         return Ok(s);
     }
@@ -80,6 +115,8 @@ pub struct SettingsInput {
     pub api_enabled: bool,
     pub session_idle_minutes: String,
     pub session_absolute_hours: String,
+    /// [`RoleChangeRule::as_str`]; empty keeps the default.
+    pub role_change_ends: String,
 }
 
 use crate::model::settings_bounds::*;
@@ -112,6 +149,13 @@ pub fn validate(input: &SettingsInput) -> Result<Settings> {
         api_enabled: i64::from(input.api_enabled),
         session_idle_secs,
         session_absolute_secs,
+        role_change_ends: match input.role_change_ends.trim() {
+            "" => RoleChangeRule::default(),
+            raw => RoleChangeRule::parse(raw)
+                .ok_or_else(|| Error::invalid("role_change_ends", "Choose what a change to a user's roles ends."))?,
+        }
+        .as_str()
+        .to_string(),
     })
 }
 
@@ -123,6 +167,7 @@ pub fn view(s: &Settings, updated_at: i64) -> SettingsView {
         api_enabled: s.api_enabled(),
         session_idle_minutes: s.session_idle_secs / 60,
         session_absolute_hours: s.session_absolute_secs / 3600,
+        role_change_rule: s.role_change_rule(),
         updated_at,
     }
 }
@@ -134,22 +179,17 @@ pub async fn get(state: &AppState, principal: &Principal) -> Result<SettingsView
 }
 
 /// Validates and stores new settings. They apply to the very next request
-/// on every instance (each use reads the row), including live tokens: a
-/// shorter idle timeout or lifetime ends tokens that are now past it.
+/// on every instance, including live tokens: a shorter idle timeout or
+/// lifetime ends tokens that are now past it (`tokens::rules`).
 pub async fn update(state: &AppState, principal: &Principal, input: &SettingsInput) -> Result<SettingsView> {
     principal.require(Role::Administrator)?;
     let new = validate(input)?;
     let now = state.clock.unix();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_rights_change().await?;
     // Write first: on SQLite this takes the write lock before the read, so
     // the "before" values are the ones being replaced.
     sqlx::query("update settings set updated_at = updated_at where id = 1").execute(&mut *tx).await?;
-    let old = sqlx::query_as::<_, Settings>(
-        "select token_idle_secs, token_lifetime_secs, max_credential_days, api_enabled, session_idle_secs, \
-         session_absolute_secs from settings where id = 1",
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let old = repo::load_in(&mut tx).await?;
     repo::store(&mut tx, &new, now).await?;
     let event = Event::new("settings.changed", Actor::user(principal))
         .ip(principal.ip)
@@ -159,11 +199,12 @@ pub async fn update(state: &AppState, principal: &Principal, input: &SettingsInp
         .change("max_credential_days", old.max_credential_days, new.max_credential_days)
         .change("api_enabled", old.api_enabled(), new.api_enabled())
         .change("session_idle_secs", old.session_idle_secs, new.session_idle_secs)
-        .change("session_absolute_secs", old.session_absolute_secs, new.session_absolute_secs);
+        .change("session_absolute_secs", old.session_absolute_secs, new.session_absolute_secs)
+        .change("role_change_ends", old.role_change_ends.as_str(), new.role_change_ends.as_str());
     if old != new {
         audit::record(&mut tx, now, event).await?;
     }
-    state.db.commit_token_change(tx).await?;
+    tx.commit().await?;
     tracing::info!(event = "settings_changed", user_id = %principal.user_id);
     Ok(view(&new, now))
 }
@@ -180,6 +221,7 @@ mod tests {
             api_enabled: true,
             session_idle_minutes: "30".into(),
             session_absolute_hours: "12".into(),
+            role_change_ends: String::new(),
         }
     }
 
@@ -194,7 +236,8 @@ mod tests {
                 max_credential_days: 365,
                 api_enabled: 1,
                 session_idle_secs: 1800,
-                session_absolute_secs: 43200
+                session_absolute_secs: 43200,
+                role_change_ends: "all_tokens".into(),
             }
         );
     }

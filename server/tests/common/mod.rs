@@ -102,6 +102,13 @@ pub async fn spawn() -> TestApp {
     spawn_with(Options::default()).await
 }
 
+/// An instance on an existing database (migrated to the current schema
+/// first), without the bootstrap administrator.
+pub async fn spawn_on(db_url: String) -> TestApp {
+    let db = Db::connect(&db_url).await.expect("connect and migrate");
+    instance(db, db_url, ManualClock::starting_now(), PasswordHasher::new(2), Options::default())
+}
+
 pub async fn spawn_with(options: Options) -> TestApp {
     let db_url = fresh_database_url().await;
     let db = Db::connect(&db_url).await.expect("connect and migrate");
@@ -124,6 +131,8 @@ impl TestApp {
 
 fn instance(db: Db, db_url: String, clock: ManualClock, passwords: PasswordHasher, options: Options) -> TestApp {
     let pool = db.pool.clone();
+    // What a serving process runs to learn of other processes' changes.
+    app::backend::changes::spawn(db.clone(), &db_url);
     let state = AppState::new(app::backend::State {
         db,
         clock: Arc::new(clock.clone()),

@@ -1,5 +1,6 @@
 //! SQL for credentials and their roles.
 
+use crate::backend::changes::RightsChange;
 use crate::backend::Result;
 use crate::model::{CredentialRole, CredentialSort, CredentialSummary, Role};
 use sqlx::{Any, AnyConnection, Executor, FromRow};
@@ -71,7 +72,7 @@ pub fn name_key(name: &str) -> String {
 }
 
 /// Inserts a credential; `Ok(false)` when the owner already has one by that name.
-pub async fn insert(conn: &mut AnyConnection, c: NewCredential<'_>) -> Result<bool> {
+pub async fn insert(tx: &mut RightsChange<'_>, c: NewCredential<'_>) -> Result<bool> {
     let res = sqlx::query(
         "insert into credentials (id, owner_id, name, name_key, secret_digest, expires_at, created_at, \
          updated_at, secret_rotated_at) values ($1, $2, $3, $4, $5, $6, $7, $7, $7)",
@@ -83,22 +84,35 @@ pub async fn insert(conn: &mut AnyConnection, c: NewCredential<'_>) -> Result<bo
     .bind(c.secret_digest)
     .bind(c.expires_at)
     .bind(c.now)
-    .execute(&mut *conn)
+    .execute(&mut **tx)
     .await;
     crate::backend::db::unless_unique_violation(res)
 }
 
-pub async fn set_roles(conn: &mut AnyConnection, credential_id: &str, roles: &[Role]) -> Result<()> {
-    sqlx::query("delete from credential_roles where credential_id = $1")
-        .bind(credential_id)
-        .execute(&mut *conn)
-        .await?;
+/// Makes the credential's roles exactly `roles`. A role added now is
+/// recorded with rights generation `gen`, so no token issued before it can
+/// carry it; roles kept keep theirs, so their tokens live on.
+pub async fn set_roles(tx: &mut RightsChange<'_>, credential_id: &str, roles: &[Role], gen: i64) -> Result<()> {
+    let keep: Vec<&str> = roles.iter().map(|r| r.slug()).collect();
+    for held in roles_of(&mut **tx, credential_id).await? {
+        if !keep.contains(&held.slug()) {
+            sqlx::query("delete from credential_roles where credential_id = $1 and role = $2")
+                .bind(credential_id)
+                .bind(held.slug())
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
     for role in roles {
-        sqlx::query("insert into credential_roles (credential_id, role) values ($1, $2)")
-            .bind(credential_id)
-            .bind(role.slug())
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "insert into credential_roles (credential_id, role, added_gen) values ($1, $2, $3) \
+             on conflict (credential_id, role) do nothing",
+        )
+        .bind(credential_id)
+        .bind(role.slug())
+        .bind(gen)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
@@ -131,7 +145,7 @@ pub struct Update<'a> {
 }
 
 /// Renames / re-dates a live credential; `Ok(false)` on a name clash.
-pub async fn update(conn: &mut AnyConnection, u: Update<'_>) -> Result<bool> {
+pub async fn update(tx: &mut RightsChange<'_>, u: Update<'_>) -> Result<bool> {
     let res = sqlx::query(
         "update credentials set name = $1, name_key = $2, expires_at = $3, updated_at = $4 \
          where id = $5 and deleted_at is null",
@@ -141,12 +155,12 @@ pub async fn update(conn: &mut AnyConnection, u: Update<'_>) -> Result<bool> {
     .bind(u.expires_at)
     .bind(u.now)
     .bind(u.id)
-    .execute(&mut *conn)
+    .execute(&mut **tx)
     .await;
     crate::backend::db::unless_unique_violation(res)
 }
 
-pub async fn set_secret(conn: &mut AnyConnection, id: &str, digest: &str, now: i64) -> Result<bool> {
+pub async fn set_secret(tx: &mut RightsChange<'_>, id: &str, digest: &str, now: i64) -> Result<bool> {
     let res = sqlx::query(
         "update credentials set secret_digest = $1, secret_version = secret_version + 1, \
          secret_rotated_at = $2, updated_at = $2 where id = $3 and deleted_at is null",
@@ -154,17 +168,17 @@ pub async fn set_secret(conn: &mut AnyConnection, id: &str, digest: &str, now: i
     .bind(digest)
     .bind(now)
     .bind(id)
-    .execute(&mut *conn)
+    .execute(&mut **tx)
     .await?;
     Ok(res.rows_affected() == 1)
 }
 
-pub async fn mark_deleted(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
+pub async fn mark_deleted(tx: &mut RightsChange<'_>, id: &str, now: i64) -> Result<bool> {
     let res =
         sqlx::query("update credentials set deleted_at = $1, updated_at = $1 where id = $2 and deleted_at is null")
             .bind(now)
             .bind(id)
-            .execute(&mut *conn)
+            .execute(&mut **tx)
             .await?;
     Ok(res.rows_affected() == 1)
 }

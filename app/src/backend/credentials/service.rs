@@ -148,7 +148,7 @@ pub async fn create(state: &AppState, principal: &Principal, input: CredentialIn
     let id = uuid::Uuid::new_v4().to_string();
     let secret = secrets::generate(CLIENT_SECRET_PREFIX);
     let digest = state.secret_key.digest(&secret);
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_rights_change().await?;
     let inserted = repo::insert(
         &mut tx,
         NewCredential { id: &id, owner_id: &principal.user_id, name: &name, secret_digest: &digest, expires_at, now },
@@ -157,14 +157,15 @@ pub async fn create(state: &AppState, principal: &Principal, input: CredentialIn
     if !inserted {
         return Err(Error::invalid("name", "You already have a credential with this name."));
     }
-    repo::set_roles(&mut tx, &id, &roles).await?;
+    let gen = tx.bump_rights(&principal.user_id, false).await?;
+    repo::set_roles(&mut tx, &id, &roles, gen).await?;
     let event = Event::new("credential.created", Actor::user(principal))
         .ip(principal.ip)
         .target(Target::credential(&id, &name))
         .detail("expires_on", format_date(expires_at))
         .detail("roles", slugs(&roles));
     audit::record(&mut tx, now, event).await?;
-    state.db.commit_token_change(tx).await?;
+    tx.commit().await?;
     tracing::info!(event = "credential_created", credential_id = %id, owner_id = %principal.user_id);
     Ok(CreatedSecret { client_id: id, name, secret })
 }
@@ -207,16 +208,17 @@ pub async fn update(state: &AppState, principal: &Principal, id: &str, input: Cr
     roles.sort();
     roles.dedup();
 
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_rights_change().await?;
     if !repo::update(&mut tx, Update { id: &credential.id, name: &name, expires_at, now }).await? {
         return Err(Error::invalid("name", "You already have a credential with this name."));
     }
-    repo::set_roles(&mut tx, &credential.id, &roles).await?;
+    let gen = tx.bump_rights(&credential.owner_id, false).await?;
+    repo::set_roles(&mut tx, &credential.id, &roles, gen).await?;
     // Narrowing kills the tokens that carry a removed role.
     let mut killed = 0;
     for removed in current.iter().filter(|r| !roles.contains(r)) {
         killed += tokens::revoke_for_credential_role(
-            &mut *tx,
+            &mut tx,
             &credential.id,
             *removed,
             Reason::RoleRemovedFromCredential,
@@ -232,7 +234,7 @@ pub async fn update(state: &AppState, principal: &Principal, id: &str, input: Cr
         .change("roles", slugs(&current), slugs(&roles))
         .detail("tokens_revoked", killed);
     audit::record(&mut tx, now, event).await?;
-    state.db.commit_token_change(tx).await?;
+    tx.commit().await?;
     tracing::info!(event = "credential_updated", credential_id = %credential.id);
     Ok(())
 }
@@ -243,17 +245,17 @@ pub async fn regenerate(state: &AppState, principal: &Principal, id: &str) -> Re
     let secret = secrets::generate(CLIENT_SECRET_PREFIX);
     let digest = state.secret_key.digest(&secret);
     let now = state.clock.unix();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_rights_change().await?;
     if !repo::set_secret(&mut tx, &credential.id, &digest, now).await? {
         return Err(Error::NotFound);
     }
-    let killed = tokens::revoke_for_credential(&mut *tx, &credential.id, Reason::SecretRegenerated, now).await?;
+    let killed = tokens::revoke_for_credential(&mut tx, &credential.id, Reason::SecretRegenerated, now).await?;
     let event = Event::new("credential.secret_regenerated", Actor::user(principal))
         .ip(principal.ip)
         .target(Target::credential(&credential.id, &credential.name))
         .detail("tokens_revoked", killed);
     audit::record(&mut tx, now, event).await?;
-    state.db.commit_token_change(tx).await?;
+    tx.commit().await?;
     tracing::info!(event = "credential_secret_regenerated", credential_id = %credential.id);
     Ok(CreatedSecret { client_id: credential.id, name: credential.name, secret })
 }
@@ -261,17 +263,17 @@ pub async fn regenerate(state: &AppState, principal: &Principal, id: &str) -> Re
 pub async fn delete(state: &AppState, principal: &Principal, id: &str) -> Result<()> {
     let credential = owned(state, principal, id).await?;
     let now = state.clock.unix();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_rights_change().await?;
     if !repo::mark_deleted(&mut tx, &credential.id, now).await? {
         return Err(Error::NotFound);
     }
-    let killed = tokens::revoke_for_credential(&mut *tx, &credential.id, Reason::CredentialDeleted, now).await?;
+    let killed = tokens::revoke_for_credential(&mut tx, &credential.id, Reason::CredentialDeleted, now).await?;
     let event = Event::new("credential.deleted", Actor::user(principal))
         .ip(principal.ip)
         .target(Target::credential(&credential.id, &credential.name))
         .detail("tokens_revoked", killed);
     audit::record(&mut tx, now, event).await?;
-    state.db.commit_token_change(tx).await?;
+    tx.commit().await?;
     tracing::info!(event = "credential_deleted", credential_id = %credential.id);
     Ok(())
 }

@@ -28,7 +28,7 @@ const MAX_ENTRIES: usize = 100_000;
 #[derive(Clone, Debug)]
 pub struct CachedToken {
     pub principal: TokenPrincipal,
-    /// The token's own absolute expiry.
+    /// The token's stored absolute expiry (see `rules::effective_expiry`).
     pub expires_at: i64,
     /// The credential's expiry.
     pub credential_expires_at: i64,
@@ -44,6 +44,7 @@ pub struct CachedClient {
     pub owner_id: String,
     pub secret_digest: String,
     pub secret_version: i64,
+    pub rights_gen: i64,
     pub expires_at: i64,
     pub deleted: bool,
     pub owner_active: bool,
@@ -84,14 +85,16 @@ impl TokenCache {
         *lock(&self.settings) = Some(Slot { epoch, value: settings });
     }
 
-    /// A live token of this epoch that passes the time rules at `now`; its
-    /// last use becomes `now`.
-    pub fn token(&self, key: &str, epoch: u64, now: i64, idle_secs: i64) -> Option<TokenPrincipal> {
+    /// A live token of this epoch that passes the time rules at `now`
+    /// under the settings in force; its last use becomes `now`.
+    pub fn token(&self, key: &str, epoch: u64, now: i64, s: &Settings) -> Option<TokenPrincipal> {
         let mut map = lock(&self.tokens);
         let slot = map.get_mut(key)?;
         let t = &mut slot.value;
+        let expires_at = super::rules::effective_expiry(t.principal.issued_at, t.expires_at, s.token_lifetime_secs);
+        let idle_secs = s.token_idle_secs;
         let fresh = slot.epoch == epoch
-            && now < t.expires_at
+            && now < expires_at
             && now < t.credential_expires_at
             && now - t.last_used_at <= idle_secs;
         if !fresh {
@@ -139,26 +142,40 @@ mod tests {
         }
     }
 
+    fn idle(secs: i64) -> Settings {
+        Settings { token_idle_secs: secs, token_lifetime_secs: 1_000_000, ..Settings::default() }
+    }
+
+    #[test]
+    fn a_shortened_lifetime_ends_a_cached_token_issued_longer_ago() {
+        let c = TokenCache::default();
+        c.put_token("d".into(), 1, token(1000, 2000, 0));
+        let mut s = idle(600);
+        assert!(c.token("d", 1, 400, &s).is_some());
+        s.token_lifetime_secs = 300; // issued at 0: dead from 300
+        assert!(c.token("d", 1, 401, &s).is_none());
+    }
+
     #[test]
     fn an_entry_serves_only_its_own_epoch() {
         let c = TokenCache::default();
         c.put_token("d".into(), 1, token(100, 200, 0));
-        assert!(c.token("d", 2, 10, 60).is_none(), "a newer epoch never sees it");
-        assert!(c.token("d", 1, 10, 60).is_none(), "and it is gone");
+        assert!(c.token("d", 2, 10, &idle(60)).is_none(), "a newer epoch never sees it");
+        assert!(c.token("d", 1, 10, &idle(60)).is_none(), "and it is gone");
     }
 
     #[test]
     fn time_rules_are_checked_on_every_hit_and_use_resets_idle() {
         let c = TokenCache::default();
         c.put_token("d".into(), 1, token(100, 200, 0));
-        assert!(c.token("d", 1, 50, 60).is_some());
-        assert!(c.token("d", 1, 105, 60).is_none(), "absolute expiry");
+        assert!(c.token("d", 1, 50, &idle(60)).is_some());
+        assert!(c.token("d", 1, 105, &idle(60)).is_none(), "absolute expiry");
         c.put_token("d".into(), 1, token(1000, 200, 0));
-        assert!(c.token("d", 1, 200, 600).is_none(), "credential expiry");
+        assert!(c.token("d", 1, 200, &idle(600)).is_none(), "credential expiry");
         c.put_token("d".into(), 1, token(1000, 2000, 0));
-        assert!(c.token("d", 1, 60, 60).is_some());
-        assert!(c.token("d", 1, 119, 60).is_some(), "the use at 60 reset the idle clock");
-        assert!(c.token("d", 1, 180, 60).is_none(), "idle for 61 s");
+        assert!(c.token("d", 1, 60, &idle(60)).is_some());
+        assert!(c.token("d", 1, 119, &idle(60)).is_some(), "the use at 60 reset the idle clock");
+        assert!(c.token("d", 1, 180, &idle(60)).is_none(), "idle for 61 s");
     }
 
     #[test]

@@ -77,6 +77,9 @@ pub struct AuthenticatedClient {
     pub owner_id: String,
     pub expires_at: i64,
     pub secret_version: i64,
+    /// The owner's rights generation that `usable_roles` was read at; the
+    /// token is stored with it (`rights_alive`).
+    pub rights_gen: i64,
     /// Roles of the credential its owner still holds.
     pub usable_roles: Vec<Role>,
     pub settings: crate::backend::settings::Settings,
@@ -137,6 +140,87 @@ pub struct Introspection {
     pub client_id: String,
     pub exp: i64,
     pub iat: i64,
+}
+
+/// The rules that decide whether a stored token still lives. They are
+/// checked on every use, from the database or (for the time rules) from a
+/// cache entry of the current epoch.
+pub mod rules {
+    use super::repo::RoleRow;
+    use crate::model::Role;
+
+    /// When a token dies by time: the earlier of its stored expiry and its
+    /// issue time plus the absolute lifetime General Settings allow now, so
+    /// shortening the lifetime ends older tokens and lengthening it extends
+    /// none.
+    pub fn effective_expiry(issued_at: i64, expires_at: i64, lifetime_secs: i64) -> i64 {
+        expires_at.min(issued_at.saturating_add(lifetime_secs))
+    }
+
+    /// The secret the token was obtained with is still one the credential
+    /// accepts (today: its current secret; a regenerate ends the old one).
+    pub fn secret_still_valid(token_secret_version: i64, credential_secret_version: i64) -> bool {
+        token_secret_version == credential_secret_version
+    }
+
+    /// Roles of the credential that a token issued under rights generation
+    /// `gen` may still use: on the credential since then, and held by the
+    /// owner, in a holding that began no later. A role removed and given
+    /// back after `gen` is not the one the token was issued under.
+    pub fn usable_roles<'a>(rows: impl IntoIterator<Item = &'a RoleRow>, gen: i64) -> Vec<Role> {
+        let mut roles: Vec<Role> = rows
+            .into_iter()
+            .filter(|r| r.added_gen.is_some_and(|a| a <= gen) && r.granted_gen.is_some_and(|g| g <= gen))
+            .filter_map(|r| r.role.as_deref().and_then(Role::from_slug))
+            .collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+
+    /// Whether a token issued under `token_gen` carrying `carried` survived
+    /// every change to its owner's rights since: no change since then ended
+    /// all of the owner's tokens, and every role it carries is still usable
+    /// at its generation.
+    pub fn rights_alive(token_gen: i64, tokens_valid_gen: i64, carried: &[Role], usable: &[Role]) -> bool {
+        token_gen >= tokens_valid_gen && !carried.is_empty() && carried.iter().all(|r| usable.contains(r))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn row(role: &str, added: Option<i64>, granted: Option<i64>) -> RoleRow {
+            RoleRow { role: Some(role.into()), added_gen: added, granted_gen: granted }
+        }
+
+        #[test]
+        fn a_role_counts_only_in_the_holding_the_token_was_issued_under() {
+            let rows = [row("work_creator", Some(1), Some(1)), row("team_leader", Some(1), Some(5))];
+            assert_eq!(usable_roles(&rows, 4), vec![Role::WorkCreator], "team_leader was given back at 5");
+            assert_eq!(usable_roles(&rows, 5), vec![Role::WorkCreator, Role::TeamLeader]);
+            let not_held = [row("work_creator", Some(1), None)];
+            assert!(usable_roles(&not_held, 9).is_empty());
+            let added_later = [row("work_creator", Some(7), Some(1))];
+            assert!(usable_roles(&added_later, 6).is_empty(), "added to the credential after the token");
+        }
+
+        #[test]
+        fn a_change_that_ends_every_token_ends_the_older_generations_only() {
+            let usable = [Role::WorkCreator];
+            assert!(rights_alive(3, 3, &usable, &usable));
+            assert!(!rights_alive(2, 3, &usable, &usable));
+            assert!(!rights_alive(3, 0, &[Role::TeamLeader], &usable));
+            assert!(!rights_alive(3, 0, &[], &usable));
+        }
+
+        #[test]
+        fn the_current_lifetime_caps_a_stored_expiry_but_never_extends_it() {
+            assert_eq!(effective_expiry(1000, 4600, 3600), 4600);
+            assert_eq!(effective_expiry(1000, 4600, 600), 1600, "shortened");
+            assert_eq!(effective_expiry(1000, 4600, 86_400), 4600, "lengthened: unchanged");
+        }
+    }
 }
 
 /// Parses a scope parameter (RFC 6749 §3.3): space-separated tokens of

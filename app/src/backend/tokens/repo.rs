@@ -3,9 +3,10 @@
 //! (a role granted back, a clock that jumps) can revive them (LC-06). The
 //! validation path re-checks the live state as well, as a second line.
 
+use crate::backend::changes::RightsChange;
 use crate::backend::Result;
 use crate::model::Role;
-use sqlx::{Any, Executor};
+use sqlx::{Any, AnyPool, Executor, FromRow};
 
 /// Why tokens died; stored in `tokens.revoked_reason`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,6 +14,9 @@ pub enum Reason {
     SecretRegenerated,
     CredentialDeleted,
     RoleRevoked,
+    /// A role of the owner was granted or removed, under the rule that
+    /// ends every token of the user (General Settings).
+    RolesChanged,
     RoleRemovedFromCredential,
     OwnerDeactivated,
     Idle,
@@ -25,6 +29,7 @@ impl Reason {
             Reason::SecretRegenerated => "secret_regenerated",
             Reason::CredentialDeleted => "credential_deleted",
             Reason::RoleRevoked => "role_revoked",
+            Reason::RolesChanged => "roles_changed",
             Reason::RoleRemovedFromCredential => "role_removed_from_credential",
             Reason::OwnerDeactivated => "owner_deactivated",
             Reason::Idle => "idle",
@@ -38,8 +43,8 @@ fn carries(role: Role) -> String {
 }
 
 /// Every live token of a credential.
-pub async fn revoke_for_credential<'e>(
-    ex: impl Executor<'e, Database = Any>,
+pub async fn revoke_for_credential(
+    tx: &mut RightsChange<'_>,
     credential_id: &str,
     reason: Reason,
     now: i64,
@@ -50,14 +55,14 @@ pub async fn revoke_for_credential<'e>(
     .bind(now)
     .bind(reason.as_str())
     .bind(credential_id)
-    .execute(ex)
+    .execute(&mut **tx)
     .await?;
     Ok(res.rows_affected())
 }
 
 /// Live tokens of a credential that carry `role`.
-pub async fn revoke_for_credential_role<'e>(
-    ex: impl Executor<'e, Database = Any>,
+pub async fn revoke_for_credential_role(
+    tx: &mut RightsChange<'_>,
     credential_id: &str,
     role: Role,
     reason: Reason,
@@ -71,18 +76,13 @@ pub async fn revoke_for_credential_role<'e>(
     .bind(reason.as_str())
     .bind(credential_id)
     .bind(carries(role))
-    .execute(ex)
+    .execute(&mut **tx)
     .await?;
     Ok(res.rows_affected())
 }
 
 /// Live tokens of any of the owner's credentials that carry `role`.
-pub async fn revoke_for_owner_role<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    owner_id: &str,
-    role: Role,
-    now: i64,
-) -> Result<u64> {
+pub async fn revoke_for_owner_role(tx: &mut RightsChange<'_>, owner_id: &str, role: Role, now: i64) -> Result<u64> {
     let res = sqlx::query(
         "update tokens set revoked_at = $1, revoked_reason = $2 where revoked_at is null \
          and credential_id in (select id from credentials where owner_id = $3) \
@@ -92,18 +92,13 @@ pub async fn revoke_for_owner_role<'e>(
     .bind(Reason::RoleRevoked.as_str())
     .bind(owner_id)
     .bind(carries(role))
-    .execute(ex)
+    .execute(&mut **tx)
     .await?;
     Ok(res.rows_affected())
 }
 
 /// Every live token of the owner's credentials.
-pub async fn revoke_for_owner<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    owner_id: &str,
-    reason: Reason,
-    now: i64,
-) -> Result<u64> {
+pub async fn revoke_for_owner(tx: &mut RightsChange<'_>, owner_id: &str, reason: Reason, now: i64) -> Result<u64> {
     let res = sqlx::query(
         "update tokens set revoked_at = $1, revoked_reason = $2 where revoked_at is null \
          and credential_id in (select id from credentials where owner_id = $3)",
@@ -111,12 +106,15 @@ pub async fn revoke_for_owner<'e>(
     .bind(now)
     .bind(reason.as_str())
     .bind(owner_id)
-    .execute(ex)
+    .execute(&mut **tx)
     .await?;
     Ok(res.rows_affected())
 }
 
-/// One token, by its stored key, if still live.
+/// One token, by its stored key, if not yet marked dead. Takes any
+/// executor: marking a token that the time rules already killed changes
+/// no cached answer (the caches check those rules themselves); revoking a
+/// live one goes through [`RightsChange`].
 pub async fn revoke_one<'e>(ex: impl Executor<'e, Database = Any>, key: &str, reason: &str, now: i64) -> Result<u64> {
     let res = sqlx::query(
         "update tokens set revoked_at = $1, revoked_reason = $2 where token_digest = $3 and revoked_at is null",
@@ -127,6 +125,97 @@ pub async fn revoke_one<'e>(ex: impl Executor<'e, Database = Any>, key: &str, re
     .execute(ex)
     .await?;
     Ok(res.rows_affected())
+}
+
+/// A credential and its owner as issuance needs them, read in one
+/// statement so that the roles and the rights generation belong together:
+/// one row per role on the credential (or one row with no role).
+#[derive(Debug, FromRow)]
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub owner_id: String,
+    pub secret_digest: String,
+    pub secret_version: i64,
+    pub expires_at: i64,
+    pub deleted_at: Option<i64>,
+    pub active: i64,
+    pub rights_gen: i64,
+    #[sqlx(flatten)]
+    pub role: RoleRow,
+}
+
+/// One role on a credential: when it was added to the credential and, when
+/// the owner holds it now, when that holding began (generations).
+#[derive(Debug, FromRow)]
+pub struct RoleRow {
+    pub role: Option<String>,
+    pub added_gen: Option<i64>,
+    pub granted_gen: Option<i64>,
+}
+
+const ROLE_JOINS: &str = "left join credential_roles cr on cr.credential_id = c.id \
+     left join user_roles ur on ur.user_id = u.id and ur.role = cr.role and ur.revoked_at is null";
+
+pub async fn load_client(pool: &AnyPool, client_id: &str) -> Result<Vec<ClientRow>> {
+    Ok(sqlx::query_as::<_, ClientRow>(&format!(
+        "select c.id, c.name, c.owner_id, c.secret_digest, c.secret_version, c.expires_at, c.deleted_at, u.active, \
+         u.rights_gen, cr.role, cr.added_gen, ur.granted_gen \
+         from credentials c join users u on u.id = c.owner_id {ROLE_JOINS} where c.id = $1"
+    ))
+    .bind(client_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A stored token with its credential, owner and roles, read in one
+/// statement: one row per role on the credential.
+#[derive(Debug, FromRow)]
+pub struct TokenRow {
+    pub credential_id: String,
+    pub roles: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub last_used_at: i64,
+    pub secret_version: i64,
+    pub rights_gen: i64,
+    pub revoked_at: Option<i64>,
+    pub owner_id: String,
+    pub name: String,
+    pub credential_expires_at: i64,
+    pub credential_secret_version: i64,
+    pub deleted_at: Option<i64>,
+    pub active: i64,
+    pub tokens_valid_gen: i64,
+    pub username: String,
+    pub display_name: String,
+    #[sqlx(flatten)]
+    pub role: RoleRow,
+}
+
+pub async fn load_token(pool: &AnyPool, key: &str) -> Result<Vec<TokenRow>> {
+    Ok(sqlx::query_as::<_, TokenRow>(&format!(
+        "select t.credential_id, t.roles, t.issued_at, t.expires_at, t.last_used_at, t.secret_version, \
+         t.rights_gen, t.revoked_at, c.owner_id, c.name, c.expires_at as credential_expires_at, \
+         c.secret_version as credential_secret_version, c.deleted_at, u.active, u.tokens_valid_gen, u.username, \
+         u.display_name, cr.role, cr.added_gen, ur.granted_gen \
+         from tokens t join credentials c on c.id = t.credential_id join users u on u.id = c.owner_id {ROLE_JOINS} \
+         where t.token_digest = $1"
+    ))
+    .bind(key)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The credential a stored token belongs to, and whether it is already
+/// marked dead.
+pub async fn owner_of(pool: &AnyPool, key: &str) -> Result<Option<(String, bool)>> {
+    let row: Option<(String, Option<i64>)> =
+        sqlx::query_as("select credential_id, revoked_at from tokens where token_digest = $1")
+            .bind(key)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(id, revoked)| (id, revoked.is_some())))
 }
 
 /// Deletes at most `limit` tokens that expired before `expired_before`,

@@ -19,7 +19,7 @@
 
 use super::cache::{CachedClient, CachedToken};
 use super::writer::NewToken;
-use super::{parse_scope, roles_to_scope, scope_to_roles};
+use super::{parse_scope, roles_to_scope, rules, scope_to_roles};
 use super::{AuthenticatedClient, Introspection, IssuedToken, OAuthError, TokenPrincipal, TokenRejection};
 use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::service::escape;
@@ -45,54 +45,31 @@ fn failure_keys(client_id: &str, ip: IpAddr) -> [Key; 2] {
     [Key::new(format!("client:{id}@{ip}"), PER_CLIENT_AND_ADDRESS), Key::new(format!("ip:{ip}"), PER_ADDRESS)]
 }
 
-/// Roles of the credential that its owner still holds, in catalogue order.
-pub async fn effective_roles(pool: &AnyPool, credential_id: &str, owner_id: &str) -> sqlx::Result<Vec<Role>> {
-    let slugs: Vec<String> = sqlx::query_scalar(
-        "select cr.role from credential_roles cr join user_roles ur \
-         on ur.user_id = $2 and ur.role = cr.role and ur.revoked_at is null where cr.credential_id = $1",
-    )
-    .bind(credential_id)
-    .bind(owner_id)
-    .fetch_all(pool)
-    .await?;
-    let mut roles: Vec<Role> = slugs.iter().filter_map(|s| Role::from_slug(s)).collect();
-    roles.sort();
-    Ok(roles)
-}
-
 /// The client behind `client_id`, from the cache of this epoch or the
-/// database (`None`: no such credential).
+/// database (`None`: no such credential). The credential, its owner's
+/// rights generation and the roles usable under it are read in one
+/// statement, so they belong together.
 async fn client(state: &AppState, client_id: &str) -> crate::backend::Result<Option<CachedClient>> {
     let epoch = state.db.epoch();
-    if let Some(c) = state.token_cache.client(client_id, epoch) {
+    if let Some(c) = epoch.and_then(|e| state.token_cache.client(client_id, e)) {
         return Ok(c);
     }
-    type Row = (String, String, String, String, i64, i64, Option<i64>, i64);
-    let row: Option<Row> = sqlx::query_as(
-        "select c.id, c.name, c.owner_id, c.secret_digest, c.secret_version, c.expires_at, c.deleted_at, u.active \
-         from credentials c join users u on u.id = c.owner_id where c.id = $1",
-    )
-    .bind(client_id)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let c = match row {
-        None => None,
-        Some((id, name, owner_id, secret_digest, secret_version, expires_at, deleted_at, active)) => {
-            let usable_roles = effective_roles(&state.db.pool, &id, &owner_id).await?;
-            Some(CachedClient {
-                id,
-                name,
-                owner_id,
-                secret_digest,
-                secret_version,
-                expires_at,
-                deleted: deleted_at.is_some(),
-                owner_active: active != 0,
-                usable_roles,
-            })
-        }
-    };
-    state.token_cache.put_client(client_id.to_string(), epoch, c.clone());
+    let rows = super::repo::load_client(&state.db.pool, client_id).await?;
+    let c = rows.first().map(|first| CachedClient {
+        id: first.id.clone(),
+        name: first.name.clone(),
+        owner_id: first.owner_id.clone(),
+        secret_digest: first.secret_digest.clone(),
+        secret_version: first.secret_version,
+        rights_gen: first.rights_gen,
+        expires_at: first.expires_at,
+        deleted: first.deleted_at.is_some(),
+        owner_active: first.active != 0,
+        usable_roles: rules::usable_roles(rows.iter().map(|r| &r.role), first.rights_gen),
+    });
+    if let Some(epoch) = epoch {
+        state.token_cache.put_client(client_id.to_string(), epoch, c.clone());
+    }
     Ok(c)
 }
 
@@ -132,6 +109,7 @@ pub async fn authenticate(
             owner_id: c.owner_id,
             expires_at: c.expires_at,
             secret_version: c.secret_version,
+            rights_gen: c.rights_gen,
             usable_roles: c.usable_roles,
             settings: s,
         },
@@ -230,6 +208,7 @@ pub async fn issue(
         issued_at: now,
         expires_at,
         secret_version: client.secret_version,
+        rights_gen: client.rights_gen,
     };
     // Returns once the token and its audit event are committed (group commit).
     state.token_writer.write(row, event).await?;
@@ -238,114 +217,96 @@ pub async fn issue(
     Ok(IssuedToken { access_token: token.value, expires_in: expires_at - now, scope })
 }
 
-/// Loads a token by its stored key and checks every rule except the API switch.
-/// Its last use is the later of the stored one and one seen here but not
-/// yet written.
-async fn load_live(
-    state: &AppState,
-    key: &str,
-    now: i64,
-    idle_secs: i64,
-) -> crate::backend::Result<Option<CachedToken>> {
-    type Row = (
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        Option<i64>,
-        String,
-        String,
-        i64,
-        i64,
-        Option<i64>,
-        i64,
-        i64,
-        String,
-        String,
-    );
-    let row: Option<Row> = sqlx::query_as(
-        "select t.credential_id, t.roles, t.issued_at, t.expires_at, t.last_used_at, t.secret_version, t.revoked_at, \
-         c.owner_id, c.name, c.expires_at, c.secret_version, c.deleted_at, u.active, u.sessions_valid_after, \
-         u.username, u.display_name \
-         from tokens t join credentials c on c.id = t.credential_id join users u on u.id = c.owner_id \
-         where t.token_digest = $1",
-    )
-    .bind(key)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let Some((
-        credential_id,
-        scope,
-        issued_at,
-        expires_at,
-        last_used_at,
-        token_version,
-        revoked_at,
-        owner_id,
-        name,
-        credential_expires_at,
-        credential_version,
-        deleted_at,
-        active,
-        _sessions_valid_after,
-        username,
-        display_name,
-    )) = row
-    else {
-        return Ok(None);
+/// A stored token and whether it lives, by every rule but the API switch.
+enum Stored {
+    Unknown,
+    /// Dead: marked so, or failing a rule now.
+    Dead {
+        credential_id: String,
+        /// Dead by time but not yet marked: the reason to record.
+        unmarked: Option<(super::repo::Reason, String, String)>,
+    },
+    Live(CachedToken),
+}
+
+/// Reads a token by its stored key (one statement: the token, its
+/// credential, its owner and the roles) and applies every rule
+/// (`super::rules`). Its last use is the later of the stored one and one
+/// seen here but not yet written.
+async fn load(state: &AppState, key: &str, now: i64, s: &settings::Settings) -> crate::backend::Result<Stored> {
+    let rows = super::repo::load_token(&state.db.pool, key).await?;
+    let Some(t) = rows.first() else {
+        return Ok(Stored::Unknown);
     };
-    if revoked_at.is_some() {
-        return Ok(None);
+    let dead = |unmarked| Stored::Dead { credential_id: t.credential_id.clone(), unmarked };
+    if t.revoked_at.is_some() {
+        return Ok(dead(None));
     }
-    let last_used_at = last_used_at.max(state.usage.pending_token_use(key).unwrap_or(0));
+    let last_used_at = t.last_used_at.max(state.usage.pending_token_use(key).unwrap_or(0));
+    let expires_at = rules::effective_expiry(t.issued_at, t.expires_at, s.token_lifetime_secs);
     let timed_out = if now >= expires_at {
         Some(super::repo::Reason::Expired)
-    } else if now - last_used_at > idle_secs {
+    } else if now - last_used_at > s.token_idle_secs {
         Some(super::repo::Reason::Idle)
     } else {
         None
     };
     if let Some(reason) = timed_out {
-        // Record the death so that nothing (not even a clock stepped back)
-        // revives it, and audit it once: only the request that marks it.
-        let mut tx = state.db.pool.begin().await?;
-        if super::repo::revoke_one(&mut *tx, key, reason.as_str(), now).await? > 0 {
-            let event = Event::new("token.revoked", Actor::System)
-                .target(Target::credential(&credential_id, &name))
-                .detail("reason", reason.as_str())
-                .detail("roles", scope.as_str());
-            audit::record(&mut tx, now, event).await?;
-        }
-        state.db.commit_token_change(tx).await?;
-        return Ok(None);
+        return Ok(dead(Some((reason, t.name.clone(), t.roles.clone()))));
     }
-    let alive =
-        token_version == credential_version && deleted_at.is_none() && now < credential_expires_at && active != 0;
+    let roles = scope_to_roles(&t.roles);
+    let usable = rules::usable_roles(rows.iter().map(|r| &r.role), t.rights_gen);
+    let alive = rules::secret_still_valid(t.secret_version, t.credential_secret_version)
+        && t.deleted_at.is_none()
+        && now < t.credential_expires_at
+        && t.active != 0
+        && rules::rights_alive(t.rights_gen, t.tokens_valid_gen, &roles, &usable);
     if !alive {
-        return Ok(None);
+        return Ok(dead(None));
     }
-    let roles = scope_to_roles(&scope);
-    let usable = effective_roles(&state.db.pool, &credential_id, &owner_id).await?;
-    if roles.is_empty() || !roles.iter().all(|r| usable.contains(r)) {
-        return Ok(None);
-    }
-    Ok(Some(CachedToken {
+    Ok(Stored::Live(CachedToken {
         principal: TokenPrincipal {
-            credential_id,
-            credential_name: name,
-            owner_id,
-            owner_username: username,
-            owner_display_name: display_name,
+            credential_id: t.credential_id.clone(),
+            credential_name: t.name.clone(),
+            owner_id: t.owner_id.clone(),
+            owner_username: t.username.clone(),
+            owner_display_name: t.display_name.clone(),
             roles,
-            issued_at,
+            issued_at: t.issued_at,
             expires_at,
         },
-        expires_at,
-        credential_expires_at,
+        expires_at: t.expires_at,
+        credential_expires_at: t.credential_expires_at,
         last_used_at,
     }))
+}
+
+/// [`load`], recording the death of a token that the time rules killed
+/// (so that nothing, not even a clock stepped back, revives it), audited
+/// once: only by the request that marks it. No epoch moves: no cached
+/// answer said otherwise, as the caches check the time rules themselves.
+async fn load_live(
+    state: &AppState,
+    key: &str,
+    now: i64,
+    s: &settings::Settings,
+) -> crate::backend::Result<Option<CachedToken>> {
+    match load(state, key, now, s).await? {
+        Stored::Live(t) => Ok(Some(t)),
+        Stored::Unknown | Stored::Dead { unmarked: None, .. } => Ok(None),
+        Stored::Dead { credential_id, unmarked: Some((reason, name, scope)) } => {
+            let mut tx = state.db.pool.begin().await?;
+            if super::repo::revoke_one(&mut *tx, key, reason.as_str(), now).await? > 0 {
+                let event = Event::new("token.revoked", Actor::System)
+                    .target(Target::credential(&credential_id, &name))
+                    .detail("reason", reason.as_str())
+                    .detail("roles", scope.as_str());
+                audit::record(&mut tx, now, event).await?;
+            }
+            tx.commit().await?;
+            Ok(None)
+        }
+    }
 }
 
 /// Validates a bearer token for an API call and notes its use for the idle
@@ -365,16 +326,16 @@ pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal, T
     }
     let key = state.secret_key.token_key(token).ok_or(TokenRejection::Invalid)?;
     let epoch = state.db.epoch();
-    let principal = match state.token_cache.token(&key, epoch, now, s.token_idle_secs) {
+    let principal = match epoch.and_then(|e| state.token_cache.token(&key, e, now, &s)) {
         Some(p) => p,
         None => {
-            let mut live = load_live(state, &key, now, s.token_idle_secs)
-                .await
-                .map_err(unavailable)?
-                .ok_or(TokenRejection::Invalid)?;
+            let mut live =
+                load_live(state, &key, now, &s).await.map_err(unavailable)?.ok_or(TokenRejection::Invalid)?;
             live.last_used_at = now;
             let principal = live.principal.clone();
-            state.token_cache.put_token(key.clone(), epoch, live);
+            if let Some(epoch) = epoch {
+                state.token_cache.put_token(key.clone(), epoch, live);
+            }
             principal
         }
     };
@@ -393,7 +354,7 @@ pub async fn introspect(
     let Some(key) = state.secret_key.token_key(token) else {
         return Ok(None);
     };
-    let live = load_live(state, &key, now, client.settings.token_idle_secs).await?;
+    let live = load_live(state, &key, now, &client.settings).await?;
     Ok(live.filter(|l| l.principal.credential_id == client.credential_id).map(|l| Introspection {
         scope: roles_to_scope(&l.principal.roles),
         client_id: l.principal.credential_id,
@@ -402,33 +363,37 @@ pub async fn introspect(
     }))
 }
 
-/// RFC 7009: revokes a token of the calling client. Unknown tokens are fine
-/// (200); another client's token is refused and left alone.
+/// RFC 7009: revokes a token of the calling client. Unknown and already
+/// dead tokens are fine (200, §2.2) and write nothing; another client's
+/// token is refused and left alone. Only a revocation that ends a live
+/// token commits, and only it moves the cache epoch.
 pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str) -> Result<(), OAuthError> {
     let Some(key) = state.secret_key.token_key(token) else {
         return Ok(());
     };
-    let owner: Option<String> = sqlx::query_scalar("select credential_id from tokens where token_digest = $1")
-        .bind(&key)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    match owner {
-        None => Ok(()),
-        Some(id) if id != client.credential_id => {
+    let now = state.clock.unix();
+    match load(state, &key, now, &client.settings).await? {
+        Stored::Unknown => Ok(()),
+        Stored::Dead { credential_id, .. }
+        | Stored::Live(CachedToken { principal: TokenPrincipal { credential_id, .. }, .. })
+            if credential_id != client.credential_id =>
+        {
             tracing::warn!(event = "token_revoke_refused", client_id = %client.credential_id);
             Err(OAuthError::InvalidRequest("the token was not issued to this client"))
         }
-        Some(_) => {
-            let now = state.clock.unix();
-            let mut tx = state.db.pool.begin().await?;
-            if super::repo::revoke_one(&mut *tx, &key, "revocation_endpoint", now).await? > 0 {
-                let event = Event::new("token.revoked", client_actor(client))
-                    .ip(client.ip)
-                    .target(Target::credential(&client.credential_id, &client.credential_name))
-                    .detail("reason", "revocation_endpoint");
-                audit::record(&mut tx, now, event).await?;
+        Stored::Dead { .. } => Ok(()),
+        Stored::Live(_) => {
+            let mut tx = state.db.begin_rights_change().await?;
+            if super::repo::revoke_one(&mut *tx, &key, "revocation_endpoint", now).await? == 0 {
+                // Revoked meanwhile by someone else: nothing to publish.
+                return Ok(());
             }
-            state.db.commit_token_change(tx).await?;
+            let event = Event::new("token.revoked", client_actor(client))
+                .ip(client.ip)
+                .target(Target::credential(&client.credential_id, &client.credential_name))
+                .detail("reason", "revocation_endpoint");
+            audit::record(&mut tx, now, event).await?;
+            tx.commit().await?;
             tracing::info!(event = "token_revoked", client_id = %client.credential_id, reason = "revocation_endpoint");
             Ok(())
         }

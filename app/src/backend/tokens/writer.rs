@@ -32,6 +32,8 @@ pub struct NewToken {
     pub issued_at: i64,
     pub expires_at: i64,
     pub secret_version: i64,
+    /// The owner's rights generation the token's roles were read at.
+    pub rights_gen: i64,
 }
 
 struct Job {
@@ -271,9 +273,9 @@ async fn take_or_acquire(pool: &AnyPool, conn: &mut Option<PoolConnection<Any>>)
 async fn write_batch(conn: &mut AnyConnection, tokens: &[NewToken], events: Vec<(i64, Event)>) -> Result<()> {
     let mut tx = conn.begin().await?;
     let sql = format!(
-        "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version) \
-         values {}",
-        values_list(&tx, tokens.len(), 7)
+        "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version, \
+         rights_gen) values {}",
+        values_list(&tx, tokens.len(), 8)
     );
     let mut q = sqlx::query(&sql);
     for t in tokens {
@@ -284,7 +286,8 @@ async fn write_batch(conn: &mut AnyConnection, tokens: &[NewToken], events: Vec<
             .bind(t.issued_at)
             .bind(t.expires_at)
             .bind(t.issued_at)
-            .bind(t.secret_version);
+            .bind(t.secret_version)
+            .bind(t.rights_gen);
     }
     q.execute(&mut *tx).await?;
     audit::record_many(&mut tx, events).await?;

@@ -2,6 +2,7 @@
 //! several of them in one transaction.
 
 use super::User;
+use crate::backend::changes::RightsChange;
 use crate::backend::Result;
 use crate::model::Role;
 use sqlx::{Any, Executor, FromRow};
@@ -129,39 +130,42 @@ pub async fn active_roles<'e>(ex: impl Executor<'e, Database = Any>, user_id: &s
     Ok(roles)
 }
 
-/// Grants a role (or grants it back). Returns whether anything changed.
-pub async fn grant_role<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    user_id: &str,
-    role: Role,
-    now: i64,
-) -> Result<bool> {
+/// Grants a role (or grants it back) as of rights generation `gen`.
+/// Returns whether anything changed.
+pub async fn grant_role(tx: &mut RightsChange<'_>, user_id: &str, role: Role, gen: i64, now: i64) -> Result<bool> {
     let res = sqlx::query(
-        "insert into user_roles (user_id, role, granted_at, revoked_at) values ($1, $2, $3, null) \
-         on conflict (user_id, role) do update set granted_at = excluded.granted_at, revoked_at = null \
-         where user_roles.revoked_at is not null",
+        "insert into user_roles (user_id, role, granted_at, revoked_at, granted_gen) values ($1, $2, $3, null, $4) \
+         on conflict (user_id, role) do update set granted_at = excluded.granted_at, revoked_at = null, \
+         granted_gen = excluded.granted_gen where user_roles.revoked_at is not null",
     )
     .bind(user_id)
     .bind(role.slug())
     .bind(now)
-    .execute(ex)
+    .bind(gen)
+    .execute(&mut **tx)
     .await?;
     Ok(res.rows_affected() > 0)
 }
 
+/// Whether the user holds `role` now.
+pub async fn holds<'e>(ex: impl Executor<'e, Database = Any>, user_id: &str, role: Role) -> Result<bool> {
+    let n: i64 =
+        sqlx::query_scalar("select count(*) from user_roles where user_id = $1 and role = $2 and revoked_at is null")
+            .bind(user_id)
+            .bind(role.slug())
+            .fetch_one(ex)
+            .await?;
+    Ok(n > 0)
+}
+
 /// Revokes a role, keeping the row so the revocation date can be shown.
-pub async fn revoke_role<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    user_id: &str,
-    role: Role,
-    now: i64,
-) -> Result<bool> {
+pub async fn revoke_role(tx: &mut RightsChange<'_>, user_id: &str, role: Role, now: i64) -> Result<bool> {
     let res =
         sqlx::query("update user_roles set revoked_at = $1 where user_id = $2 and role = $3 and revoked_at is null")
             .bind(now)
             .bind(user_id)
             .bind(role.slug())
-            .execute(ex)
+            .execute(&mut **tx)
             .await?;
     Ok(res.rows_affected() > 0)
 }
@@ -185,17 +189,12 @@ pub async fn count_active_with_role<'e>(ex: impl Executor<'e, Database = Any>, r
 }
 
 /// Returns whether the flag changed.
-pub async fn set_active<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    user_id: &str,
-    active: bool,
-    now: i64,
-) -> Result<bool> {
+pub async fn set_active(tx: &mut RightsChange<'_>, user_id: &str, active: bool, now: i64) -> Result<bool> {
     let res = sqlx::query("update users set active = $1, updated_at = $2 where id = $3 and active <> $1")
         .bind(i64::from(active))
         .bind(now)
         .bind(user_id)
-        .execute(ex)
+        .execute(&mut **tx)
         .await?;
     Ok(res.rows_affected() == 1)
 }

@@ -7,6 +7,8 @@ use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::password::{self, check_policy, PasswordHasher};
 use crate::backend::auth::{Principal, Secret};
 use crate::backend::credentials::service::slugs;
+use crate::backend::settings::{self, RoleChangeRule};
+use crate::backend::tokens::repo::{self as tokens, Reason};
 use crate::backend::tokens::TokenPrincipal;
 use crate::backend::{Db, Error, Result};
 use crate::model::{Role, UserDetail, UserPage, UserSummary};
@@ -55,7 +57,7 @@ pub enum By<'a> {
 impl By<'_> {
     fn actor(self) -> Actor {
         match self {
-            By::Operator => Actor::System,
+            By::Operator => Actor::Operator,
             By::User(p) => Actor::user(p),
             By::Client(t, _) => Actor::Credential { id: t.credential_id.clone(), name: t.credential_name.clone() },
         }
@@ -132,7 +134,7 @@ pub async fn create_user(
     let hash = hasher.hash(password).await?;
     let id = uuid::Uuid::new_v4().to_string();
 
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_rights_change().await?;
     let inserted = repo::insert_user(
         &mut *tx,
         repo::NewUser { id: &id, username: &username, display_name: &display_name, password_hash: &hash, now },
@@ -144,8 +146,9 @@ pub async fn create_user(
     let mut roles = input.roles.to_vec();
     roles.sort();
     roles.dedup();
+    let gen = tx.bump_rights(&id, false).await?;
     for role in &roles {
-        repo::grant_role(&mut *tx, &id, *role, now).await?;
+        repo::grant_role(&mut tx, &id, *role, gen, now).await?;
     }
     let event = Event::new("user.created", by.actor())
         .ip(by.ip())
@@ -241,67 +244,115 @@ async fn ensure_an_administrator_remains(conn: &mut sqlx::AnyConnection) -> Resu
     Ok(())
 }
 
-/// Grants a role, or grants it back; new tokens may carry it again, tokens
-/// issued meanwhile stay as they are.
-pub async fn grant_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role) -> Result<bool> {
-    by.authorize()?;
-    if role == Role::Administrator && !by.may_handle_administrator() {
-        return Err(administrator_refusal("grant the Administrator role"));
+/// Refuses a change to `user_id`'s roles that only an Administrator may
+/// make: granting or removing Administrator, or any role change to the
+/// account of an Administrator (a User Manager could otherwise strip the
+/// account that holds every right, or hand it roles).
+async fn may_change_roles_of(db: &Db, by: By<'_>, user_id: &str, role: Role, granting: bool) -> Result<()> {
+    if by.may_handle_administrator() {
+        return Ok(());
     }
-    let user = find(db, user_id).await?;
-    let mut tx = db.pool.begin().await?;
-    let changed = repo::grant_role(&mut *tx, &user.id, role, now).await?;
-    if changed {
-        let event = Event::new("user.role_granted", by.actor())
-            .ip(by.ip())
-            .target(Target::user(&user.id, &user.username))
-            .detail("role", role.slug());
-        audit::record(&mut tx, now, event).await?;
+    if role == Role::Administrator {
+        return Err(administrator_refusal(if granting {
+            "grant the Administrator role"
+        } else {
+            "remove the Administrator role"
+        }));
     }
-    db.commit_token_change(tx).await?;
-    Ok(changed)
+    if repo::holds(&db.pool, user_id, Role::Administrator).await? {
+        return Err(administrator_refusal("change the roles of an Administrator"));
+    }
+    Ok(())
 }
 
-/// Revokes a role and, in the same transaction, kills every token of the
-/// user's credentials that carries it (LC-03). Tokens without the role keep
-/// working; the credentials keep the role in their record, greyed out.
+/// Ends what a role change ends under the General Setting (`rule`), in the
+/// change's transaction, after moving the user's rights generation on.
+/// `removed`: the role removed, if it is a removal. Returns the number of
+/// tokens marked dead; tokens issued meanwhile from an older reading of the
+/// rights are dead by their generation (`tokens::rules`).
+async fn end_tokens_for_role_change(
+    tx: &mut crate::backend::changes::RightsChange<'_>,
+    user_id: &str,
+    rule: RoleChangeRule,
+    removed: Option<Role>,
+    now: i64,
+) -> Result<u64> {
+    match (rule, removed) {
+        (RoleChangeRule::AllTokens, _) => tokens::revoke_for_owner(tx, user_id, Reason::RolesChanged, now).await,
+        (RoleChangeRule::TokensWithRemovedRole, Some(role)) => {
+            tokens::revoke_for_owner_role(tx, user_id, role, now).await
+        }
+        (RoleChangeRule::TokensWithRemovedRole, None) => Ok(0),
+    }
+}
+
+/// Grants a role, or grants it back. Under the default rule every token of
+/// the user ends (their rights changed); under the other, none does.
+pub async fn grant_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role) -> Result<bool> {
+    by.authorize()?;
+    let user = find(db, user_id).await?;
+    may_change_roles_of(db, by, &user.id, role, true).await?;
+    let rule = settings::repo::load(&db.pool).await?.role_change_rule();
+    let mut tx = db.begin_rights_change().await?;
+    let gen = tx.bump_rights(&user.id, rule == RoleChangeRule::AllTokens).await?;
+    if !repo::grant_role(&mut tx, &user.id, role, gen, now).await? {
+        return Ok(false); // held already: nothing changes, the bump rolls back
+    }
+    let ended = end_tokens_for_role_change(&mut tx, &user.id, rule, None, now).await?;
+    let event = Event::new("user.role_granted", by.actor())
+        .ip(by.ip())
+        .target(Target::user(&user.id, &user.username))
+        .detail("role", role.slug())
+        .detail("rule", rule.as_str())
+        .detail("tokens_revoked", ended);
+    audit::record(&mut tx, now, event).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Revokes a role and, in the same transaction, ends what the General
+/// Setting says: every token of the user (the default) or those that carry
+/// the role (LC-03). The credentials keep the role in their record, greyed
+/// out.
 pub async fn revoke_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role) -> Result<bool> {
     by.authorize()?;
-    if role == Role::Administrator && !by.may_handle_administrator() {
-        return Err(administrator_refusal("remove the Administrator role"));
-    }
     if role == Role::UserManager && by.is(user_id) {
         return Err(Error::invalid("role", "You cannot remove your own User Manager role: ask another User Manager."));
     }
     let user = find(db, user_id).await?;
-    let mut tx = db.pool.begin().await?;
-    let changed = repo::revoke_role(&mut *tx, &user.id, role, now).await?;
-    if changed {
-        let killed = crate::backend::tokens::repo::revoke_for_owner_role(&mut *tx, &user.id, role, now).await?;
-        let event = Event::new("user.role_revoked", by.actor())
-            .ip(by.ip())
-            .target(Target::user(&user.id, &user.username))
-            .detail("role", role.slug())
-            .detail("tokens_revoked", killed);
-        audit::record(&mut tx, now, event).await?;
-        if role == Role::Administrator {
-            ensure_an_administrator_remains(&mut tx).await?;
-        }
+    may_change_roles_of(db, by, &user.id, role, false).await?;
+    let rule = settings::repo::load(&db.pool).await?.role_change_rule();
+    let mut tx = db.begin_rights_change().await?;
+    if !repo::revoke_role(&mut tx, &user.id, role, now).await? {
+        return Ok(false);
     }
-    db.commit_token_change(tx).await?;
-    Ok(changed)
+    tx.bump_rights(&user.id, rule == RoleChangeRule::AllTokens).await?;
+    let ended = end_tokens_for_role_change(&mut tx, &user.id, rule, Some(role), now).await?;
+    let event = Event::new("user.role_revoked", by.actor())
+        .ip(by.ip())
+        .target(Target::user(&user.id, &user.username))
+        .detail("role", role.slug())
+        .detail("rule", rule.as_str())
+        .detail("tokens_revoked", ended);
+    audit::record(&mut tx, now, event).await?;
+    if role == Role::Administrator {
+        ensure_an_administrator_remains(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
-/// Deactivates a user: every token of every credential they own dies, their
+/// Deactivates a user: every token of every credential they own dies (for
+/// good: their rights generation moves past every token's), their
 /// credentials cannot obtain new ones, and their web sessions end, all in
-/// one transaction. Reactivating lets them sign in and obtain tokens again.
+/// one transaction. Reactivating lets them sign in and obtain new tokens.
 pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bool) -> Result<bool> {
     by.authorize()?;
     if !active && by.is(user_id) {
         return Err(Error::invalid("active", "You cannot deactivate your own account."));
     }
     let user = find(db, user_id).await?;
-    let is_admin = repo::active_roles(&db.pool, &user.id).await?.contains(&Role::Administrator);
+    let is_admin = repo::holds(&db.pool, &user.id, Role::Administrator).await?;
     if is_admin && !by.may_handle_administrator() {
         return Err(administrator_refusal(if active {
             "reactivate an Administrator"
@@ -309,21 +360,16 @@ pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bo
             "deactivate an Administrator"
         }));
     }
-    let mut tx = db.pool.begin().await?;
-    if !repo::set_active(&mut *tx, &user.id, active, now).await? {
+    let mut tx = db.begin_rights_change().await?;
+    if !repo::set_active(&mut tx, &user.id, active, now).await? {
         return Ok(false);
     }
+    tx.bump_rights(&user.id, !active).await?;
     let mut event = Event::new(if active { "user.reactivated" } else { "user.deactivated" }, by.actor())
         .ip(by.ip())
         .target(Target::user(&user.id, &user.username));
     if !active {
-        let killed = crate::backend::tokens::repo::revoke_for_owner(
-            &mut *tx,
-            &user.id,
-            crate::backend::tokens::repo::Reason::OwnerDeactivated,
-            now,
-        )
-        .await?;
+        let killed = tokens::revoke_for_owner(&mut tx, &user.id, Reason::OwnerDeactivated, now).await?;
         repo::invalidate_sessions(&mut *tx, &user.id, now).await?;
         let sessions = repo::delete_sessions(&mut *tx, &user.id).await?;
         event = event.detail("tokens_revoked", killed).detail("sessions_ended", sessions);
@@ -332,7 +378,7 @@ pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bo
     if !active && is_admin {
         ensure_an_administrator_remains(&mut tx).await?;
     }
-    db.commit_token_change(tx).await?;
+    tx.commit().await?;
     Ok(true)
 }
 
@@ -378,15 +424,20 @@ pub async fn detail(db: &Db, now: i64, principal: &Principal, user_id: &str) -> 
     let listed = repo::find_listed(&db.pool, user_id).await?.ok_or(Error::NotFound)?;
     let user = summary(db, listed).await?;
     let by = By::User(principal);
-    let manageable: Vec<Role> =
-        Role::ALL.into_iter().filter(|r| *r != Role::Administrator || by.may_handle_administrator()).collect();
+    // The rule of `may_change_roles_of`, for the page.
     let can_manage_account = by.may_handle_administrator() || !user.roles.contains(&Role::Administrator);
+    let manageable: Vec<Role> = if can_manage_account {
+        Role::ALL.into_iter().filter(|r| *r != Role::Administrator || by.may_handle_administrator()).collect()
+    } else {
+        Vec::new()
+    };
     Ok(UserDetail {
         revoked: repo::revoked_roles(&db.pool, &user.id).await?,
         is_self: user.id == principal.user_id,
         user,
         manageable,
         can_manage_account,
+        role_change_rule: settings::repo::load(&db.pool).await?.role_change_rule(),
         now,
     })
 }

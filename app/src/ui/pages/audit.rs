@@ -179,6 +179,7 @@ fn AuditRow(e: AuditEntry) -> impl IntoView {
     };
     let actor = match (e.actor_kind.as_str(), e.actor_name) {
         ("system", _) => view! { <span class="muted">"System"</span> }.into_any(),
+        ("operator", _) => view! { <span class="muted">"Operator (command line)"</span> }.into_any(),
         ("anonymous", _) => view! { <span class="muted">"Anonymous"</span> }.into_any(),
         (kind, name) => view! {
             <span title=e.actor_id.clone().unwrap_or_default()>{name.unwrap_or_default()}</span>

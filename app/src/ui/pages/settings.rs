@@ -3,7 +3,7 @@
 
 use crate::api::settings::{get_settings, UpdateSettings};
 use crate::error::AppError;
-use crate::model::{format_date, SettingsView};
+use crate::model::{format_date, RoleChangeRule, SettingsView};
 use crate::ui::components::PageHead;
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -79,6 +79,33 @@ fn SettingsForm(s: SettingsView, update: ServerAction<UpdateSettings>) -> impl I
                         error
                     />
                 </div>
+            </section>
+            <section class="card" aria-labelledby="role-change-heading">
+                <div class="card-head"><h2 id="role-change-heading">"When a user's roles change"</h2></div>
+                <fieldset class="radio-group" aria-describedby="role-change-hint">
+                    <legend class="visually-hidden">"When a user's roles change"</legend>
+                    {RoleChangeRule::ALL.into_iter().map(|rule| {
+                        let id = format!("role_change_ends-{}", rule.as_str());
+                        view! {
+                            <div class="checkbox-row">
+                                <input
+                                    type="radio"
+                                    id=id.clone()
+                                    name="role_change_ends"
+                                    value=rule.as_str()
+                                    checked=s.role_change_rule == rule
+                                />
+                                <label for=id><span class="role-name">{rule.label()}</span></label>
+                            </div>
+                        }
+                    }).collect_view()}
+                    <div class="hint" id="role-change-hint">
+                        "A user's access tokens carry their roles. The default, as Enate does, ends every token of "
+                        "the user when one of their roles is granted or removed, so integrations pick up the change "
+                        "with their next token. Either way a removed role can never be used again by any token."
+                    </div>
+                    {move || error.get().and_then(|e| e.field_message("role_change_ends")).map(|m| view! { <div class="field-error">{m}</div> })}
+                </fieldset>
             </section>
             <section class="card" aria-labelledby="credentials-heading">
                 <div class="card-head"><h2 id="credentials-heading">"Application credentials"</h2></div>

@@ -5,7 +5,9 @@
 
 use crate::api::users::{get_user, list_users, CreateUser, GrantRole, ResetPassword, RevokeRole, SetUserActive};
 use crate::error::AppError;
-use crate::model::{format_date, relative_time, CurrentUser, IssuedPassword, Role, RoleGroup, UserDetail, UserPage};
+use crate::model::{
+    format_date, relative_time, CurrentUser, IssuedPassword, Role, RoleChangeRule, RoleGroup, UserDetail, UserPage,
+};
 use crate::ui::components::{use_hydrated, Modal, PageHead, RoleChip, SecretField, TableFooter};
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -316,6 +318,7 @@ fn UserDetailView(
     let held = u.roles.clone();
     let revoked = d.revoked.clone();
     let manageable = d.manageable.clone();
+    let rule = d.role_change_rule;
     let now = d.now;
     let rows = role_groups(Role::ALL.to_vec(), move |role| {
         let is_held = held.contains(&role);
@@ -417,8 +420,18 @@ fn UserDetailView(
         <section class="card" aria-labelledby="roles-heading">
             <div class="card-head">
                 <h2 id="roles-heading">"Roles"</h2>
-                <span class="muted">"Removing a role stops every token that carries it, at once."</span>
             </div>
+            <p class="hint role-change-rule">
+                {match rule {
+                    RoleChangeRule::AllTokens => format!("Granting or removing a role: {}", rule.consequence(true)),
+                    RoleChangeRule::TokensWithRemovedRole => format!(
+                        "Granting a role: {} Removing a role: {}",
+                        rule.consequence(true),
+                        rule.consequence(false)
+                    ),
+                }}
+                " (General Settings)"
+            </p>
             {rows}
         </section>
         <section class="card" aria-labelledby="account-heading">
@@ -438,6 +451,7 @@ fn ConfirmDialogs(
 ) -> impl IntoView {
     let close = Callback::new(move |_| confirm.set(Confirm::None));
     let user = move || detail.get().and_then(|r| r.ok()).map(|d| d.user);
+    let rule = move || detail.get().and_then(|r| r.ok()).map(|d| d.role_change_rule);
     view! {
         <Modal open=Signal::derive(move || matches!(confirm.get(), Confirm::RemoveRole(_))) on_close=close label="Remove role">
             {move || match (confirm.get(), user()) {
@@ -447,9 +461,9 @@ fn ConfirmDialogs(
                         <input type="hidden" name="role" value=role.slug() />
                         <div class="modal-head"><h2>{format!("Remove {} from {}?", role.label(), u.display_name)}</h2></div>
                         <div class="modal-body stack">
+                            <p>{rule().map(|r| r.consequence(false))}</p>
                             <p>
-                                "Every token of " {u.username.clone()} "'s credentials that carries this role stops working "
-                                "immediately. Their credentials keep the role, greyed out, and new tokens will not get it."
+                                {u.username.clone()} "'s credentials keep the role, greyed out, and new tokens will not get it."
                             </p>
                         </div>
                         <div class="modal-actions">
