@@ -75,6 +75,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let state = build_state(&config, db.clone(), clock.clone(), passwords);
     spawn_housekeeping(db.clone(), clock.clone());
     spawn_usage_flusher(state.clone());
+    spawn_refusal_flusher(state.clone());
+    spawn_throttle_poller(state.clone());
     // Changes made by other instances or the CLI (`backend::changes`).
     app::backend::changes::spawn(db.clone(), &config.database_url);
     spawn_checkpointer(db.clone(), state.token_writer.clone());
@@ -90,6 +92,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // The last counters of API use, so a clean stop loses none.
     if let Err(e) = state.usage.flush(&state.db.pool).await {
         tracing::error!(error = ?e, "could not write the last API usage counters");
+    }
+    if let Err(e) = state.refusals.flush(&state.db.pool, state.clock.unix()).await {
+        tracing::error!(error = ?e, "could not write the last counts of refused token requests");
     }
     Ok(())
 }
@@ -139,6 +144,35 @@ fn spawn_usage_flusher(state: AppState) {
     });
 }
 
+/// Adds the in-memory counts of refused token requests to the database and
+/// the audit log every minute (the loss window on a crash; see
+/// `backend/refusals.rs`).
+fn spawn_refusal_flusher(state: AppState) {
+    let period = Duration::from_secs(app::backend::refusals::FLUSH_INTERVAL_SECS);
+    spawn_every(period, "could not write the counts of refused token requests; keeping them", move || {
+        let state = state.clone();
+        async move { state.refusals.flush(&state.db.pool, state.clock.unix()).await }
+    });
+}
+
+/// Learns the client-authentication throttle keys that other instances
+/// filled, so a block reached elsewhere holds here within this period
+/// (`FrontedThrottle::poll`, docs/security.md).
+fn spawn_throttle_poller(state: AppState) {
+    use app::backend::tokens::service::{PER_ADDRESS, PER_CLIENT_AND_ADDRESS, THROTTLE_PREFIX, WINDOW};
+    let period = Duration::from_millis(THROTTLE_POLL_MILLIS);
+    let min_limit = PER_CLIENT_AND_ADDRESS.limit.min(PER_ADDRESS.limit);
+    spawn_every(period, "could not poll the client-authentication throttle", move || {
+        let state = state.clone();
+        async move {
+            state.oauth_failures.poll(&state.db.pool, THROTTLE_PREFIX, min_limit, WINDOW, state.clock.unix()).await
+        }
+    });
+}
+
+/// How often [`spawn_throttle_poller`] reads the full keys.
+pub const THROTTLE_POLL_MILLIS: u64 = 1_000;
+
 /// Tells the operator where to go and how to sign in. A generated admin
 /// password is shown here once, on the console only, never in the log.
 fn print_banner(config: &ServeConfig, generated: Option<Secret>) {
@@ -167,6 +201,10 @@ fn spawn_housekeeping(db: Db, clock: Arc<dyn Clock>) {
             }
             if let Err(e) = throttle::purge_older_than(&db.pool, clock.unix() - 86_400).await {
                 tracing::warn!(error = ?e, "could not purge old throttle windows");
+            }
+            let keep = app::backend::usage::HISTORY_DAYS * app::model::SECS_PER_DAY;
+            if let Err(e) = app::backend::refusals::purge_older_than(&db.pool, clock.unix() - keep).await {
+                tracing::warn!(error = ?e, "could not purge old counts of refused token requests");
             }
             match app::backend::tokens::service::purge_expired(&db.pool, clock.unix()).await {
                 Ok(0) => {}
@@ -326,6 +364,7 @@ fn build_state(config: &ServeConfig, db: Db, clock: Arc<dyn Clock>, passwords: P
         }),
         secret_key: config.secret_key.clone(),
         oauth_failures: Default::default(),
+        refusals: Default::default(),
         usage: Default::default(),
         token_cache: Default::default(),
         token_writer: app::backend::tokens::writer::TokenWriter::start(pool),

@@ -133,11 +133,15 @@ async fn each_action_writes_exactly_its_events() {
 
     let wrong = Client { id: client.id.clone(), secret: "acs_wrong".into() };
     token(&app, &wrong, &[]).await;
+    // Refusals are counted and written with the next flush (backend/refusals.rs).
+    app.flush_refusals().await;
     let e = tail.expect(&app, &["token.refused!"]).await.remove(0);
+    let refused = &details(&e)["requests"][0];
     assert_eq!(
-        (details(&e)["client_id"].as_str(), details(&e)["error"].as_str()),
-        (Some(client.id.as_str()), Some("invalid_client"))
+        (refused["client_id"].as_str(), refused["error"].as_str(), refused["count"].as_i64()),
+        (Some(client.id.as_str()), Some("invalid_client"), Some(1))
     );
+    assert_eq!((e.target_kind.as_deref(), e.target_id.as_deref()), (Some("credential"), Some(client.id.as_str())));
     assert_eq!(e.ip.as_deref(), Some("127.0.0.1"));
 
     let t2 = access_token(&app, &client).await;
@@ -238,6 +242,7 @@ async fn no_event_carries_a_secret_token_or_password() {
     let t = access_token(&app, &c).await;
     let refused = Client { id: c.id.clone(), secret: format!("{}x", c.secret) };
     token(&app, &refused, &[]).await;
+    app.flush_refusals().await;
     post(&app, "/oauth/revoke", Some(&basic(&c.id, &c.secret)), &[("token", &t)]).await;
     let res = app.server_fn("credentials/regenerate", &[("id", &c.id)], Some(&alice)).await;
     let fresh = json(&res)["secret"].as_str().unwrap().to_string();
@@ -396,6 +401,7 @@ async fn auditors_filter_page_and_export_the_audit_log() {
     let c = credential_for(&app, &alice, "alice", "=cmd|calc", &["work_creator"]).await;
     access_token(&app, &c).await;
     token(&app, &Client { id: c.id.clone(), secret: "acs_nope".into() }, &[]).await;
+    app.flush_refusals().await;
     app.clock.advance(2 * 86_400);
     app.server_fn("login", &[("username", "alice"), ("password", "wrong password!")], None).await;
     let audrey = app.sign_in("audrey", PW).await;

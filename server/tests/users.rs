@@ -88,9 +88,15 @@ async fn a_user_manager_creates_users_with_a_generated_or_chosen_password() {
 }
 
 #[tokio::test]
-async fn removing_a_role_kills_only_the_tokens_carrying_it_and_granting_it_back_helps_new_tokens_only() {
-    // LC-03, ASVS-A4
+async fn under_the_narrow_rule_removing_a_role_kills_only_the_tokens_carrying_it_and_granting_it_back_helps_new_tokens_only(
+) {
+    // LC-03, ASVS-A4, under the General Setting that ends only the tokens
+    // carrying a removed role (the default ends them all: `revocation.rs`).
     let app = spawn().await;
+    sqlx::query("update settings set role_change_ends = 'tokens_with_removed_role'")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
     let alice_id = app.create_user("alice", PW, &[Role::WorkCreator, Role::TeamLeader]).await;
     let c = credential_for(&app, &alice_id, "alice", "sync", &["work_creator", "team_leader"]).await;
     let both = access_token(&app, &c).await;

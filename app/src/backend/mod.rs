@@ -11,6 +11,7 @@ pub mod context;
 pub mod credentials;
 pub mod db;
 pub mod error;
+pub mod refusals;
 pub mod secrets;
 pub mod settings;
 pub mod tokens;
@@ -53,8 +54,11 @@ pub struct State {
     pub security: Arc<SecurityConfig>,
     /// Key for the digests of client secrets and tokens.
     pub secret_key: Arc<secrets::SecretKey>,
-    /// Failed client authentications at the token endpoints.
-    pub oauth_failures: Arc<auth::throttle::MemoryThrottle>,
+    /// Failed client authentications at the token endpoints: an in-memory
+    /// front over the database's counts (`auth/throttle.rs`).
+    pub oauth_failures: Arc<auth::throttle::FrontedThrottle>,
+    /// Refused token requests, counted per minute and flushed in batches.
+    pub refusals: Arc<refusals::RefusalLog>,
     /// API calls per credential, counted in memory and flushed in batches.
     pub usage: Arc<usage::UsageRecorder>,
     /// Token and client state for the hot paths, valid for one cache epoch.

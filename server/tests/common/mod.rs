@@ -145,6 +145,7 @@ fn instance(db: Db, db_url: String, clock: ManualClock, passwords: PasswordHashe
         }),
         secret_key: Arc::new(SecretKey::from_bytes([7; 32])),
         oauth_failures: Default::default(),
+        refusals: Default::default(),
         usage: Default::default(),
         token_cache: Default::default(),
         token_writer: app::backend::tokens::writer::TokenWriter::start(pool),
@@ -239,6 +240,12 @@ impl TestApp {
     pub async fn changed_elsewhere(&self) {
         sqlx::query("update cache_epoch set version = version + 1").execute(&self.state.db.pool).await.unwrap();
         self.state.db.poll_epoch().await.unwrap();
+    }
+
+    /// Writes the counted refused token requests now, as the periodic task
+    /// would (`backend/refusals.rs`).
+    pub async fn flush_refusals(&self) {
+        self.state.refusals.flush(&self.state.db.pool, self.now()).await.expect("flush refusals");
     }
 
     pub async fn create_user(&self, username: &str, password: &str, roles: &[Role]) -> String {

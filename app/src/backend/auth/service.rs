@@ -11,21 +11,24 @@ use tower_sessions::Session;
 
 const WINDOW: i64 = 15 * 60;
 /// One account from one address: the common case of a person mistyping.
-const PER_ACCOUNT_AND_ADDRESS: Policy = Policy { max_failures: 5, window_secs: WINDOW };
+const PER_ACCOUNT_AND_ADDRESS: Policy = Policy { limit: 5, window_secs: WINDOW };
 /// One address trying many accounts (credential stuffing).
-const PER_ADDRESS: Policy = Policy { max_failures: 30, window_secs: WINDOW };
+const PER_ADDRESS: Policy = Policy { limit: 30, window_secs: WINDOW };
 /// One account from many addresses. Higher, so that strangers cannot lock a
 /// user out by failing on purpose (ASVS V6.1.1).
-const PER_ACCOUNT: Policy = Policy { max_failures: 50, window_secs: WINDOW };
+const PER_ACCOUNT: Policy = Policy { limit: 50, window_secs: WINDOW };
 
 /// How often a live session's `last_seen_at` is written back. The idle
 /// timeout is therefore exact to within this many seconds.
 pub const LAST_SEEN_GRANULARITY_SECS: i64 = 30;
 
+/// The keys of one attempt, the narrowest first: a full pair refuses before
+/// the address's and the account's slots are taken (`throttle::reserve`).
 fn login_keys(username_key: &str, ip: IpAddr) -> Vec<Key> {
+    let address = throttle::address_key(ip);
     vec![
-        Key::new(format!("login:pair:{username_key}|{ip}"), PER_ACCOUNT_AND_ADDRESS),
-        Key::new(format!("login:ip:{ip}"), PER_ADDRESS),
+        Key::new(format!("login:pair:{username_key}|{address}"), PER_ACCOUNT_AND_ADDRESS),
+        Key::new(format!("login:ip:{address}"), PER_ADDRESS),
         Key::new(format!("login:user:{username_key}"), PER_ACCOUNT),
     ]
 }
@@ -48,10 +51,15 @@ pub async fn sign_in(
     let now = state.clock.unix();
     let keys = login_keys(&username_key, ip);
 
-    if let Some(wait) = throttle::blocked_for(&state.db.pool, &keys, now).await? {
-        tracing::warn!(event = "sign_in", outcome = "throttled", username = %escape(username), %ip);
-        return Err(Error::Throttled { retry_after_secs: wait });
-    }
+    // A slot is reserved before the password is checked and given back on
+    // success, so concurrent wrong attempts get at most the limit checked.
+    let slots = match throttle::reserve(&state.db.pool, &keys, now).await? {
+        Ok(slots) => slots,
+        Err(refusal) => {
+            tracing::warn!(event = "sign_in", outcome = "throttled", username = %escape(username), %ip);
+            return Err(Error::Throttled { retry_after_secs: refusal.retry_after_secs });
+        }
+    };
 
     let found = if username.is_empty() { None } else { users::find_for_login(&state.db.pool, username).await? };
     let (user, hash) = match found {
@@ -62,7 +70,8 @@ pub async fn sign_in(
     let user = match user {
         Some(user) if password_ok && user.active => user,
         other => {
-            throttle::record_failure(&state.db.pool, &keys, now).await?;
+            // The failure keeps its slots.
+            slots.keep();
             tracing::warn!(event = "sign_in", outcome = "failure", username = %escape(username), %ip);
             // The typed name is kept only when it is an account's: text typed
             // into the username field may be a password (ASVS V16.2.5).
@@ -78,6 +87,7 @@ pub async fn sign_in(
         }
     };
 
+    throttle::release(&state.db.pool, slots).await?;
     throttle::clear(&state.db.pool, &keys[0].key).await?;
     let roles = users::active_roles(&state.db.pool, &user.id).await?;
     session.cycle_id().await.context("cycling the session id")?;

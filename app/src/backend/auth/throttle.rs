@@ -1,14 +1,42 @@
-//! Throttling of failed attempts, kept in the database so that every
-//! instance sees the same counts. A fixed window per key: after
-//! `max_failures` failures the key is refused until the window ends. Nothing
-//! is locked out for longer than one window (ASVS V6.1.1, RFC 6749 §2.3.1).
+//! Throttles: at most `limit` attempts per key in a fixed window (ASVS
+//! V6.1.1, RFC 6749 §2.3.1). Nothing is locked out for longer than one
+//! window.
+//!
+//! One mechanism serves every throttle, and is meant for later per-credential
+//! rate caps too: **reserve a slot atomically before the check, give it back
+//! when the attempt should not count**. A failed attempt keeps its slot, so
+//! N concurrent wrong attempts get at most `limit` checks; the rest are
+//! refused before any work is done. An attempt with several keys reserves
+//! them in order and gives back the ones it holds when a later key refuses,
+//! so hammering one key consumes nothing of the others (an attacker failing
+//! on purpose for one account from one address cannot lock that account out
+//! from elsewhere). A rate cap would keep every slot instead of giving them
+//! back on success.
+//!
+//! Two stores implement it:
+//! - [`reserve`] / [`Reservation`]: the database, exact across every
+//!   instance (sign-in, where argon2 costs far more than the round trip).
+//!   One upsert per key, `on conflict … do update … where <below limit or
+//!   window over> returning …`, atomic on SQLite (≥ 3.35) and PostgreSQL.
+//! - [`FrontedThrottle`]: an in-memory front for the token endpoints, whose
+//!   successful requests must not cost a database round trip. Slots are
+//!   reserved in memory; failures are written to the same database table,
+//!   and each write's `returning` teaches the instance the cluster's count;
+//!   [`FrontedThrottle::poll`] learns the keys that other instances filled.
+//!   The bound this leaves is stated in docs/security.md.
 
 use crate::backend::Result;
+use hashlink::LruCache;
 use sqlx::AnyPool;
+use std::hash::{BuildHasher, RandomState};
+use std::net::IpAddr;
+use std::sync::Mutex;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
-    pub max_failures: i64,
+    /// Attempts that count (failures, for the authentication throttles)
+    /// allowed per window.
+    pub limit: i64,
     pub window_secs: i64,
 }
 
@@ -24,38 +52,100 @@ impl Key {
     }
 }
 
-/// Seconds until the first of `keys` that is over its limit frees up, if any.
-pub async fn blocked_for(pool: &AnyPool, keys: &[Key], now: i64) -> Result<Option<u64>> {
-    let mut worst: Option<u64> = None;
+/// The address as a throttle counts it: an IPv4 address by itself, an IPv6
+/// address by its /64, the smallest prefix a site is given (RFC 6177 §3),
+/// so one network cannot multiply its budget by changing interface ids.
+/// IPv4-mapped IPv6 addresses count as their IPv4 address.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// A key over its limit: when it frees up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub retry_after_secs: u64,
+}
+
+fn wait_until(window_start: i64, window_secs: i64, now: i64) -> u64 {
+    (window_start + window_secs - now).max(1) as u64
+}
+
+// --- the database store -------------------------------------------------------
+
+/// Slots held in the database for one attempt. Dropping it keeps them
+/// (the attempt counts); [`release`] gives them back.
+#[must_use = "a reservation is either kept (a failure) or released"]
+#[derive(Debug, Default)]
+pub struct Reservation {
+    /// (key, window start of the slot)
+    slots: Vec<(String, i64)>,
+}
+
+impl Reservation {
+    /// The attempt counts: its slots stay taken until their windows end.
+    pub fn keep(self) {}
+}
+
+/// Takes one slot (counts one attempt) on `key` unless it is full; a window
+/// that has ended starts again at one. `None`: the key is full.
+async fn take_slot(pool: &AnyPool, k: &Key, now: i64, only_below_limit: bool) -> Result<Option<(i64, i64)>> {
+    // $3: windows that started at or before it have ended.
+    const UPSERT: &str = "insert into throttle (key, window_start, failures) values ($1, $2, 1) \
+         on conflict (key) do update set \
+           failures = case when throttle.window_start <= $3 then 1 else throttle.failures + 1 end, \
+           window_start = case when throttle.window_start <= $3 then excluded.window_start else throttle.window_start end";
+    let sql = if only_below_limit {
+        format!("{UPSERT} where throttle.window_start <= $3 or throttle.failures < $4 returning window_start, failures")
+    } else {
+        format!("{UPSERT} returning window_start, failures")
+    };
+    let mut q = sqlx::query_as(&sql).bind(&k.key).bind(now).bind(now - k.policy.window_secs);
+    if only_below_limit {
+        q = q.bind(k.policy.limit);
+    }
+    Ok(q.fetch_optional(pool).await?)
+}
+
+/// Reserves one slot on every key, in order, atomically per key. When a key
+/// is full, the slots already taken are given back and the caller learns how
+/// long the full key stays full.
+pub async fn reserve(pool: &AnyPool, keys: &[Key], now: i64) -> Result<std::result::Result<Reservation, Refusal>> {
+    let mut held = Reservation::default();
     for k in keys {
-        let row: Option<(i64, i64)> = sqlx::query_as("select window_start, failures from throttle where key = $1")
-            .bind(&k.key)
-            .fetch_optional(pool)
-            .await?;
-        if let Some((start, failures)) = row {
-            let ends = start + k.policy.window_secs;
-            if failures >= k.policy.max_failures && now < ends {
-                let wait = (ends - now) as u64;
-                worst = Some(worst.map_or(wait, |w| w.max(wait)));
+        match take_slot(pool, k, now, true).await? {
+            Some((start, _)) => held.slots.push((k.key.clone(), start)),
+            None => {
+                release(pool, held).await?;
+                let start: Option<i64> = sqlx::query_scalar("select window_start from throttle where key = $1")
+                    .bind(&k.key)
+                    .fetch_optional(pool)
+                    .await?;
+                let retry_after_secs = start.map_or(1, |s| wait_until(s, k.policy.window_secs, now));
+                return Ok(Err(Refusal { retry_after_secs }));
             }
         }
     }
-    Ok(worst)
+    Ok(Ok(held))
 }
 
-/// Counts one failure against every key, opening a new window where the
-/// previous one has ended.
-pub async fn record_failure(pool: &AnyPool, keys: &[Key], now: i64) -> Result<()> {
-    for k in keys {
+/// Gives the slots back (the attempt does not count). A slot whose window
+/// has since been restarted is not taken from the new window.
+pub async fn release(pool: &AnyPool, reservation: Reservation) -> Result<()> {
+    for (key, start) in reservation.slots {
         sqlx::query(
-            "insert into throttle (key, window_start, failures) values ($1, $2, 1) \
-             on conflict (key) do update set \
-               failures = case when throttle.window_start <= $3 then 1 else throttle.failures + 1 end, \
-               window_start = case when throttle.window_start <= $3 then excluded.window_start else throttle.window_start end",
+            "update throttle set failures = failures - 1 where key = $1 and window_start = $2 and failures > 0",
         )
-        .bind(&k.key)
-        .bind(now)
-        .bind(now - k.policy.window_secs)
+        .bind(&key)
+        .bind(start)
         .execute(pool)
         .await?;
     }
@@ -73,41 +163,171 @@ pub async fn purge_older_than(pool: &AnyPool, cutoff: i64) -> Result<u64> {
     Ok(res.rows_affected())
 }
 
-/// The same fixed-window rule in memory, for the token endpoints, where a
-/// database round trip per request would cost too much. Each instance
-/// counts on its own, so with N instances an attacker gets at most N times
-/// the budget; no block outlives its window.
-#[derive(Debug, Default)]
-pub struct MemoryThrottle {
-    windows: std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>,
+// --- the in-memory front ------------------------------------------------------
+
+/// One key's window as this instance knows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Window {
+    start: i64,
+    /// Attempts known to count in this window: this instance's and those
+    /// learned from the database.
+    counted: i64,
+    /// Slots reserved here whose attempt is still being checked.
+    in_flight: i64,
 }
 
-impl MemoryThrottle {
-    /// Seconds until the first of `keys` over its limit frees up, if any.
-    pub fn blocked_for(&self, keys: &[Key], now: i64) -> Option<u64> {
-        let map = self.windows.lock().expect("throttle lock");
-        keys.iter()
-            .filter_map(|k| {
-                let (start, failures) = *map.get(&k.key)?;
-                let ends = start + k.policy.window_secs;
-                (failures >= k.policy.max_failures && now < ends).then_some((ends - now) as u64)
-            })
-            .max()
+/// Keys remembered per instance; the least recently used one is forgotten
+/// first. A forgotten key is learned again from the database at its next
+/// failure (see docs/security.md for what that costs).
+pub const FRONT_CAPACITY: usize = 100_000;
+const SHARDS: usize = 16;
+
+/// The in-memory front of a throttle whose counts live in the database
+/// table `throttle` (module docs). Bounded: [`FRONT_CAPACITY`] keys in
+/// [`SHARDS`] least-recently-used maps, each behind its own mutex; no
+/// operation scans a map.
+pub struct FrontedThrottle {
+    shards: Vec<Mutex<LruCache<String, Window>>>,
+    hasher: RandomState,
+}
+
+impl Default for FrontedThrottle {
+    fn default() -> Self {
+        Self::with_capacity(FRONT_CAPACITY)
+    }
+}
+
+impl std::fmt::Debug for FrontedThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrontedThrottle").field("keys", &self.len()).finish()
+    }
+}
+
+/// Slots held in a [`FrontedThrottle`] for one attempt: given back with
+/// [`FrontedThrottle::release`] or counted with
+/// [`FrontedThrottle::record_failure`].
+#[must_use = "a reservation is either released or recorded as a failure"]
+#[derive(Debug)]
+pub struct LocalReservation {
+    keys: Vec<Key>,
+}
+
+impl FrontedThrottle {
+    pub fn with_capacity(capacity: usize) -> Self {
+        let per_shard = capacity.div_ceil(SHARDS).max(1);
+        FrontedThrottle {
+            shards: (0..SHARDS).map(|_| Mutex::new(LruCache::new(per_shard))).collect(),
+            hasher: RandomState::new(),
+        }
     }
 
-    pub fn record_failure(&self, keys: &[Key], now: i64) {
-        let mut map = self.windows.lock().expect("throttle lock");
-        if map.len() > 100_000 {
-            // bound the memory an attacker can make us hold
-            map.retain(|_, (start, _)| now - *start < 3600);
-        }
-        for k in keys {
-            let entry = map.entry(k.key.clone()).or_insert((now, 0));
-            if now - entry.0 >= k.policy.window_secs {
-                *entry = (now, 0);
+    fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, LruCache<String, Window>> {
+        let i = (self.hasher.hash_one(key) as usize) % self.shards.len();
+        self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keys remembered (for tests and the bound).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reserves one slot on every key, in order, each atomically under its
+    /// shard's lock. When a key is full, the slots taken are given back.
+    pub fn reserve(&self, keys: &[Key], now: i64) -> std::result::Result<LocalReservation, Refusal> {
+        for (i, k) in keys.iter().enumerate() {
+            let refused = {
+                let mut map = self.shard(&k.key);
+                match map.get_mut(k.key.as_str()) {
+                    Some(w) => {
+                        if now - w.start >= k.policy.window_secs {
+                            *w = Window { start: now, counted: 0, in_flight: w.in_flight };
+                        }
+                        if w.counted + w.in_flight >= k.policy.limit {
+                            Some(Refusal { retry_after_secs: wait_until(w.start, k.policy.window_secs, now) })
+                        } else {
+                            w.in_flight += 1;
+                            None
+                        }
+                    }
+                    None if k.policy.limit <= 0 => Some(Refusal { retry_after_secs: k.policy.window_secs as u64 }),
+                    None => {
+                        map.insert(k.key.clone(), Window { start: now, counted: 0, in_flight: 1 });
+                        None
+                    }
+                }
+            };
+            if let Some(refusal) = refused {
+                self.release(LocalReservation { keys: keys[..i].to_vec() });
+                return Err(refusal);
             }
-            entry.1 += 1;
         }
+        Ok(LocalReservation { keys: keys.to_vec() })
+    }
+
+    /// Gives the slots back: the attempt does not count.
+    pub fn release(&self, reservation: LocalReservation) {
+        for k in &reservation.keys {
+            if let Some(w) = self.shard(&k.key).peek_mut(k.key.as_str()) {
+                w.in_flight = (w.in_flight - 1).max(0);
+            }
+        }
+    }
+
+    /// The attempt failed: its slots count, here at once and in the
+    /// database, whose answer (the count of every instance) is learned.
+    pub async fn record_failure(&self, pool: &AnyPool, reservation: LocalReservation, now: i64) -> Result<()> {
+        for k in &reservation.keys {
+            if let Some(w) = self.shard(&k.key).peek_mut(k.key.as_str()) {
+                w.in_flight = (w.in_flight - 1).max(0);
+                w.counted += 1;
+            }
+        }
+        for k in &reservation.keys {
+            if let Some((start, counted)) = take_slot(pool, k, now, false).await? {
+                self.learn(&k.key, start, counted);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes in a count read from the database: the later window wins, and
+    /// within one window the larger count.
+    fn learn(&self, key: &str, start: i64, counted: i64) {
+        let mut map = self.shard(key);
+        match map.get_mut(key) {
+            Some(w) if start > w.start => *w = Window { start, counted, in_flight: w.in_flight },
+            Some(w) if start == w.start => w.counted = w.counted.max(counted),
+            Some(_) => {}
+            None => {
+                map.insert(key.to_string(), Window { start, counted, in_flight: 0 });
+            }
+        }
+    }
+
+    /// Learns the keys under `prefix` that the database counts as full (at
+    /// least `min_limit` attempts in a window of `window_secs` still open),
+    /// so that a block reached through other instances holds here too. At
+    /// most `FRONT_CAPACITY` rows, fullest first.
+    pub async fn poll(&self, pool: &AnyPool, prefix: &str, min_limit: i64, window_secs: i64, now: i64) -> Result<()> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "select key, window_start, failures from throttle \
+             where window_start > $1 and failures >= $2 and key like $3 \
+             order by failures desc limit $4",
+        )
+        .bind(now - window_secs)
+        .bind(min_limit)
+        .bind(format!("{prefix}%"))
+        .bind(FRONT_CAPACITY as i64)
+        .fetch_all(pool)
+        .await?;
+        for (key, start, counted) in rows {
+            self.learn(&key, start, counted);
+        }
+        Ok(())
     }
 }
 
@@ -115,17 +335,71 @@ impl MemoryThrottle {
 mod tests {
     use super::*;
 
+    const P: Policy = Policy { limit: 3, window_secs: 60 };
+
     #[test]
-    fn the_memory_throttle_blocks_after_the_limit_and_forgets_after_the_window() {
-        let t = MemoryThrottle::default();
-        let keys = [Key::new("k", Policy { max_failures: 3, window_secs: 60 })];
-        for _ in 0..3 {
-            assert_eq!(t.blocked_for(&keys, 100), None);
-            t.record_failure(&keys, 100);
+    fn concurrent_reservations_never_exceed_the_limit_and_a_success_gives_its_slot_back() {
+        let t = FrontedThrottle::default();
+        let keys = [Key::new("k", P)];
+        let held: Vec<_> = (0..3).map(|_| t.reserve(&keys, 100).expect("below the limit")).collect();
+        assert_eq!(t.reserve(&keys, 100).unwrap_err(), Refusal { retry_after_secs: 60 }, "three in flight");
+        let mut held = held.into_iter();
+        t.release(held.next().unwrap());
+        let again = t.reserve(&keys, 110).expect("a success gave its slot back");
+        assert_eq!(t.reserve(&keys, 110).unwrap_err(), Refusal { retry_after_secs: 50 });
+        t.release(again);
+        for r in held {
+            t.release(r);
         }
-        assert_eq!(t.blocked_for(&keys, 110), Some(50));
-        assert_eq!(t.blocked_for(&keys, 160), None);
-        t.record_failure(&keys, 161);
-        assert_eq!(t.blocked_for(&keys, 161), None, "a new window starts from one failure");
+        assert!(t.reserve(&keys, 110).is_ok());
+    }
+
+    #[test]
+    fn a_full_key_gives_back_the_slots_already_taken_on_the_others() {
+        let t = FrontedThrottle::default();
+        let pair = Key::new("pair", Policy { limit: 1, window_secs: 60 });
+        let address = Key::new("address", Policy { limit: 2, window_secs: 60 });
+        let held = t.reserve(&[address.clone(), pair.clone()], 0).unwrap();
+        for _ in 0..10 {
+            assert!(t.reserve(&[address.clone(), pair.clone()], 0).is_err(), "the pair is full");
+        }
+        let other = Key::new("other pair", Policy { limit: 1, window_secs: 60 });
+        assert!(t.reserve(&[address.clone(), other], 0).is_ok(), "refusals on the pair took nothing from the address");
+        t.release(held);
+    }
+
+    #[test]
+    fn counts_learned_from_the_database_block_and_windows_end() {
+        let t = FrontedThrottle::default();
+        let keys = [Key::new("k", P)];
+        t.learn("k", 100, 3);
+        assert_eq!(t.reserve(&keys, 130).unwrap_err(), Refusal { retry_after_secs: 30 });
+        t.learn("k", 90, 1);
+        assert!(t.reserve(&keys, 130).is_err(), "an older window does not lower the count");
+        assert!(t.reserve(&keys, 160).is_ok(), "a new window starts empty");
+    }
+
+    #[test]
+    fn the_front_stays_bounded() {
+        let t = FrontedThrottle::with_capacity(160);
+        for n in 0..10_000 {
+            let r = t.reserve(&[Key::new(format!("k{n}"), P)], 0).unwrap();
+            t.release(r);
+        }
+        assert!(t.len() <= 160, "{}", t.len());
+        assert!(t.len() >= 16, "{}", t.len());
+    }
+
+    #[test]
+    fn ipv6_addresses_count_per_64_and_ipv4_per_address() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:eeee:dddd:cccc".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_eq!(address_key(a), "2001:db8:1:2::/64");
+        assert_ne!(address_key(a), address_key(c));
+        assert_eq!(address_key("192.0.2.7".parse().unwrap()), "192.0.2.7");
+        assert_ne!(address_key("192.0.2.7".parse().unwrap()), address_key("192.0.2.8".parse().unwrap()));
+        assert_eq!(address_key("::ffff:192.0.2.7".parse().unwrap()), "192.0.2.7");
     }
 }

@@ -23,26 +23,35 @@ use super::{parse_scope, roles_to_scope, rules, scope_to_roles};
 use super::{AuthenticatedClient, Introspection, IssuedToken, OAuthError, TokenPrincipal, TokenRejection};
 use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::service::escape;
-use crate::backend::auth::throttle::{Key, Policy};
+use crate::backend::auth::throttle::{self, Key, Policy};
 use crate::backend::secrets;
 use crate::backend::{settings, AppState};
 use crate::model::Role;
 use sqlx::AnyPool;
 use std::net::IpAddr;
 
-const WINDOW: i64 = 5 * 60;
+pub const WINDOW: i64 = 5 * 60;
 /// Failed authentications per (client id, source address), and per source
 /// address (R6749-17). Not per client id alone: then anyone, from anywhere,
 /// could lock a real client out by failing on purpose (ASVS V6.1.1); the
 /// secret's 256 bits, not the throttle, are what defeats guessing.
-const PER_CLIENT_AND_ADDRESS: Policy = Policy { max_failures: 20, window_secs: WINDOW };
-const PER_ADDRESS: Policy = Policy { max_failures: 100, window_secs: WINDOW };
+pub const PER_CLIENT_AND_ADDRESS: Policy = Policy { limit: 20, window_secs: WINDOW };
+pub const PER_ADDRESS: Policy = Policy { limit: 100, window_secs: WINDOW };
+/// The throttle keys of the token endpoints start with this (the poll of
+/// `FrontedThrottle::poll` reads only theirs).
+pub const THROTTLE_PREFIX: &str = "oauth:";
 
+/// The keys of one attempt, the address first: a full address refuses
+/// before a pair entry is made for the client id it sent.
 fn failure_keys(client_id: &str, ip: IpAddr) -> [Key; 2] {
     // The id as sent is attacker-chosen text: clipped, so that the
     // throttle's bounded map holds bounded keys (real ids are 36 characters).
     let id: String = client_id.chars().take(64).collect();
-    [Key::new(format!("client:{id}@{ip}"), PER_CLIENT_AND_ADDRESS), Key::new(format!("ip:{ip}"), PER_ADDRESS)]
+    let address = throttle::address_key(ip);
+    [
+        Key::new(format!("{THROTTLE_PREFIX}ip:{address}"), PER_ADDRESS),
+        Key::new(format!("{THROTTLE_PREFIX}client:{id}@{address}"), PER_CLIENT_AND_ADDRESS),
+    ]
 }
 
 /// The client behind `client_id`, from the cache of this epoch or the
@@ -87,13 +96,27 @@ pub async fn authenticate(
         refused(state, now, client_id, None, ip, &err).await?;
         return Err(err);
     }
+    // A slot is reserved (in memory) before the secret is checked and given
+    // back on success: concurrent wrong attempts get at most the limit
+    // checked, and a refusal here writes nothing (auth/throttle.rs).
     let keys = failure_keys(client_id, ip);
-    if let Some(wait) = state.oauth_failures.blocked_for(&keys, now) {
-        tracing::warn!(event = "client_auth", outcome = "throttled", client_id = %escape(client_id), %ip);
-        return Err(OAuthError::Throttled { retry_after_secs: wait });
-    }
+    let slots = match state.oauth_failures.reserve(&keys, now) {
+        Ok(slots) => slots,
+        Err(refusal) => {
+            tracing::warn!(event = "client_auth", outcome = "throttled", client_id = %escape(client_id), %ip);
+            let err = OAuthError::Throttled { retry_after_secs: refusal.retry_after_secs };
+            refused(state, now, client_id, None, ip, &err).await?;
+            return Err(err);
+        }
+    };
 
-    let found = client(state, client_id).await?;
+    let found = match client(state, client_id).await {
+        Ok(found) => found,
+        Err(e) => {
+            state.oauth_failures.release(slots);
+            return Err(e.into());
+        }
+    };
     // Compare against something even when the client is unknown, so both
     // failures cost the same.
     let stored = found
@@ -114,7 +137,7 @@ pub async fn authenticate(
             settings: s,
         },
         other => {
-            state.oauth_failures.record_failure(&keys, now);
+            state.oauth_failures.record_failure(&state.db.pool, slots, now).await?;
             tracing::warn!(event = "client_auth", outcome = "failure", client_id = %escape(client_id), %ip);
             let err = OAuthError::InvalidClient("client authentication failed");
             let known = other.map(|c| Target::credential(&c.id, &c.name));
@@ -122,12 +145,16 @@ pub async fn authenticate(
             return Err(err);
         }
     };
+    state.oauth_failures.release(slots);
     tracing::debug!(event = "client_auth", outcome = "success", client_id = %client.credential_id, %ip);
     Ok(client)
 }
 
-/// Audits a refused token request: why, the client id as sent (escaped and
-/// clipped: it is attacker-chosen text) and the address. Never the secret.
+/// Counts a refused token request for the audit log: why, the client id as
+/// sent (escaped and clipped: it is attacker-chosen text) and the address.
+/// Never the secret. Nothing is written here: the counts are added up per
+/// minute and flushed with one audit event per credential named
+/// (backend/refusals.rs), so a flood of refusals grows nothing.
 async fn refused(
     state: &AppState,
     now: i64,
@@ -136,18 +163,11 @@ async fn refused(
     ip: IpAddr,
     err: &OAuthError,
 ) -> crate::backend::Result<()> {
-    let mut event = Event::new("token.refused", Actor::Anonymous)
-        .failed()
-        .ip(ip)
-        .detail("client_id", escape(client_id).chars().take(64).collect::<String>())
-        .detail("error", err.code())
-        .detail("reason", err.description());
+    let client_id: String = escape(client_id).chars().take(64).collect();
+    let address = throttle::address_key(ip);
     // A client id that names a credential: the credential is the target,
     // so its history shows the failed attempts.
-    if let Some(target) = known {
-        event = event.target(target);
-    }
-    audit::record_alone(&state.db.pool, now, event).await?;
+    state.refusals.record(now, &client_id, &address, err.code(), err.description(), known.as_ref());
     Ok(())
 }
 
