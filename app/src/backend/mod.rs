@@ -10,6 +10,7 @@ pub mod context;
 pub mod credentials;
 pub mod db;
 pub mod error;
+pub mod keys;
 pub mod secrets;
 pub mod settings;
 pub mod tokens;

@@ -161,7 +161,7 @@ pub async fn update(state: &AppState, principal: &Principal, input: &SettingsInp
         .change("session_idle_secs", old.session_idle_secs, new.session_idle_secs)
         .change("session_absolute_secs", old.session_absolute_secs, new.session_absolute_secs);
     if old != new {
-        audit::record(&mut tx, now, event).await?;
+        audit::record(&state.db, &mut tx, now, event).await?;
     }
     state.db.commit_token_change(tx).await?;
     tracing::info!(event = "settings_changed", user_id = %principal.user_id);

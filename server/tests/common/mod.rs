@@ -27,6 +27,8 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+/// The server key of every test instance.
+pub const SERVER_KEY: [u8; 32] = [7; 32];
 pub const HOST: &str = "appcred.test";
 
 pub struct TestApp {
@@ -104,7 +106,7 @@ pub async fn spawn() -> TestApp {
 
 pub async fn spawn_with(options: Options) -> TestApp {
     let db_url = fresh_database_url().await;
-    let db = Db::connect(&db_url).await.expect("connect and migrate");
+    let db = connect(&db_url).await;
     let clock = ManualClock::starting_now();
     let passwords = PasswordHasher::new(2);
     users::bootstrap_admin(&db, &passwords, clock_now(&clock), Some(&Secret::new(ADMIN_PASSWORD)))
@@ -117,13 +119,20 @@ impl TestApp {
     /// A second instance on the same database, with its own caches (as a
     /// second server process would have), sharing the clock.
     pub async fn another_instance(&self) -> TestApp {
-        let db = Db::connect(&self.db_url).await.expect("connect");
+        let db = connect(&self.db_url).await;
         instance(db, self.db_url.clone(), self.clock.clone(), PasswordHasher::new(2), Options::default())
     }
 }
 
+/// Connects (and migrates) with the keys derived from [`SERVER_KEY`], as
+/// the server does at start-up.
+pub async fn connect(url: &str) -> Db {
+    let keys = app::backend::keys::DerivedKeys::derive(&SecretKey::from_bytes(SERVER_KEY));
+    Db::connect(url).await.expect("connect and migrate").with_keys(Arc::new(keys))
+}
+
 fn instance(db: Db, db_url: String, clock: ManualClock, passwords: PasswordHasher, options: Options) -> TestApp {
-    let pool = db.pool.clone();
+    let token_writer = app::backend::tokens::writer::TokenWriter::start(db.clone());
     let state = AppState::new(app::backend::State {
         db,
         clock: Arc::new(clock.clone()),
@@ -134,11 +143,11 @@ fn instance(db: Db, db_url: String, clock: ManualClock, passwords: PasswordHashe
             trusted_proxies: options.trusted_proxies,
             issuer: "http://appcred.test".into(),
         }),
-        secret_key: Arc::new(SecretKey::from_bytes([7; 32])),
+        secret_key: Arc::new(SecretKey::from_bytes(SERVER_KEY)),
         oauth_failures: Default::default(),
         usage: Default::default(),
         token_cache: Default::default(),
-        token_writer: app::backend::tokens::writer::TokenWriter::start(pool),
+        token_writer,
     });
     TestApp { router: appcred_server::router::build(state.clone()), state, clock, db_url }
 }

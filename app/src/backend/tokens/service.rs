@@ -169,7 +169,7 @@ async fn refused(
     if let Some(target) = known {
         event = event.target(target);
     }
-    audit::record_alone(&state.db.pool, now, event).await?;
+    audit::record_alone(&state.db, now, event).await?;
     Ok(())
 }
 
@@ -316,7 +316,7 @@ async fn load_live(
                 .target(Target::credential(&credential_id, &name))
                 .detail("reason", reason.as_str())
                 .detail("roles", scope.as_str());
-            audit::record(&mut tx, now, event).await?;
+            audit::record(&state.db, &mut tx, now, event).await?;
         }
         state.db.commit_token_change(tx).await?;
         return Ok(None);
@@ -426,7 +426,7 @@ pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str)
                     .ip(client.ip)
                     .target(Target::credential(&client.credential_id, &client.credential_name))
                     .detail("reason", "revocation_endpoint");
-                audit::record(&mut tx, now, event).await?;
+                audit::record(&state.db, &mut tx, now, event).await?;
             }
             state.db.commit_token_change(tx).await?;
             tracing::info!(event = "token_revoked", client_id = %client.credential_id, reason = "revocation_endpoint");
