@@ -6,6 +6,7 @@ use app::backend::auth::password::PasswordHasher;
 use app::backend::auth::session_store::DbSessionStore;
 use app::backend::auth::throttle;
 use app::backend::auth::Secret;
+use app::backend::keys::DerivedKeys;
 use app::backend::users::service::{self as users, By};
 use app::backend::{AppState, Clock, Db, SecurityConfig, SystemClock};
 use app::model::Role;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::files::warn_about_open_files(&cli.database_url, cli.serve.secret_key_file.as_deref());
     match cli.command {
         None | Some(Command::Serve) => serve(ServeConfig::from_cli(&cli.database_url, &cli.serve)?).await,
         Some(Command::Migrate) => {
@@ -22,7 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Migrations applied to {}.", redact_url(&cli.database_url));
             Ok(())
         }
-        Some(Command::User(cmd)) => user_command(&cli.database_url, cmd).await,
+        Some(Command::User(cmd)) => user_command(&connect_keyed(&cli.database_url, &cli.serve).await?, cmd).await,
         Some(Command::Credential(cmd)) => {
             let config = ServeConfig::from_cli(&cli.database_url, &cli.serve)?;
             let state = offline_state(&config).await?;
@@ -30,20 +32,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{out}");
             Ok(())
         }
-        Some(Command::Audit(AuditCommand::Verify)) => {
-            let db = Db::connect(&cli.database_url).await?;
-            match app::backend::audit::verify(&db.pool).await.map_err(domain)? {
-                app::backend::audit::Verdict::Intact { count } => {
+        Some(Command::Audit(AuditCommand::Head)) => {
+            let db = connect_keyed(&cli.database_url, &cli.serve).await?;
+            println!("{}", app::backend::audit::head(&db).await.map_err(domain)?);
+            Ok(())
+        }
+        Some(Command::Audit(AuditCommand::Verify { head: anchor })) => {
+            use app::backend::audit;
+            let db = connect_keyed(&cli.database_url, &cli.serve).await?;
+            match audit::verify_against(&db, anchor.as_ref()).await.map_err(domain)? {
+                audit::Verdict::Intact { count } => {
+                    let keyed_from = audit::head(&db).await.map_err(domain)?.keyed_from;
                     println!("Audit log intact: {count} events, every hash links to the one before.");
+                    if keyed_from > count {
+                        println!("Events 1 to {count} carry the unkeyed SHA-256 chain of releases before the keyed chain; none is keyed yet.");
+                    } else if keyed_from > 1 {
+                        println!(
+                            "Events 1 to {} carry the unkeyed SHA-256 chain of releases before the keyed chain; \
+                             events {keyed_from} to {count} the HMAC-SHA-256 chain under the audit key.",
+                            keyed_from - 1
+                        );
+                    } else {
+                        println!("Every event carries the HMAC-SHA-256 chain under the audit key.");
+                    }
+                    if let Some(a) = anchor {
+                        println!("Event {} carries the anchored hash.", a.seq);
+                    }
                     Ok(())
                 }
-                app::backend::audit::Verdict::Broken { seq, reason } => {
+                audit::Verdict::Broken { seq, reason } => {
                     eprintln!("Audit log BROKEN at event {seq}: {reason}.");
                     std::process::exit(1);
                 }
             }
         }
     }
+}
+
+/// The database with the keys derived from the server key, for the commands
+/// that write or check the audit log (`app/src/backend/keys.rs`).
+async fn connect_keyed(database_url: &str, args: &crate::config::ServeArgs) -> anyhow::Result<Db> {
+    let kind = app::backend::db::DbKind::from_url(database_url)?;
+    let key = crate::config::load_secret_key(database_url, kind, args)?;
+    Ok(Db::connect(database_url).await?.with_keys(Arc::new(DerivedKeys::derive(&key))))
 }
 
 fn hasher() -> PasswordHasher {
@@ -61,7 +92,7 @@ pub fn leptos_options(site_root: &str, bind: SocketAddr) -> leptos::config::Lept
 
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     tracing::info!(config = ?config, "starting appcred");
-    let db = Db::connect(&config.database_url).await?;
+    let db = connect(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let passwords = hasher();
     passwords.warm_up();
@@ -93,7 +124,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     if let Err(e) = state.usage.flush(&state.db.pool).await {
         tracing::error!(error = ?e, "could not write the last API usage counters");
     }
-    if let Err(e) = state.refusals.flush(&state.db.pool, state.clock.unix()).await {
+    if let Err(e) = state.refusals.flush(&state.db, state.clock.unix()).await {
         tracing::error!(error = ?e, "could not write the last counts of refused token requests");
     }
     Ok(())
@@ -151,7 +182,7 @@ fn spawn_refusal_flusher(state: AppState) {
     let period = Duration::from_secs(app::backend::refusals::FLUSH_INTERVAL_SECS);
     spawn_every(period, "could not write the counts of refused token requests; keeping them", move || {
         let state = state.clone();
-        async move { state.refusals.flush(&state.db.pool, state.clock.unix()).await }
+        async move { state.refusals.flush(&state.db, state.clock.unix()).await }
     });
 }
 
@@ -192,7 +223,7 @@ fn print_banner(config: &ServeConfig, generated: Option<Secret>) {
 
 fn spawn_housekeeping(db: Db, clock: Arc<dyn Clock>) {
     tokio::spawn(async move {
-        let store = DbSessionStore::new(db.pool.clone());
+        let store = DbSessionStore::new(&db);
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
@@ -264,8 +295,7 @@ fn domain(e: app::backend::Error) -> anyhow::Error {
     }
 }
 
-async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()> {
-    let db = Db::connect(database_url).await?;
+async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
     let now = SystemClock.unix();
     let hasher = hasher();
     match cmd {
@@ -273,7 +303,7 @@ async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()
             let roles = roles.iter().map(|r| parse_role(r)).collect::<anyhow::Result<Vec<_>>>()?;
             let password = read_password(password_stdin)?;
             let (user, generated) = users::create_user(
-                &db,
+                db,
                 &hasher,
                 now,
                 By::Operator,
@@ -294,8 +324,8 @@ async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()
         }
         UserCommand::Passwd { username, password_stdin } => {
             let password = read_password(password_stdin)?;
-            let user = users::find_by_username(&db, &username).await.map_err(domain)?;
-            let (_, generated) = users::set_password(&db, &hasher, now, By::Operator, &user.id, password.as_ref())
+            let user = users::find_by_username(db, &username).await.map_err(domain)?;
+            let (_, generated) = users::set_password(db, &hasher, now, By::Operator, &user.id, password.as_ref())
                 .await
                 .map_err(domain)?;
             if let Some(generated) = generated {
@@ -305,21 +335,21 @@ async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()
             }
         }
         UserCommand::Grant { username, role } => {
-            let user = users::find_by_username(&db, &username).await.map_err(domain)?;
+            let user = users::find_by_username(db, &username).await.map_err(domain)?;
             let changed =
-                users::grant_role(&db, now, By::Operator, &user.id, parse_role(&role)?).await.map_err(domain)?;
+                users::grant_role(db, now, By::Operator, &user.id, parse_role(&role)?).await.map_err(domain)?;
             println!("{}", if changed { "Granted." } else { "The user already holds that role." });
         }
         UserCommand::Revoke { username, role } => {
-            let user = users::find_by_username(&db, &username).await.map_err(domain)?;
+            let user = users::find_by_username(db, &username).await.map_err(domain)?;
             let changed =
-                users::revoke_role(&db, now, By::Operator, &user.id, parse_role(&role)?).await.map_err(domain)?;
+                users::revoke_role(db, now, By::Operator, &user.id, parse_role(&role)?).await.map_err(domain)?;
             println!("{}", if changed { "Revoked." } else { "The user does not hold that role." });
         }
         ref c @ (UserCommand::Deactivate { ref username } | UserCommand::Activate { ref username }) => {
             let active = matches!(c, UserCommand::Activate { .. });
-            let user = users::find_by_username(&db, username).await.map_err(domain)?;
-            let changed = users::set_active(&db, now, By::Operator, &user.id, active).await.map_err(domain)?;
+            let user = users::find_by_username(db, username).await.map_err(domain)?;
+            let changed = users::set_active(db, now, By::Operator, &user.id, active).await.map_err(domain)?;
             println!(
                 "{}",
                 match (changed, active) {
@@ -331,7 +361,7 @@ async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()
             );
         }
         UserCommand::List => {
-            let list = users::list_with_roles(&db).await.map_err(domain)?;
+            let list = users::list_with_roles(db).await.map_err(domain)?;
             let json: Vec<_> = list
                 .into_iter()
                 .map(|u| {
@@ -351,7 +381,7 @@ async fn user_command(database_url: &str, cmd: UserCommand) -> anyhow::Result<()
 }
 
 fn build_state(config: &ServeConfig, db: Db, clock: Arc<dyn Clock>, passwords: PasswordHasher) -> AppState {
-    let pool = db.pool.clone();
+    let token_writer = app::backend::tokens::writer::TokenWriter::start(db.clone());
     AppState::new(app::backend::State {
         db,
         clock,
@@ -367,13 +397,18 @@ fn build_state(config: &ServeConfig, db: Db, clock: Arc<dyn Clock>, passwords: P
         refusals: Default::default(),
         usage: Default::default(),
         token_cache: Default::default(),
-        token_writer: app::backend::tokens::writer::TokenWriter::start(pool),
+        token_writer,
     })
+}
+
+/// The configured database, with the keys derived from the server key.
+async fn connect(config: &ServeConfig) -> anyhow::Result<Db> {
+    Ok(Db::connect(&config.database_url).await?.with_keys(Arc::new(DerivedKeys::derive(&config.secret_key))))
 }
 
 /// The state the CLI needs to run services without serving.
 pub async fn offline_state(config: &ServeConfig) -> anyhow::Result<AppState> {
-    let db = Db::connect(&config.database_url).await?;
+    let db = connect(config).await?;
     Ok(build_state(config, db, Arc::new(SystemClock), hasher()))
 }
 

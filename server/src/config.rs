@@ -14,7 +14,11 @@ use std::path::{Path, PathBuf};
     version,
     about = "Self-hosted OAuth 2.0 application credentials service",
     long_about = "Runs the appcred server (the default), or manages users from the command line.\n\
-                  Every option can also be set through the environment variable shown with it."
+                  Every option can also be set through the environment variable shown with it.",
+    after_help = "Secrets are never command-line arguments (they would show in `ps`): the server key comes \
+                  from APPCRED_SECRET_KEY or the file named by APPCRED_SECRET_KEY_FILE, the first \
+                  administrator's password from APPCRED_ADMIN_PASSWORD or the file named by \
+                  APPCRED_ADMIN_PASSWORD_FILE."
 )]
 pub struct Cli {
     /// Database URL: sqlite://PATH (embedded default) or postgres://...
@@ -42,25 +46,36 @@ pub struct ServeArgs {
     pub public_url: Option<String>,
 
     /// Password for the `admin` user created on first start with an empty
-    /// database. When unset, a random one is generated and printed once.
-    #[arg(long, env = "APPCRED_ADMIN_PASSWORD", hide_env_values = true)]
+    /// database; only from the environment (`APPCRED_ADMIN_PASSWORD`, read
+    /// by [`ServeArgs::read_secrets_from_env`]), never an argument. When
+    /// unset, a random one is generated and printed once.
+    #[arg(skip)]
     pub admin_password: Option<String>,
+
+    /// A file holding the first administrator's password (one line; the
+    /// alternative to APPCRED_ADMIN_PASSWORD).
+    #[arg(long, env = "APPCRED_ADMIN_PASSWORD_FILE")]
+    pub admin_password_file: Option<PathBuf>,
 
     /// Reverse proxies whose X-Forwarded-For header is trusted
     /// (comma-separated IP addresses). Others' headers are ignored.
     #[arg(long = "trusted-proxy", env = "APPCRED_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
 
-    /// The server key (32 bytes, hex or base64url) under which client
-    /// secrets and tokens are digested. Every instance must share it. With
-    /// SQLite and no key given, one is generated into secret.key next to the
-    /// database file.
-    #[arg(long, env = "APPCRED_SECRET_KEY", hide_env_values = true)]
+    /// The server key (32 bytes, hex or base64url) from which every key is
+    /// derived (`app/src/backend/keys.rs`); only from the environment
+    /// (`APPCRED_SECRET_KEY`), never an argument. Every instance must share
+    /// it. With SQLite and no key given, one is generated into secret.key
+    /// next to the database file.
+    #[arg(skip)]
     pub secret_key: Option<String>,
 
-    /// A file holding the server key (alternative to APPCRED_SECRET_KEY).
+    /// A file holding the server key (the alternative to APPCRED_SECRET_KEY;
+    /// 32 bytes, hex or base64url). Every instance must share it. With
+    /// SQLite and no key given, one is generated into secret.key next to
+    /// the database file.
     #[arg(long, env = "APPCRED_SECRET_KEY_FILE")]
-    pub secret_key_file: Option<std::path::PathBuf>,
+    pub secret_key_file: Option<PathBuf>,
 
     /// Log format: `pretty` for people, `json` for log collectors.
     #[arg(long, env = "APPCRED_LOG_FORMAT", default_value = "pretty", value_parser = ["pretty", "json"])]
@@ -69,6 +84,16 @@ pub struct ServeArgs {
     /// Directory holding the compiled site (wasm, js, css).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
+}
+
+impl ServeArgs {
+    /// Takes the secrets that only the environment may carry: the server key
+    /// and the first administrator's password.
+    pub fn read_secrets_from_env(&mut self) {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        self.secret_key = var("APPCRED_SECRET_KEY");
+        self.admin_password = var("APPCRED_ADMIN_PASSWORD");
+    }
 }
 
 #[derive(Subcommand)]
@@ -92,7 +117,16 @@ pub enum Command {
 pub enum AuditCommand {
     /// Check the hash chain of the whole audit log. Exits 0 when intact;
     /// otherwise names the first broken event and exits 1.
-    Verify,
+    Verify {
+        /// A head printed earlier by `appcred audit head` (SEQ:HASH): also
+        /// fail when the log is shorter than SEQ or event SEQ does not carry
+        /// HASH, so a cut tail is found.
+        #[arg(long, value_name = "SEQ:HASH")]
+        head: Option<app::backend::audit::Anchor>,
+    },
+    /// Print the head of the chain as SEQ:HASH (the last event and its
+    /// hash), to be kept where the database's writers cannot reach it.
+    Head,
 }
 
 #[derive(Subcommand)]
@@ -211,16 +245,34 @@ impl std::fmt::Debug for ServeConfig {
     }
 }
 
-/// Drops the password from a database URL before it is shown anywhere.
+/// Drops the password from a database URL before it is shown anywhere:
+/// the one in the userinfo (`user:pass@`) and a `password=` query
+/// parameter (libpq's connection URIs accept both).
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
+            let userinfo = &base[s + 3..at];
             let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}://{}:[redacted]@{}", &url[..s], user, &url[at + 1..])
+            format!("{}://{}:[redacted]@{}", &base[..s], user, &base[at + 1..])
         }
-        _ => url.to_string(),
+        _ => base.to_string(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=[redacted]"),
+                _ => p.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
 }
 
 impl ServeConfig {
@@ -255,7 +307,15 @@ impl ServeConfig {
                  behind TLS and set APPCRED_PUBLIC_URL=https://… (plain http is only for loopback addresses)"
             );
         }
-        if let Some(p) = &args.admin_password {
+        let admin_password = match (&args.admin_password, &args.admin_password_file) {
+            (Some(_), Some(_)) => {
+                anyhow::bail!("set APPCRED_ADMIN_PASSWORD or APPCRED_ADMIN_PASSWORD_FILE, not both")
+            }
+            (Some(p), None) => Some(p.clone()),
+            (None, Some(path)) => Some(read_secret_line(path)?),
+            (None, None) => None,
+        };
+        if let Some(p) = &admin_password {
             app::backend::auth::password::check_policy(p, "admin")
                 .map_err(|m| anyhow::anyhow!("APPCRED_ADMIN_PASSWORD is not acceptable: {m}"))?;
         }
@@ -264,7 +324,7 @@ impl ServeConfig {
             bind,
             secure_cookies: public_url.starts_with("https://"),
             public_url,
-            admin_password: args.admin_password.clone(),
+            admin_password,
             trusted_proxies: args.trusted_proxies.clone(),
             json_logs: args.log_format == "json",
             site_root: args.site_root.clone(),
@@ -298,14 +358,21 @@ pub fn load_secret_key(database_url: &str, kind: DbKind, args: &ServeArgs) -> an
     }
     let key = SecretKey::generate();
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        app::backend::db::create_private_dir(dir)?;
     }
     write_private(&path, &key.to_hex())?;
     tracing::info!(path = %path.display(), "generated a new server key");
     Ok(key)
 }
 
-fn sqlite_sidecar(database_url: &str, file: &str) -> PathBuf {
+/// The first line of a file holding a secret, without its line ending.
+fn read_secret_line(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("could not read the password file {}: {e}", path.display()))?;
+    Ok(text.lines().next().unwrap_or("").to_string())
+}
+
+pub fn sqlite_sidecar(database_url: &str, file: &str) -> PathBuf {
     let rest = database_url.trim_start_matches("sqlite:").trim_start_matches("//");
     let db_path = rest.split('?').next().unwrap_or(rest);
     Path::new(db_path).parent().map(|p| p.join(file)).unwrap_or_else(|| PathBuf::from(file))
@@ -345,10 +412,19 @@ mod tests {
     fn args(extra: &[&str]) -> Cli {
         let mut v = vec!["appcred"];
         v.extend_from_slice(extra);
-        if !extra.contains(&"--database-url") && !extra.contains(&"--secret-key") {
-            v.extend_from_slice(&["--secret-key", TEST_KEY]);
+        let mut cli = Cli::parse_from(v);
+        if !extra.contains(&"--database-url") {
+            cli.serve.secret_key = Some(TEST_KEY.into());
         }
-        Cli::parse_from(v)
+        cli
+    }
+
+    /// [`args`] with secrets as the environment would give them.
+    fn with_secrets(extra: &[&str], key: Option<&str>, admin_password: Option<&str>) -> Cli {
+        let mut cli = args(extra);
+        cli.serve.secret_key = key.map(str::to_string);
+        cli.serve.admin_password = admin_password.map(str::to_string);
+        cli
     }
 
     #[test]
@@ -385,10 +461,10 @@ mod tests {
     fn bad_configuration_fails_fast_with_a_reason() {
         let cli = args(&["--public-url", "ftp://x", "--bind", "127.0.0.1:9"]);
         assert!(ServeConfig::from_cli(&cli.database_url, &cli.serve).is_err());
-        let cli = args(&["--bind", "127.0.0.1:9", "--admin-password", "short"]);
+        let cli = with_secrets(&["--bind", "127.0.0.1:9"], Some(TEST_KEY), Some("short"));
         let err = ServeConfig::from_cli(&cli.database_url, &cli.serve).err().unwrap().to_string();
         assert!(err.contains("APPCRED_ADMIN_PASSWORD") && !err.contains("short"));
-        let cli = args(&["--database-url", "mysql://x", "--bind", "127.0.0.1:9", "--secret-key", TEST_KEY]);
+        let cli = with_secrets(&["--database-url", "mysql://x", "--bind", "127.0.0.1:9"], Some(TEST_KEY), None);
         assert!(ServeConfig::from_cli(&cli.database_url, &cli.serve).is_err());
     }
 
@@ -414,25 +490,37 @@ mod tests {
         let err = ServeConfig::from_cli(&cli.database_url, &cli.serve).err().unwrap().to_string();
         assert!(err.contains("APPCRED_SECRET_KEY"), "{err}");
         let key = "11".repeat(32);
-        let cli = args(&["--bind", "127.0.0.1:9", "--database-url", "postgres://db/x", "--secret-key", &key]);
+        let cli = with_secrets(&["--bind", "127.0.0.1:9", "--database-url", "postgres://db/x"], Some(&key), None);
         assert!(ServeConfig::from_cli(&cli.database_url, &cli.serve).is_ok());
     }
 
     #[test]
     fn debug_output_hides_passwords() {
-        let cli = args(&[
-            "--bind",
-            "127.0.0.1:9",
-            "--admin-password",
-            "a-very-long-password",
-            "--database-url",
-            "postgres://app:pw123@db/x",
-            "--secret-key",
-            TEST_KEY,
-        ]);
+        let cli = with_secrets(
+            &["--bind", "127.0.0.1:9", "--database-url", "postgres://app:pw123@db/x"],
+            Some(TEST_KEY),
+            Some("a-very-long-password"),
+        );
         let cfg = ServeConfig::from_cli(&cli.database_url, &cli.serve).unwrap();
         let shown = format!("{cfg:?}");
         assert!(!shown.contains("a-very-long-password") && !shown.contains("pw123"), "{shown}");
         assert!(!shown.contains("2222"), "the server key is hidden too: {shown}");
+    }
+
+    #[test]
+    fn database_urls_are_shown_without_any_password() {
+        for (url, secret) in [
+            ("postgres://app:pw123@db/x", "pw123"),
+            ("postgres://db/appcred?user=app&password=pw123&sslmode=require", "pw123"),
+            ("postgresql:///appcred?host=/run/postgresql&PASSWORD=pw%20123", "pw%20123"),
+            ("postgres://app:pw123@db/x?password=other456", "other456"),
+        ] {
+            let shown = redact_url(url);
+            assert!(!shown.contains(secret) && !shown.contains("pw123"), "{url} is shown as {shown}");
+            assert!(shown.contains("[redacted]"), "{shown}");
+        }
+        let shown = redact_url("postgres://db/appcred?user=app&password=pw123&sslmode=require");
+        assert!(shown.contains("user=app") && shown.contains("sslmode=require"), "{shown}");
+        assert_eq!(redact_url("sqlite://data/appcred.db"), "sqlite://data/appcred.db");
     }
 }

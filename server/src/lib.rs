@@ -6,6 +6,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod exports;
+pub mod files;
 pub mod middleware;
 pub mod nojs;
 pub mod oauth;

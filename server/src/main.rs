@@ -20,7 +20,10 @@ fn init_tracing(json: bool) {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    // Before anything can create a file (appcred_server::files).
+    appcred_server::files::restrict_new_files();
+    let mut cli = Cli::parse();
+    cli.serve.read_secrets_from_env();
     init_tracing(cli.serve.log_format == "json");
     match cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -39,7 +39,7 @@ fn route_list() -> Vec<AxumRouteListing> {
 /// [`build`] with another request timeout (tests use a short one).
 pub fn build_with(state: AppState, request_timeout: std::time::Duration) -> Router {
     let routes = route_list();
-    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.pool.clone()))
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(&state.db))
         .with_name(state.security.session_cookie_name())
         .with_secure(state.security.secure_cookies)
         .with_http_only(true)

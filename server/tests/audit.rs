@@ -12,6 +12,17 @@ use serde_json::Value;
 
 const PW: &str = "a long secret phrase";
 
+/// Runs the real binary on `db_url` with the test instances' server key.
+fn appcred(db_url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_appcred"))
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env("APPCRED_SECRET_KEY", app::backend::secrets::hex(&SERVER_KEY))
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap()
+}
+
 async fn all_events(app: &TestApp) -> Vec<StoredEvent> {
     let mut v = audit::recent(&app.state.db.pool, 100_000).await.unwrap();
     v.reverse();
@@ -211,7 +222,7 @@ async fn each_action_writes_exactly_its_events() {
     app.server_fn("logout", &[], Some(&admin)).await;
     tail.expect(&app, &["session.sign_out"]).await;
 
-    assert_eq!(audit::verify(&app.state.db.pool).await.unwrap(), Verdict::Intact { count: tail.seen as i64 });
+    assert_eq!(audit::verify(&app.state.db).await.unwrap(), Verdict::Intact { count: tail.seen as i64 });
     let _ = t;
 }
 
@@ -272,21 +283,22 @@ async fn the_chain_verifies_and_tampering_is_found_at_the_first_broken_link() {
     for name in ["aa1", "aa2", "aa3", "aa4"] {
         app.create_user(name, PW, &[Role::WorkCreator]).await;
     }
-    let pool = &app.state.db.pool;
-    assert_eq!(audit::verify(pool).await.unwrap(), Verdict::Intact { count: 5 });
+    let (db, pool) = (&app.state.db, &app.state.db.pool);
+    assert_eq!(audit::verify(db).await.unwrap(), Verdict::Intact { count: 5 });
 
     // an edited row
     sqlx::query("update audit_events set details = '{\"roles\":[\"administrator\"]}' where seq = 3")
         .execute(pool)
         .await
         .unwrap();
-    assert!(matches!(audit::verify(pool).await.unwrap(), Verdict::Broken { seq: 3, .. }));
+    assert!(matches!(audit::verify(db).await.unwrap(), Verdict::Broken { seq: 3, .. }));
 
-    // an edited row whose hash was recomputed: the next row no longer links to it
+    // an edited row whose hash was recomputed (with the key): the next row
+    // no longer links to it
     let mut row = all_events(&app).await.remove(2);
-    row.hash = audit::row_hash(&row);
+    row.hash = audit::keyed_row_hash(&db.keys().unwrap().audit_chain, &row);
     sqlx::query("update audit_events set hash = $1 where seq = 3").bind(&row.hash).execute(pool).await.unwrap();
-    match audit::verify(pool).await.unwrap() {
+    match audit::verify(db).await.unwrap() {
         Verdict::Broken { seq, reason } => assert_eq!((seq, reason.as_str()), (4, "does not link to the previous row")),
         other => panic!("{other:?}"),
     }
@@ -296,30 +308,196 @@ async fn the_chain_verifies_and_tampering_is_found_at_the_first_broken_link() {
     for name in ["bb1", "bb2", "bb3"] {
         fresh.create_user(name, PW, &[]).await;
     }
-    let pool = &fresh.state.db.pool;
+    let (db, pool) = (&fresh.state.db, &fresh.state.db.pool);
     sqlx::query("delete from audit_events where seq = 2").execute(pool).await.unwrap();
-    assert!(matches!(audit::verify(pool).await.unwrap(), Verdict::Broken { seq: 2, .. }));
+    assert!(matches!(audit::verify(db).await.unwrap(), Verdict::Broken { seq: 2, .. }));
     let last = spawn().await;
     last.create_user("cc1", PW, &[]).await;
     sqlx::query("delete from audit_events where seq = 2").execute(&last.state.db.pool).await.unwrap();
-    assert!(matches!(audit::verify(&last.state.db.pool).await.unwrap(), Verdict::Broken { seq: 2, .. }));
+    assert!(matches!(audit::verify(&last.state.db).await.unwrap(), Verdict::Broken { seq: 2, .. }));
 
     // the command line reports it and fails
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_appcred"))
-        .args(["audit", "verify"])
-        .env("DATABASE_URL", &app.db_url)
-        .output()
-        .unwrap();
+    let out = appcred(&app.db_url, &["audit", "verify"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("BROKEN at event 4"), "{out:?}");
     let ok = spawn().await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_appcred"))
-        .args(["audit", "verify"])
-        .env("DATABASE_URL", &ok.db_url)
-        .output()
-        .unwrap();
+    let out = appcred(&ok.db_url, &["audit", "verify"]);
     assert!(out.status.success(), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 1 events"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("intact: 1 events"), "{stdout}");
+    assert!(stdout.contains("Every event carries the HMAC-SHA-256 chain"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_chain_rewritten_with_plain_sha256_fails_verification() {
+    // Without the key, whoever can write the database cannot produce a row
+    // the keyed chain accepts: rewriting a row and every later one with the
+    // unkeyed hash is found at the rewritten row.
+    let app = spawn().await;
+    for name in ["dd1", "dd2", "dd3"] {
+        app.create_user(name, PW, &[Role::WorkCreator]).await;
+    }
+    let (db, pool) = (&app.state.db, &app.state.db.pool);
+    let mut prev = audit::GENESIS_HASH.to_string();
+    for mut row in all_events(&app).await {
+        if row.seq == 2 {
+            row.details = "{\"roles\":[\"administrator\"]}".into();
+        }
+        row.prev_hash = prev;
+        row.hash = audit::row_hash(&row);
+        prev = row.hash.clone();
+        sqlx::query("update audit_events set details = $1, prev_hash = $2, hash = $3 where seq = $4")
+            .bind(&row.details)
+            .bind(&row.prev_hash)
+            .bind(&row.hash)
+            .bind(row.seq)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query("update audit_head set hash = $1").bind(&prev).execute(pool).await.unwrap();
+    assert!(matches!(audit::verify(db).await.unwrap(), Verdict::Broken { seq: 1, .. }));
+}
+
+#[tokio::test]
+async fn a_cut_tail_fails_verification_against_an_anchored_head() {
+    let app = spawn().await;
+    for name in ["ee1", "ee2", "ee3"] {
+        app.create_user(name, PW, &[]).await;
+    }
+    let out = appcred(&app.db_url, &["audit", "head"]);
+    assert!(out.status.success(), "{out:?}");
+    let printed = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let head = audit::head(&app.state.db).await.unwrap();
+    assert_eq!(printed, format!("4:{}", all_events(&app).await[3].hash));
+    assert_eq!(printed, head.to_string());
+    let anchor: audit::Anchor = printed.parse().unwrap();
+    assert_eq!(audit::verify_against(&app.state.db, Some(&anchor)).await.unwrap(), Verdict::Intact { count: 4 });
+    app.create_user("ee4", PW, &[]).await;
+    assert!(appcred(&app.db_url, &["audit", "verify", "--head", &printed]).status.success(), "the log grew");
+
+    // Cut the last two rows and set the head back: the chain alone is intact,
+    // the anchor is not.
+    let pool = &app.state.db.pool;
+    let kept = all_events(&app).await[2].clone();
+    sqlx::query("delete from audit_events where seq > 3").execute(pool).await.unwrap();
+    sqlx::query("update audit_head set seq = 3, hash = $1").bind(&kept.hash).execute(pool).await.unwrap();
+    assert_eq!(audit::verify(&app.state.db).await.unwrap(), Verdict::Intact { count: 3 });
+    match audit::verify_against(&app.state.db, Some(&anchor)).await.unwrap() {
+        Verdict::Broken { seq, reason } => assert!(seq == 4 && reason.contains("anchored head"), "{seq}: {reason}"),
+        other => panic!("{other:?}"),
+    }
+    let out = appcred(&app.db_url, &["audit", "verify", "--head", &printed]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("BROKEN at event 4"), "{out:?}");
+    // an anchor whose row now carries another hash
+    let other = audit::Anchor { seq: 2, hash: "ab".repeat(32) };
+    assert!(matches!(
+        audit::verify_against(&app.state.db, Some(&other)).await.unwrap(),
+        Verdict::Broken { seq: 2, .. }
+    ));
+}
+
+#[tokio::test]
+async fn an_upgraded_log_verifies_its_unkeyed_rows_then_its_keyed_ones() {
+    // A database written by a release before the keyed chain: migrate it to
+    // just before migration 0009, write rows the old way (plain SHA-256),
+    // then let the current migrations and code take over.
+    let url = fresh_database_url().await;
+    sqlx::any::install_default_drivers();
+    let backend = if backend_name() == "postgres" { "postgres" } else { "sqlite" };
+    let mut old = sqlx::migrate::Migrator::new(std::path::PathBuf::from(format!(
+        "{}/../migrations/{backend}",
+        env!("CARGO_MANIFEST_DIR")
+    )))
+    .await
+    .unwrap();
+    old.migrations = old.migrations.iter().filter(|m| m.version < 9).cloned().collect::<Vec<_>>().into();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let raw_url = if backend == "sqlite" { format!("{url}{sep}mode=rwc") } else { url.clone() };
+    let raw = sqlx::AnyPool::connect(&raw_url).await.unwrap();
+    old.run(&raw).await.unwrap();
+    let mut prev = audit::GENESIS_HASH.to_string();
+    for seq in 1..=3 {
+        let mut row = StoredEvent {
+            seq,
+            at: 1_700_000_000 + seq,
+            event: "user.created".into(),
+            outcome: "success".into(),
+            actor_kind: "system".into(),
+            actor_id: None,
+            actor_name: None,
+            ip: None,
+            target_kind: Some("user".into()),
+            target_id: Some(format!("u{seq}")),
+            target_name: Some(format!("old{seq}")),
+            details: "{}".into(),
+            prev_hash: prev,
+            hash: String::new(),
+        };
+        row.hash = audit::row_hash(&row);
+        prev = row.hash.clone();
+        sqlx::query(&format!(
+            "insert into audit_events ({}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            audit::COLUMNS
+        ))
+        .bind(row.seq)
+        .bind(row.at)
+        .bind(&row.event)
+        .bind(&row.outcome)
+        .bind(&row.actor_kind)
+        .bind(row.actor_id.as_deref())
+        .bind(row.actor_name.as_deref())
+        .bind(row.ip.as_deref())
+        .bind(row.target_kind.as_deref())
+        .bind(row.target_id.as_deref())
+        .bind(row.target_name.as_deref())
+        .bind(&row.details)
+        .bind(&row.prev_hash)
+        .bind(&row.hash)
+        .execute(&raw)
+        .await
+        .unwrap();
+    }
+    sqlx::query("update audit_head set seq = 3, hash = $1").bind(&prev).execute(&raw).await.unwrap();
+    raw.close().await;
+
+    let db = connect(&url).await;
+    assert_eq!(audit::head(&db).await.unwrap().keyed_from, 4, "the migration marks where the keyed chain starts");
+    for name in ["new1", "new2"] {
+        audit::record_alone(
+            &db,
+            1_800_000_000,
+            audit::Event::new("user.created", audit::Actor::System).target(audit::Target::user(name, name)),
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(audit::verify(&db).await.unwrap(), Verdict::Intact { count: 5 });
+    let events = audit::recent(&db.pool, 10).await.unwrap();
+    assert_ne!(events[0].hash, audit::row_hash(&events[0]), "new rows are keyed");
+    let out = appcred(&url, &["audit", "verify"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Events 1 to 3 carry the unkeyed SHA-256 chain") && stdout.contains("events 4 to 5 the HMAC"),
+        "{stdout}"
+    );
+
+    // Each part keeps its own rule: an old row edited is found, and so is a
+    // new row re-hashed the old way.
+    sqlx::query("update audit_events set target_name = 'someone' where seq = 2").execute(&db.pool).await.unwrap();
+    assert!(matches!(audit::verify(&db).await.unwrap(), Verdict::Broken { seq: 2, .. }));
+    sqlx::query("update audit_events set target_name = 'old2' where seq = 2").execute(&db.pool).await.unwrap();
+    let mut row = events[1].clone();
+    row.target_name = Some("someone".into());
+    row.hash = audit::row_hash(&row);
+    sqlx::query("update audit_events set target_name = 'someone', hash = $1 where seq = 4")
+        .bind(&row.hash)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert!(matches!(audit::verify(&db).await.unwrap(), Verdict::Broken { seq: 4, .. }));
 }
 
 #[tokio::test]
@@ -330,7 +508,7 @@ async fn concurrent_writers_never_fork_the_chain() {
         let app_state = app.state.clone();
         tasks.push(tokio::spawn(async move {
             let event = audit::Event::new("test.concurrent", audit::Actor::System).detail("i", i);
-            audit::record_alone(&app_state.db.pool, 1, event).await.unwrap()
+            audit::record_alone(&app_state.db, 1, event).await.unwrap()
         }));
     }
     let mut seqs = Vec::new();
@@ -339,7 +517,7 @@ async fn concurrent_writers_never_fork_the_chain() {
     }
     seqs.sort();
     assert_eq!(seqs, (2..18).collect::<Vec<i64>>());
-    assert_eq!(audit::verify(&app.state.db.pool).await.unwrap(), Verdict::Intact { count: 17 });
+    assert_eq!(audit::verify(&app.state.db).await.unwrap(), Verdict::Intact { count: 17 });
 }
 
 #[tokio::test]

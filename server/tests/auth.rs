@@ -274,7 +274,7 @@ async fn all_sessions_of_a_user_can_be_deleted_from_the_store() {
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap();
-    let deleted = DbSessionStore::new(app.state.db.pool.clone()).delete_for_user(&id).await.unwrap();
+    let deleted = DbSessionStore::new(&app.state.db).delete_for_user(&id).await.unwrap();
     assert_eq!(deleted, 2);
     assert_eq!(app.whoami(&a).await, None);
     assert_eq!(app.whoami(&b).await, None);
@@ -400,4 +400,26 @@ async fn oversized_requests_are_refused_before_they_are_read() {
         ))
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+}
+
+#[tokio::test]
+async fn session_rows_never_hold_the_cookies_id() {
+    // A read of the database (a backup, a stolen file) must not sign anyone
+    // in: the store keeps a keyed digest of each id (app/src/backend/keys.rs).
+    let app = spawn().await;
+    let cookie = app.sign_in_admin().await;
+    let id = cookie.split_once('=').unwrap().1.to_string();
+    assert_eq!(app.whoami(&cookie).await.as_deref(), Some("admin"), "the cookie works");
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select id, data from sessions").fetch_all(&app.state.db.pool).await.unwrap();
+    assert!(!rows.is_empty(), "the session is stored");
+    for (stored, data) in &rows {
+        assert!(!stored.contains(&id) && !data.contains(&id), "a session row holds the cookie's id");
+        assert_eq!(stored.len(), 64, "a hex HMAC-SHA-256: {stored}");
+    }
+    // Signing out deletes the row found through the digest.
+    let res = app.server_fn("logout", &[], Some(&cookie)).await;
+    assert!(res.status.is_success() || res.status.is_redirection(), "{}", res.status);
+    let left: i64 = sqlx::query_scalar("select count(*) from sessions").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(left, 0);
 }

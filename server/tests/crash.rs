@@ -217,8 +217,11 @@ async fn committed_tokens_and_credentials_survive_sigkill() {
         .await
         .unwrap();
     assert_eq!(issued, audited, "each stored token has its token.issued event, committed together");
+    let key = std::fs::read_to_string(std::path::Path::new(&db).with_file_name("secret.key")).unwrap();
+    let keys = app::backend::keys::DerivedKeys::derive(&app::backend::secrets::SecretKey::parse(&key).unwrap());
+    let keyed = app::backend::Db::connect(&format!("sqlite://{db}")).await.unwrap().with_keys(Arc::new(keys));
     assert_eq!(
-        app::backend::audit::verify(&pool).await.unwrap(),
+        app::backend::audit::verify(&keyed).await.unwrap(),
         app::backend::audit::Verdict::Intact {
             count: sqlx::query_scalar("select count(*) from audit_events").fetch_one(&pool).await.unwrap()
         }

@@ -39,7 +39,7 @@ async fn both_backends_have_the_same_migrations() {
 
 #[tokio::test]
 async fn the_first_start_creates_admin_with_every_role_once() {
-    let db = Db::connect(&common::fresh_database_url().await).await.unwrap();
+    let db = common::connect(&common::fresh_database_url().await).await;
     let hasher = PasswordHasher::new(1);
     let outcome = service::bootstrap_admin(&db, &hasher, 1_000, None).await.unwrap().expect("created");
     let password = outcome.generated_password.expect("a generated password");
@@ -60,7 +60,7 @@ async fn the_first_start_creates_admin_with_every_role_once() {
 
 #[tokio::test]
 async fn a_supplied_bootstrap_password_is_used_and_not_echoed() {
-    let db = Db::connect(&common::fresh_database_url().await).await.unwrap();
+    let db = common::connect(&common::fresh_database_url().await).await;
     let hasher = PasswordHasher::new(1);
     let secret = Secret::new("operator chosen password");
     let outcome = service::bootstrap_admin(&db, &hasher, 1_000, Some(&secret)).await.unwrap().unwrap();
@@ -71,7 +71,7 @@ async fn a_supplied_bootstrap_password_is_used_and_not_echoed() {
 
 #[tokio::test]
 async fn roles_are_granted_revoked_and_granted_back() {
-    let db = Db::connect(&common::fresh_database_url().await).await.unwrap();
+    let db = common::connect(&common::fresh_database_url().await).await;
     let hasher = PasswordHasher::new(1);
     let (user, _) = service::create_user(
         &db,
@@ -111,7 +111,7 @@ async fn roles_are_granted_revoked_and_granted_back() {
 
 #[tokio::test]
 async fn usernames_are_unique_regardless_of_case_and_bad_input_writes_nothing() {
-    let db = Db::connect(&common::fresh_database_url().await).await.unwrap();
+    let db = common::connect(&common::fresh_database_url().await).await;
     let hasher = PasswordHasher::new(1);
     let input = |username: &'static str, password: &'static str| service::NewUserInput {
         username,
@@ -225,7 +225,7 @@ async fn an_upgraded_database_keeps_every_token_and_the_audit_chain() {
     let after = access_token(&app, &c).await;
     assert_alive(&app, &after).await;
     assert!(matches!(
-        app::backend::audit::verify(&app.state.db.pool).await.unwrap(),
+        app::backend::audit::verify(&app.state.db).await.unwrap(),
         app::backend::audit::Verdict::Intact { count } if count > 3
     ));
 }

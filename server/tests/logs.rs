@@ -32,15 +32,19 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
     }
 }
 
-#[tokio::test]
-async fn a_full_run_logs_no_secret_password_or_token() {
+fn capture_logs() -> (Capture, tracing::subscriber::DefaultGuard) {
     let capture = Capture::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(capture.clone())
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (capture.clone(), tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn a_full_run_logs_no_secret_password_or_token() {
+    let (capture, _guard) = capture_logs();
 
     let app = common::spawn().await;
     app.create_user("plain", "a long secret phrase", &[app::model::Role::WorkCreator]).await;
@@ -137,5 +141,42 @@ async fn a_full_run_logs_no_secret_password_or_token() {
         ("Basic header", basic.trim_start_matches("Basic ")),
     ] {
         assert!(!logs.contains(value), "the {what} appears in the logs");
+    }
+}
+
+#[tokio::test]
+async fn a_secret_sent_as_the_client_id_is_neither_logged_nor_audited() {
+    // A client that swaps its id and secret sends its `acs_…` secret as the
+    // client id; a token pasted into a username field is the same mistake.
+    let (capture, _guard) = capture_logs();
+    let app = common::spawn().await;
+    let owner = app.create_user("swapper", "a long secret phrase", &[app::model::Role::WorkCreator]).await;
+    let c = common::credential_for(&app, &owner, "swapper", "Swapped", &["work_creator"]).await;
+    let token = common::access_token(&app, &c).await;
+    for (id, secret) in [(c.secret.as_str(), c.id.as_str()), (token.as_str(), c.secret.as_str())] {
+        for auth in [Some(common::basic(id, secret)), None] {
+            let mut form = vec![("grant_type", "client_credentials")];
+            if auth.is_none() {
+                form.extend_from_slice(&[("client_id", id), ("client_secret", secret)]);
+            }
+            let res = common::post(&app, "/oauth/token", auth.as_deref(), &form).await;
+            assert_eq!(res.status.as_u16() / 100, 4, "{}", res.body);
+        }
+    }
+    let res = app.server_fn("login", &[("username", &token), ("password", "x")], None).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+
+    app.flush_refusals().await; // refused requests reach the audit log counted per minute
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("client_auth"), "the refusals were logged");
+    let body = |v: &str| v[4..].to_string();
+    for (what, value) in [("secret", body(&c.secret)), ("token", body(&token))] {
+        assert!(!logs.contains(&value[..16]), "the {what} sent as a client id appears in the logs");
+        let events = app::backend::audit::recent(&app.state.db.pool, 1000).await.unwrap();
+        assert!(events.iter().any(|e| e.event == "token.refused"), "the refusals were audited");
+        for e in events {
+            let row = format!("{e:?}");
+            assert!(!row.contains(&value[..16]), "the {what} appears in audit event {}: {row}", e.seq);
+        }
     }
 }

@@ -230,7 +230,7 @@ async fn a_flood_of_refused_token_requests_writes_a_handful_of_rows() {
         details["requests"].as_array().unwrap().iter().map(|r| r["error"].as_str().unwrap()).collect();
     assert!(reasons.contains(&"invalid_client"), "{details}");
     assert!(matches!(
-        app::backend::audit::verify(&app.state.db.pool).await.unwrap(),
+        app::backend::audit::verify(&app.state.db).await.unwrap(),
         app::backend::audit::Verdict::Intact { .. }
     ));
 }

@@ -3,12 +3,19 @@
 //! and only if its change committed. Rows form a hash chain: each row's hash
 //! covers its own fields and the previous row's hash, so editing, deleting or
 //! reordering rows breaks the chain at that point, which [`verify`] reports.
+//! The hash is an HMAC under a key derived from the server key
+//! (`backend/keys.rs`), so whoever can write the database but lacks the key
+//! cannot rewrite a row and every later one; rows written before the chain
+//! was keyed keep their plain SHA-256 hash (`audit_head.keyed_from`).
 //!
 //! No secret, password or token value is ever put in an event: the types
-//! here only take identifiers, names and values chosen by the code.
+//! here only take identifiers, names and values chosen by the code, and
+//! [`record_many`] redacts anything shaped like a secret or token in the
+//! text a caller chose (a client id as sent, say).
 
 use super::auth::Principal;
-use super::db::values_list;
+use super::db::{values_list, Db};
+use super::keys::MacKey;
 use super::Result;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -151,15 +158,16 @@ pub struct StoredEvent {
 pub const COLUMNS: &str = "seq, at, event, outcome, actor_kind, actor_id, actor_name, ip, target_kind, target_id, \
                        target_name, details, prev_hash, hash";
 
-/// The hash of a row: SHA-256 over the previous hash and every field, each
+/// The fields of a row as hashed: the previous hash and every field, each
 /// length-prefixed so no two different rows serialise alike.
-pub fn row_hash(e: &StoredEvent) -> String {
-    let mut h = Sha256::new();
+fn encode(e: &StoredEvent) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + e.details.len());
     let mut field = |v: Option<&str>| match v {
-        None => h.update(b"-"),
+        None => out.extend_from_slice(b"-"),
         Some(s) => {
-            h.update(format!("{}:", s.len()).as_bytes());
-            h.update(s.as_bytes());
+            out.extend_from_slice(s.len().to_string().as_bytes());
+            out.push(b':');
+            out.extend_from_slice(s.as_bytes());
         }
     };
     field(Some(&e.prev_hash));
@@ -175,19 +183,58 @@ pub fn row_hash(e: &StoredEvent) -> String {
     field(e.target_id.as_deref());
     field(e.target_name.as_deref());
     field(Some(&e.details));
-    super::secrets::hex(&h.finalize())
+    out
+}
+
+/// The hash of a row written before the chain was keyed (`audit_head.keyed_from`,
+/// migration 0009): plain SHA-256 over [`encode`]. Anyone can compute it,
+/// so it shows accidents, not an attacker who can write the database.
+pub fn row_hash(e: &StoredEvent) -> String {
+    super::secrets::hex(&Sha256::digest(encode(e)))
+}
+
+/// The hash of a row of the keyed chain: HMAC-SHA-256 under the derived
+/// audit key (`backend/keys.rs`) over the same encoding. Without the key
+/// nobody can write a row, or cut and re-head the log, that verifies.
+pub fn keyed_row_hash(key: &MacKey, e: &StoredEvent) -> String {
+    key.digest(&encode(e))
 }
 
 /// Appends an event. Call it inside the transaction of the change; it
 /// locks the chain head (a row update), so concurrent writers queue here
-/// and the chain never forks. Put it after the change's own writes.
-pub async fn record(conn: &mut AnyConnection, now: i64, e: Event) -> Result<i64> {
-    record_many(conn, vec![(now, e)]).await
+/// and the chain never forks. Put it after the change's own writes. `db`
+/// gives the audit key.
+pub async fn record(db: &Db, conn: &mut AnyConnection, now: i64, e: Event) -> Result<i64> {
+    record_many(db, conn, vec![(now, e)]).await
+}
+
+/// Anything shaped like a secret or token in a text the caller chose
+/// (a client id as sent, a name) is replaced before it is stored.
+fn redacted(s: &str) -> String {
+    super::secrets::redact(s).into_owned()
+}
+
+fn redact_strings(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            if let std::borrow::Cow::Owned(r) = super::secrets::redact(s) {
+                *s = r;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_strings),
+        Value::Object(map) => map.values_mut().for_each(redact_strings),
+        _ => {}
+    }
 }
 
 /// Appends several events (each with its own time) in one go: one head
 /// update, one multi-row insert. Returns the last sequence number.
-pub async fn record_many(conn: &mut AnyConnection, events: Vec<(i64, Event)>) -> Result<i64> {
+///
+/// This is the one place where events are serialised, so every text field
+/// and every string in the details passes [`super::secrets::redact`] here:
+/// no caller can write a secret or token into the log by mistake.
+pub async fn record_many(db: &Db, conn: &mut AnyConnection, events: Vec<(i64, Event)>) -> Result<i64> {
+    let key = &db.keys()?.audit_chain;
     let n = events.len() as i64;
     let (last, mut prev_hash): (i64, String) =
         sqlx::query_as("update audit_head set seq = seq + $1 where id = 1 returning seq, hash")
@@ -195,25 +242,27 @@ pub async fn record_many(conn: &mut AnyConnection, events: Vec<(i64, Event)>) ->
             .fetch_one(&mut *conn)
             .await?;
     let mut rows = Vec::with_capacity(events.len());
-    for (i, (at, e)) in events.into_iter().enumerate() {
+    for (i, (at, mut e)) in events.into_iter().enumerate() {
         let (actor_kind, actor_id, actor_name) = e.actor.parts();
+        let mut details = Value::Object(std::mem::take(&mut e.details));
+        redact_strings(&mut details);
         let mut row = StoredEvent {
             seq: last - n + 1 + i as i64,
             at,
             event: e.event.to_string(),
             outcome: e.outcome.as_str().to_string(),
             actor_kind: actor_kind.to_string(),
-            actor_id: actor_id.map(str::to_string),
-            actor_name: actor_name.map(str::to_string),
+            actor_id: actor_id.map(redacted),
+            actor_name: actor_name.map(redacted),
             ip: e.ip.map(|ip| ip.to_string()),
             target_kind: e.target.as_ref().map(|t| t.kind.to_string()),
-            target_id: e.target.as_ref().map(|t| t.id.clone()),
-            target_name: e.target.as_ref().map(|t| t.name.clone()),
-            details: Value::Object(e.details).to_string(),
+            target_id: e.target.as_ref().map(|t| redacted(&t.id)),
+            target_name: e.target.as_ref().map(|t| redacted(&t.name)),
+            details: details.to_string(),
             prev_hash,
             hash: String::new(),
         };
-        row.hash = row_hash(&row);
+        row.hash = keyed_row_hash(key, &row);
         prev_hash = row.hash.clone();
         rows.push(row);
     }
@@ -246,11 +295,58 @@ pub async fn record_many(conn: &mut AnyConnection, events: Vec<(i64, Event)>) ->
 
 /// Records an event that has no other change to go with it (a failed
 /// sign-in, a refused token request), in a transaction of its own.
-pub async fn record_alone(pool: &sqlx::AnyPool, now: i64, e: Event) -> Result<i64> {
-    let mut tx = pool.begin().await?;
-    let seq = record(&mut tx, now, e).await?;
+pub async fn record_alone(db: &Db, now: i64, e: Event) -> Result<i64> {
+    let mut tx = db.pool.begin().await?;
+    let seq = record(db, &mut tx, now, e).await?;
     tx.commit().await?;
     Ok(seq)
+}
+
+/// The head of the chain: its last event and that event's hash. Kept
+/// somewhere the database's writers cannot reach, it makes a cut tail
+/// detectable (`appcred audit head`, `appcred audit verify --head`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: String,
+    /// The first event of the keyed chain; the ones before carry the
+    /// unkeyed hash of releases before it (migration 0009).
+    pub keyed_from: i64,
+}
+
+impl std::fmt::Display for Head {
+    /// `SEQ:HASH`, the form `appcred audit verify --head` takes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+/// A head recorded earlier, to check the log against (`SEQ:HASH`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl std::str::FromStr for Anchor {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let (seq, hash) = s.trim().split_once(':').ok_or("expected SEQ:HASH, as `appcred audit head` prints")?;
+        let seq = seq.parse::<i64>().map_err(|_| format!("{seq:?} is not a sequence number"))?;
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("the hash must be 64 hex characters".into());
+        }
+        Ok(Anchor { seq, hash: hash.to_ascii_lowercase() })
+    }
+}
+
+/// The current head. `keyed_from` is missing only when someone removed it
+/// (migration 0009 sets it); that is an error here and a break in [`verify`].
+pub async fn head(db: &Db) -> Result<Head> {
+    let (seq, hash, keyed_from): (i64, String, Option<i64>) =
+        sqlx::query_as("select seq, hash, keyed_from from audit_head where id = 1").fetch_one(&db.pool).await?;
+    let keyed_from = keyed_from.ok_or_else(|| anyhow::anyhow!("audit_head.keyed_from is missing"))?;
+    Ok(Head { seq, hash, keyed_from })
 }
 
 /// What [`verify`] found.
@@ -265,8 +361,24 @@ pub enum Verdict {
 /// Walks the whole chain in order and reports the first broken link: a row
 /// edited (its hash no longer matches its fields), deleted or inserted (a
 /// gap or a link to the wrong previous hash), or the head out of step.
-pub async fn verify(pool: &sqlx::AnyPool) -> Result<Verdict> {
+/// Rows before `audit_head.keyed_from` are checked against the unkeyed hash
+/// they were written with, the rest against the HMAC under `db`'s audit key.
+pub async fn verify(db: &Db) -> Result<Verdict> {
+    verify_against(db, None).await
+}
+
+/// [`verify`], and then that the log reaches `anchor` (a head recorded
+/// earlier) and that the event there still carries its hash: a log cut
+/// after the anchor was taken is found even when its head row was rewritten.
+pub async fn verify_against(db: &Db, anchor: Option<&Anchor>) -> Result<Verdict> {
     const BATCH: i64 = 1000;
+    let key = &db.keys()?.audit_chain;
+    let pool = &db.pool;
+    let (head_seq, head_hash, keyed_from): (i64, String, Option<i64>) =
+        sqlx::query_as("select seq, hash, keyed_from from audit_head where id = 1").fetch_one(pool).await?;
+    let Some(keyed_from) = keyed_from else {
+        return Ok(Verdict::Broken { seq: 0, reason: "the start of the keyed chain is not recorded".into() });
+    };
     let mut expected_prev = GENESIS_HASH.to_string();
     let mut expected_seq = 1;
     loop {
@@ -285,7 +397,8 @@ pub async fn verify(pool: &sqlx::AnyPool) -> Result<Verdict> {
             if row.prev_hash != expected_prev {
                 return Ok(Verdict::Broken { seq: row.seq, reason: "does not link to the previous row".into() });
             }
-            if row_hash(&row) != row.hash {
+            let hash = if row.seq < keyed_from { row_hash(&row) } else { keyed_row_hash(key, &row) };
+            if hash != row.hash {
                 return Ok(Verdict::Broken { seq: row.seq, reason: "contents changed after writing".into() });
             }
             expected_prev = row.hash;
@@ -296,8 +409,6 @@ pub async fn verify(pool: &sqlx::AnyPool) -> Result<Verdict> {
         }
     }
     let count = expected_seq - 1;
-    let (head_seq, head_hash): (i64, String) =
-        sqlx::query_as("select seq, hash from audit_head where id = 1").fetch_one(pool).await?;
     if head_seq != count || head_hash != expected_prev {
         return Ok(Verdict::Broken { seq: count + 1, reason: "the last rows are missing".into() });
     }
@@ -306,6 +417,21 @@ pub async fn verify(pool: &sqlx::AnyPool) -> Result<Verdict> {
     let stray: i64 = sqlx::query_scalar("select count(*) from audit_events where seq < 1").fetch_one(pool).await?;
     if stray > 0 {
         return Ok(Verdict::Broken { seq: 0, reason: "rows outside the chain".into() });
+    }
+    if let Some(anchor) = anchor {
+        if count < anchor.seq {
+            return Ok(Verdict::Broken {
+                seq: count + 1,
+                reason: format!("the log ends before the anchored head (event {})", anchor.seq),
+            });
+        }
+        let hash: Option<String> = sqlx::query_scalar("select hash from audit_events where seq = $1")
+            .bind(anchor.seq)
+            .fetch_optional(pool)
+            .await?;
+        if hash.as_deref() != Some(anchor.hash.as_str()) {
+            return Ok(Verdict::Broken { seq: anchor.seq, reason: "does not carry the anchored hash".into() });
+        }
     }
     Ok(Verdict::Intact { count })
 }
@@ -353,6 +479,30 @@ mod tests {
         let mut r = row();
         r.seq = 2;
         assert_ne!(row_hash(&r), base);
+    }
+
+    #[test]
+    fn the_keyed_hash_covers_the_same_fields_and_needs_the_key() {
+        use crate::backend::keys::DerivedKeys;
+        use crate::backend::secrets::SecretKey;
+        let k1 = DerivedKeys::derive(&SecretKey::from_bytes([1; 32])).audit_chain;
+        let k2 = DerivedKeys::derive(&SecretKey::from_bytes([2; 32])).audit_chain;
+        let base = keyed_row_hash(&k1, &row());
+        assert_ne!(base, row_hash(&row()), "not the unkeyed hash");
+        assert_ne!(base, keyed_row_hash(&k2, &row()), "another key, another hash");
+        let mut r = row();
+        r.target_name = Some("x".into());
+        assert_ne!(keyed_row_hash(&k1, &r), base);
+    }
+
+    #[test]
+    fn anchors_parse_from_what_head_prints() {
+        let h = Head { seq: 42, hash: "ab".repeat(32), keyed_from: 1 };
+        let a: Anchor = h.to_string().parse().unwrap();
+        assert_eq!((a.seq, a.hash.as_str()), (42, h.hash.as_str()));
+        assert!("42".parse::<Anchor>().is_err());
+        assert!("x:ab".parse::<Anchor>().is_err());
+        assert!(format!("1:{}", "zz".repeat(32)).parse::<Anchor>().is_err());
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub struct Db {
     changes: Arc<Epoch>,
     /// The SQLite database file, opened for [`Db::sync_file`].
     sqlite_file: Option<Arc<std::fs::File>>,
+    /// The keys derived from the server key (`backend/keys.rs`), set by
+    /// [`Db::with_keys`]: the audit chain and the session store need them.
+    keys: Option<Arc<crate::backend::keys::DerivedKeys>>,
 }
 
 impl DbKind {
@@ -132,7 +135,7 @@ impl Db {
             None => None,
         };
         let changes = Arc::new(Epoch::new(kind, sqlite_path.as_deref())?);
-        let db = Db { pool, kind, changes, sqlite_file };
+        let db = Db { pool, kind, changes, sqlite_file, keys: None };
         db.migrate().await?;
         Ok(db)
     }
@@ -142,6 +145,19 @@ impl Db {
     /// the database: `changes`, "fail closed").
     pub fn epoch(&self) -> Option<u64> {
         self.changes.current()
+    }
+
+    /// This handle with the server's derived keys. The server, the CLI and
+    /// the tests set them right after [`Db::connect`].
+    pub fn with_keys(mut self, keys: Arc<crate::backend::keys::DerivedKeys>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The derived keys; an error (never an unkeyed write) when the handle
+    /// was made without them.
+    pub fn keys(&self) -> anyhow::Result<&Arc<crate::backend::keys::DerivedKeys>> {
+        self.keys.as_ref().context("this database handle carries no keys (Db::with_keys was not called)")
     }
 
     pub fn changes(&self) -> &Epoch {
@@ -234,6 +250,20 @@ pub fn unless_unique_violation(res: Result<AnyQueryResult, sqlx::Error>) -> crat
     }
 }
 
+/// Creates `dir` and any missing parents readable by this user only (0700);
+/// existing directories are left as they are (start-up warns about open
+/// ones, `server/src/files.rs`).
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 /// Makes sure the directory of a file-backed SQLite URL exists and that the
 /// file is created on first use; returns the URL and the file's path.
 fn prepare_sqlite_url(url: &str) -> anyhow::Result<(String, Option<std::path::PathBuf>)> {
@@ -244,7 +274,7 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<(String, Option<std::path::Pa
     }
     if let Some(parent) = std::path::Path::new(path).parent() {
         if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)
+            create_private_dir(parent)
                 .with_context(|| format!("could not create the database directory {}", parent.display()))?;
         }
     }

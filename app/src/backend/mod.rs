@@ -11,6 +11,7 @@ pub mod context;
 pub mod credentials;
 pub mod db;
 pub mod error;
+pub mod keys;
 pub mod refusals;
 pub mod secrets;
 pub mod settings;

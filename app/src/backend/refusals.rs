@@ -113,12 +113,12 @@ impl RefusalLog {
 
     /// Writes the counters and their audit events in one transaction. On
     /// failure they are kept for the next attempt.
-    pub async fn flush(&self, pool: &AnyPool, now: i64) -> Result<()> {
+    pub async fn flush(&self, db: &crate::backend::Db, now: i64) -> Result<()> {
         let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         if batch.rows.is_empty() {
             return Ok(());
         }
-        match write(pool, &batch, now).await {
+        match write(db, &batch, now).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
@@ -131,10 +131,10 @@ impl RefusalLog {
     }
 }
 
-async fn write(pool: &AnyPool, batch: &Pending, now: i64) -> Result<()> {
+async fn write(db: &crate::backend::Db, batch: &Pending, now: i64) -> Result<()> {
     let mut rows: Vec<(&Row, &Counted)> = batch.rows.iter().collect();
     rows.sort_by(|a, b| a.0.cmp(b.0));
-    let mut tx = pool.begin().await?;
+    let mut tx = db.pool.begin().await?;
     // One event per credential named, and one for the rest; in a stable order.
     let mut groups: BTreeMap<Option<Credential>, Vec<(&Row, &Counted)>> = BTreeMap::new();
     for (row, counted) in &rows {
@@ -185,7 +185,7 @@ async fn write(pool: &AnyPool, batch: &Pending, now: i64) -> Result<()> {
         }
         events.push((now, event));
     }
-    audit::record_many(&mut tx, events).await?;
+    audit::record_many(db, &mut tx, events).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -185,6 +185,11 @@ impl SecretKey {
         hex(&self.0)
     }
 
+    /// The raw key, for deriving the other keys from it (`backend/keys.rs`).
+    pub(crate) fn expose_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// The stored form of a secret or token: hex HMAC-SHA-256.
     pub fn digest(&self, value: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("any key length works");
@@ -210,6 +215,61 @@ impl SecretKey {
     /// Constant-time comparison of a presented value with a stored digest.
     pub fn verify(&self, value: &str, stored_digest: &str) -> bool {
         self.digest(value).as_bytes().ct_eq(stored_digest.as_bytes()).into()
+    }
+}
+
+/// What replaces a redacted value.
+pub const REDACTED: &str = "[redacted]";
+
+/// The shortest run after a prefix that [`redact`] treats as one of our
+/// values. Ours carry 49 (`acs_`) or 60 (`act_`) characters after the
+/// prefix; a shorter run is redacted too, so that a truncated secret does
+/// not leak most of its bits, while words such as `act_now` stay readable.
+const REDACT_MIN_BODY: usize = 16;
+
+/// Replaces every substring shaped like a client secret or an access token
+/// (`acs_` or `act_`, in any case, at the start of a word, followed by at
+/// least 16 characters of base64url, the alphabet of their bodies) with
+/// `[redacted]`. The checksum is not checked: a mistyped secret is still a
+/// secret. Used on
+/// everything that reaches a log line (`auth::service::escape`) or the
+/// audit log (`audit::record_many`), so that a secret sent where an id was
+/// expected is written nowhere.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let is_body = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_');
+    let is_prefix = |i: usize| {
+        let p = &bytes[i..i + 4];
+        p.eq_ignore_ascii_case(CLIENT_SECRET_PREFIX.as_bytes())
+            || p.eq_ignore_ascii_case(ACCESS_TOKEN_PREFIX.as_bytes())
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i + 4 <= bytes.len() {
+        if !is_prefix(i) || (i > 0 && is_body(bytes[i - 1])) {
+            i += 1;
+            continue;
+        }
+        // Every byte from `i` to `end` is ASCII, so both are char boundaries.
+        let mut end = i + 4;
+        while end < bytes.len() && is_body(bytes[end]) {
+            end += 1;
+        }
+        if end - (i + 4) >= REDACT_MIN_BODY {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[copied..i]);
+            o.push_str(REDACTED);
+            copied = end;
+        }
+        i = end;
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(text),
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            std::borrow::Cow::Owned(o)
+        }
     }
 }
 
@@ -304,6 +364,28 @@ mod tests {
         assert_eq!(key.token_key(&v), None, "a client secret is not a token");
         assert_eq!(key.token_key(&generate(ACCESS_TOKEN_PREFIX)), None, "no order part");
         assert_eq!(key.token_key("act_short"), None);
+    }
+
+    #[test]
+    fn values_shaped_like_secrets_or_tokens_are_redacted_anywhere_in_a_text() {
+        let key = SecretKey::from_bytes([5; 32]);
+        let secret = generate(CLIENT_SECRET_PREFIX);
+        let token = new_access_token(&key).value;
+        for (text, expected) in [
+            (secret.clone(), "[redacted]".to_string()),
+            (format!("id={secret}&x={token}"), "id=[redacted]&x=[redacted]".to_string()),
+            (format!("Bearer {token}."), "Bearer [redacted].".to_string()),
+            (format!("{}…", &secret[..24]), "[redacted]…".to_string()),
+            (secret.to_uppercase(), "[redacted]".to_string()),
+            (format!("ü {secret} ü"), "ü [redacted] ü".to_string()),
+        ] {
+            assert_eq!(redact(&text), expected, "{text}");
+        }
+        for harmless in ["act_now", "contract_management_tool_v2", "acs_", "exact_match_of_the_thing", "plain text", ""]
+        {
+            assert!(matches!(redact(harmless), std::borrow::Cow::Borrowed(_)), "{harmless}");
+        }
+        assert_eq!(redact("reacs_AAAAAAAAAAAAAAAAAAAAAAAA"), "reacs_AAAAAAAAAAAAAAAAAAAAAAAA", "not at a word start");
     }
 
     #[test]

@@ -202,7 +202,7 @@ pub async fn update(state: &AppState, principal: &Principal, input: &SettingsInp
         .change("session_absolute_secs", old.session_absolute_secs, new.session_absolute_secs)
         .change("role_change_ends", old.role_change_ends.as_str(), new.role_change_ends.as_str());
     if old != new {
-        audit::record(&mut tx, now, event).await?;
+        audit::record(&state.db, &mut tx, now, event).await?;
     }
     tx.commit().await?;
     tracing::info!(event = "settings_changed", user_id = %principal.user_id);

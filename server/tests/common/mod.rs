@@ -27,6 +27,8 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+/// The server key of every test instance.
+pub const SERVER_KEY: [u8; 32] = [7; 32];
 pub const HOST: &str = "appcred.test";
 
 pub struct TestApp {
@@ -105,13 +107,13 @@ pub async fn spawn() -> TestApp {
 /// An instance on an existing database (migrated to the current schema
 /// first), without the bootstrap administrator.
 pub async fn spawn_on(db_url: String) -> TestApp {
-    let db = Db::connect(&db_url).await.expect("connect and migrate");
+    let db = connect(&db_url).await;
     instance(db, db_url, ManualClock::starting_now(), PasswordHasher::new(2), Options::default())
 }
 
 pub async fn spawn_with(options: Options) -> TestApp {
     let db_url = fresh_database_url().await;
-    let db = Db::connect(&db_url).await.expect("connect and migrate");
+    let db = connect(&db_url).await;
     let clock = ManualClock::starting_now();
     let passwords = PasswordHasher::new(2);
     users::bootstrap_admin(&db, &passwords, clock_now(&clock), Some(&Secret::new(ADMIN_PASSWORD)))
@@ -124,15 +126,22 @@ impl TestApp {
     /// A second instance on the same database, with its own caches (as a
     /// second server process would have), sharing the clock.
     pub async fn another_instance(&self) -> TestApp {
-        let db = Db::connect(&self.db_url).await.expect("connect");
+        let db = connect(&self.db_url).await;
         instance(db, self.db_url.clone(), self.clock.clone(), PasswordHasher::new(2), Options::default())
     }
 }
 
+/// Connects (and migrates) with the keys derived from [`SERVER_KEY`], as
+/// the server does at start-up.
+pub async fn connect(url: &str) -> Db {
+    let keys = app::backend::keys::DerivedKeys::derive(&SecretKey::from_bytes(SERVER_KEY));
+    Db::connect(url).await.expect("connect and migrate").with_keys(Arc::new(keys))
+}
+
 fn instance(db: Db, db_url: String, clock: ManualClock, passwords: PasswordHasher, options: Options) -> TestApp {
-    let pool = db.pool.clone();
     // What a serving process runs to learn of other processes' changes.
     app::backend::changes::spawn(db.clone(), &db_url);
+    let token_writer = app::backend::tokens::writer::TokenWriter::start(db.clone());
     let state = AppState::new(app::backend::State {
         db,
         clock: Arc::new(clock.clone()),
@@ -143,12 +152,12 @@ fn instance(db: Db, db_url: String, clock: ManualClock, passwords: PasswordHashe
             trusted_proxies: options.trusted_proxies,
             issuer: "http://appcred.test".into(),
         }),
-        secret_key: Arc::new(SecretKey::from_bytes([7; 32])),
+        secret_key: Arc::new(SecretKey::from_bytes(SERVER_KEY)),
         oauth_failures: Default::default(),
         refusals: Default::default(),
         usage: Default::default(),
         token_cache: Default::default(),
-        token_writer: app::backend::tokens::writer::TokenWriter::start(pool),
+        token_writer,
     });
     TestApp { router: appcred_server::router::build(state.clone()), state, clock, db_url }
 }
@@ -245,7 +254,7 @@ impl TestApp {
     /// Writes the counted refused token requests now, as the periodic task
     /// would (`backend/refusals.rs`).
     pub async fn flush_refusals(&self) {
-        self.state.refusals.flush(&self.state.db.pool, self.now()).await.expect("flush refusals");
+        self.state.refusals.flush(&self.state.db, self.now()).await.expect("flush refusals");
     }
 
     pub async fn create_user(&self, username: &str, password: &str, roles: &[Role]) -> String {

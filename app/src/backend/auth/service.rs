@@ -82,7 +82,7 @@ pub async fn sign_in(
                     .detail("reason", if password_ok { "account deactivated" } else { "wrong password" }),
                 None => event.detail("reason", "unknown username"),
             };
-            audit::record_alone(&state.db.pool, now, event).await?;
+            audit::record_alone(&state.db, now, event).await?;
             return Err(Error::InvalidCredentials);
         }
     };
@@ -98,7 +98,7 @@ pub async fn sign_in(
     let event = Event::new("session.sign_in", Actor::User { id: user.id.clone(), name: user.username.clone() })
         .ip(ip)
         .target(Target::user(&user.id, &user.username));
-    audit::record_alone(&state.db.pool, now, event).await?;
+    audit::record_alone(&state.db, now, event).await?;
     tracing::info!(event = "sign_in", outcome = "success", user_id = %user.id, %ip);
     Ok(Principal { user_id: user.id, username: user.username, display_name: user.display_name, roles, ip: Some(ip) })
 }
@@ -110,7 +110,7 @@ pub async fn sign_out(state: &AppState, session: &Session, principal: Option<&Pr
     if let Some(p) = principal {
         let event =
             Event::new("session.sign_out", Actor::user(p)).ip(p.ip).target(Target::user(&p.user_id, &p.username));
-        audit::record_alone(&state.db.pool, state.clock.unix(), event).await?;
+        audit::record_alone(&state.db, state.clock.unix(), event).await?;
     }
     Ok(())
 }
@@ -169,9 +169,11 @@ pub async fn resolve(state: &AppState, session: &Session) -> Result<SessionState
 }
 
 /// Makes user-supplied text safe to put in a log line (ASVS V16.4.1):
-/// control characters, including newlines and ANSI escapes, are escaped.
+/// anything shaped like a client secret or token is redacted
+/// ([`crate::backend::secrets::redact`]), then control characters,
+/// including newlines and ANSI escapes, are escaped.
 pub fn escape(s: &str) -> String {
-    let clipped: String = s.chars().take(128).collect();
+    let clipped: String = crate::backend::secrets::redact(s).chars().take(128).collect();
     clipped.escape_default().to_string()
 }
 
@@ -184,5 +186,12 @@ mod tests {
         let e = escape("evil\nuser\u{1b}[31m");
         assert!(!e.contains('\n') && !e.contains('\u{1b}'));
         assert!(e.contains("\\n") && e.contains("\\u{1b}"));
+    }
+
+    #[test]
+    fn log_escaping_redacts_secrets_and_tokens() {
+        let secret = crate::backend::secrets::generate(crate::backend::secrets::CLIENT_SECRET_PREFIX);
+        let e = escape(&format!("{}{secret}", "x ".repeat(55)));
+        assert!(!e.contains(&secret[4..12]) && e.ends_with("[redacted]"), "{e}");
     }
 }

@@ -5,7 +5,14 @@
 //! reason: the row carries the signed-in user's id, so every session of a
 //! user can be ended with one statement when the user is deactivated
 //! (ASVS V7.4.2), and both backends share one pool and one set of migrations.
+//!
+//! `sessions.id` holds an HMAC-SHA-256 of the session id under a key derived
+//! from the server key (`backend/keys.rs`), never the id: the cookie is the
+//! only place the id exists, so a backup or a read of the database signs
+//! nobody in. Every load, save and delete digests the id first.
 
+use crate::backend::keys::MacKey;
+use crate::backend::Db;
 use async_trait::async_trait;
 use sqlx::AnyPool;
 use std::collections::HashMap;
@@ -18,11 +25,20 @@ use super::SESSION_AUTH_KEY;
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
     pool: AnyPool,
+    key: MacKey,
 }
 
 impl DbSessionStore {
-    pub fn new(pool: AnyPool) -> Self {
-        DbSessionStore { pool }
+    /// The store on `db`, whose keys ([`Db::with_keys`]) the server sets at
+    /// start-up; a handle without them is a programming error.
+    pub fn new(db: &Db) -> Self {
+        let key = db.keys().expect("the session store needs the derived keys").session_ids.clone();
+        DbSessionStore { pool: db.pool.clone(), key }
+    }
+
+    /// What `sessions.id` holds for the session `id`.
+    fn stored_id(&self, id: &Id) -> String {
+        self.key.digest(id.to_string().as_bytes())
     }
 
     /// Deletes every session of `user_id`.
@@ -57,7 +73,7 @@ impl SessionStore for DbSessionStore {
                 "insert into sessions (id, user_id, data, expiry_date) values ($1, $2, $3, $4) \
                  on conflict (id) do nothing",
             )
-            .bind(record.id.to_string())
+            .bind(self.stored_id(&record.id))
             .bind(user_id_of(record))
             .bind(data)
             .bind(record.expiry_date.unix_timestamp())
@@ -79,7 +95,7 @@ impl SessionStore for DbSessionStore {
              on conflict (id) do update set user_id = excluded.user_id, data = excluded.data, \
              expiry_date = excluded.expiry_date",
         )
-        .bind(record.id.to_string())
+        .bind(self.stored_id(&record.id))
         .bind(user_id)
         .bind(data)
         .bind(record.expiry_date.unix_timestamp())
@@ -92,7 +108,7 @@ impl SessionStore for DbSessionStore {
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let row: Option<(String, i64)> =
             sqlx::query_as("select data, expiry_date from sessions where id = $1 and expiry_date > $2")
-                .bind(session_id.to_string())
+                .bind(self.stored_id(session_id))
                 .bind(OffsetDateTime::now_utc().unix_timestamp())
                 .fetch_optional(&self.pool)
                 .await
@@ -109,7 +125,7 @@ impl SessionStore for DbSessionStore {
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         sqlx::query("delete from sessions where id = $1")
-            .bind(session_id.to_string())
+            .bind(self.stored_id(session_id))
             .execute(&self.pool)
             .await
             .map_err(backend)?;

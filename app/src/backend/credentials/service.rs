@@ -164,7 +164,7 @@ pub async fn create(state: &AppState, principal: &Principal, input: CredentialIn
         .target(Target::credential(&id, &name))
         .detail("expires_on", format_date(expires_at))
         .detail("roles", slugs(&roles));
-    audit::record(&mut tx, now, event).await?;
+    audit::record(&state.db, &mut tx, now, event).await?;
     tx.commit().await?;
     tracing::info!(event = "credential_created", credential_id = %id, owner_id = %principal.user_id);
     Ok(CreatedSecret { client_id: id, name, secret })
@@ -233,7 +233,7 @@ pub async fn update(state: &AppState, principal: &Principal, id: &str, input: Cr
         .change("expires_on", format_date(credential.expires_at), format_date(expires_at))
         .change("roles", slugs(&current), slugs(&roles))
         .detail("tokens_revoked", killed);
-    audit::record(&mut tx, now, event).await?;
+    audit::record(&state.db, &mut tx, now, event).await?;
     tx.commit().await?;
     tracing::info!(event = "credential_updated", credential_id = %credential.id);
     Ok(())
@@ -254,7 +254,7 @@ pub async fn regenerate(state: &AppState, principal: &Principal, id: &str) -> Re
         .ip(principal.ip)
         .target(Target::credential(&credential.id, &credential.name))
         .detail("tokens_revoked", killed);
-    audit::record(&mut tx, now, event).await?;
+    audit::record(&state.db, &mut tx, now, event).await?;
     tx.commit().await?;
     tracing::info!(event = "credential_secret_regenerated", credential_id = %credential.id);
     Ok(CreatedSecret { client_id: credential.id, name: credential.name, secret })
@@ -272,7 +272,7 @@ pub async fn delete(state: &AppState, principal: &Principal, id: &str) -> Result
         .ip(principal.ip)
         .target(Target::credential(&credential.id, &credential.name))
         .detail("tokens_revoked", killed);
-    audit::record(&mut tx, now, event).await?;
+    audit::record(&state.db, &mut tx, now, event).await?;
     tx.commit().await?;
     tracing::info!(event = "credential_deleted", credential_id = %credential.id);
     Ok(())

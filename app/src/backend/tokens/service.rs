@@ -321,7 +321,7 @@ async fn load_live(
                     .target(Target::credential(&credential_id, &name))
                     .detail("reason", reason.as_str())
                     .detail("roles", scope.as_str());
-                audit::record(&mut tx, now, event).await?;
+                audit::record(&state.db, &mut tx, now, event).await?;
             }
             tx.commit().await?;
             Ok(None)
@@ -412,7 +412,7 @@ pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str)
                 .ip(client.ip)
                 .target(Target::credential(&client.credential_id, &client.credential_name))
                 .detail("reason", "revocation_endpoint");
-            audit::record(&mut tx, now, event).await?;
+            audit::record(&state.db, &mut tx, now, event).await?;
             tx.commit().await?;
             tracing::info!(event = "token_revoked", client_id = %client.credential_id, reason = "revocation_endpoint");
             Ok(())

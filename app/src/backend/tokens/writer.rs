@@ -66,9 +66,9 @@ impl std::fmt::Debug for Job {
 
 impl TokenWriter {
     /// Starts the writer task on the current runtime.
-    pub fn start(pool: AnyPool) -> Self {
+    pub fn start(db: crate::backend::Db) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(run(pool, jobs));
+        tokio::spawn(run(db, jobs));
         TokenWriter { queue }
     }
 
@@ -186,7 +186,8 @@ pub async fn checkpoint_tick(db: &Db, writer: &TokenWriter, policy: &LogPolicy) 
     }
 }
 
-async fn run(pool: AnyPool, mut jobs: mpsc::Receiver<Request>) {
+async fn run(db: crate::backend::Db, mut jobs: mpsc::Receiver<Request>) {
+    let pool = db.pool.clone();
     // The writer keeps one connection for itself. On SQLite that keeps its
     // page cache warm: a pooled connection used by turns finds its cache
     // stale after the other connections' commits and rereads the pages it
@@ -224,7 +225,7 @@ async fn run(pool: AnyPool, mut jobs: mpsc::Receiver<Request>) {
         }
         let outcome = async {
             let mut held = take_or_acquire(&pool, &mut conn).await?;
-            write_batch(&mut held, &tokens, events).await?;
+            write_batch(&db, &mut held, &tokens, events).await?;
             conn = Some(held);
             Ok::<_, Error>(())
         }
@@ -270,7 +271,12 @@ async fn take_or_acquire(pool: &AnyPool, conn: &mut Option<PoolConnection<Any>>)
     }
 }
 
-async fn write_batch(conn: &mut AnyConnection, tokens: &[NewToken], events: Vec<(i64, Event)>) -> Result<()> {
+async fn write_batch(
+    db: &crate::backend::Db,
+    conn: &mut AnyConnection,
+    tokens: &[NewToken],
+    events: Vec<(i64, Event)>,
+) -> Result<()> {
     let mut tx = conn.begin().await?;
     let sql = format!(
         "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version, \
@@ -290,7 +296,7 @@ async fn write_batch(conn: &mut AnyConnection, tokens: &[NewToken], events: Vec<
             .bind(t.rights_gen);
     }
     q.execute(&mut *tx).await?;
-    audit::record_many(&mut tx, events).await?;
+    audit::record_many(db, &mut tx, events).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -156,7 +156,7 @@ pub async fn create_user(
         .detail("display_name", display_name.as_str())
         .detail("roles", slugs(&roles))
         .detail("password", if generated.is_some() { "generated" } else { "set" });
-    audit::record(&mut tx, now, event).await?;
+    audit::record(db, &mut tx, now, event).await?;
     tx.commit().await?;
     Ok((User { id, username, display_name, active: true, sessions_valid_after: 0 }, generated))
 }
@@ -225,7 +225,7 @@ pub async fn set_password(
         .target(Target::user(&user.id, &user.username))
         .detail("password", if generated.is_some() { "generated" } else { "set" })
         .detail("sessions_ended", sessions);
-    audit::record(&mut tx, now, event).await?;
+    audit::record(db, &mut tx, now, event).await?;
     tx.commit().await?;
     Ok((user, generated))
 }
@@ -305,7 +305,7 @@ pub async fn grant_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role
         .detail("role", role.slug())
         .detail("rule", rule.as_str())
         .detail("tokens_revoked", ended);
-    audit::record(&mut tx, now, event).await?;
+    audit::record(db, &mut tx, now, event).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -334,7 +334,7 @@ pub async fn revoke_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Rol
         .detail("role", role.slug())
         .detail("rule", rule.as_str())
         .detail("tokens_revoked", ended);
-    audit::record(&mut tx, now, event).await?;
+    audit::record(db, &mut tx, now, event).await?;
     if role == Role::Administrator {
         ensure_an_administrator_remains(&mut tx).await?;
     }
@@ -374,7 +374,7 @@ pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bo
         let sessions = repo::delete_sessions(&mut *tx, &user.id).await?;
         event = event.detail("tokens_revoked", killed).detail("sessions_ended", sessions);
     }
-    audit::record(&mut tx, now, event).await?;
+    audit::record(db, &mut tx, now, event).await?;
     if !active && is_admin {
         ensure_an_administrator_remains(&mut tx).await?;
     }
