@@ -84,7 +84,7 @@ test("a User Manager removes a role: the token carrying it dies, the credential 
   await expect(row).toContainText("Held");
   await row.getByRole("button", { name: "Remove Team Leader" }).click();
   const confirm = admin.getByRole("dialog", { name: "Remove role" });
-  await expect(confirm).toContainText("stops working immediately");
+  await expect(confirm).toContainText("ends now");
   await shot(admin, "user-remove-role-confirm");
   await confirm.getByRole("button", { name: "Remove role" }).click();
   await expect(row).toContainText("Removed");

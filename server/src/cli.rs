@@ -6,6 +6,7 @@ use app::backend::auth::password::PasswordHasher;
 use app::backend::auth::session_store::DbSessionStore;
 use app::backend::auth::throttle;
 use app::backend::auth::Secret;
+use app::backend::db::DbKind;
 use app::backend::keys::DerivedKeys;
 use app::backend::users::service::{self as users, By};
 use app::backend::{AppState, Clock, Db, SecurityConfig, SystemClock};
@@ -20,6 +21,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None | Some(Command::Serve) => serve(ServeConfig::from_cli(&cli.database_url, &cli.serve)?).await,
         Some(Command::Migrate) => {
+            // A new SQLite installation gets its server key with its
+            // database (it would be refused later, beside an existing one).
+            if DbKind::from_url(&cli.database_url)? == DbKind::Sqlite {
+                crate::config::load_secret_key(&cli.database_url, DbKind::Sqlite, &cli.serve)?;
+            }
             Db::connect(&cli.database_url).await?;
             println!("Migrations applied to {}.", redact_url(&cli.database_url));
             Ok(())

@@ -356,6 +356,19 @@ pub fn load_secret_key(database_url: &str, kind: DbKind, args: &ServeArgs) -> an
             .map_err(|e| anyhow::anyhow!("could not read the key file {}: {e}", path.display()))?;
         return SecretKey::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
     }
+    // A new key only for a new database: with an existing one, a new key
+    // would make every secret, session and keyed audit row unverifiable.
+    let db_file =
+        Path::new(database_url.trim_start_matches("sqlite:").trim_start_matches("//").split('?').next().unwrap_or(""));
+    if db_file.exists() {
+        anyhow::bail!(
+            "the database {} exists but its server key {} is missing: restore the key file from the backup \
+             (a new key would invalidate every client secret, session and keyed audit event), or set \
+             APPCRED_SECRET_KEY / APPCRED_SECRET_KEY_FILE",
+            db_file.display(),
+            path.display()
+        );
+    }
     let key = SecretKey::generate();
     if let Some(dir) = path.parent() {
         app::backend::db::create_private_dir(dir)?;
@@ -482,6 +495,18 @@ mod tests {
             let mode = std::fs::metadata(dir.join("secret.key")).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn an_existing_sqlite_database_without_its_key_is_refused_not_given_a_new_key() {
+        let dir = std::env::temp_dir().join(format!("appcred-key-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("x.db"), b"").unwrap();
+        let url = format!("sqlite://{}/x.db", dir.display());
+        let cli = args(&["--bind", "127.0.0.1:9", "--database-url", &url]);
+        let err = ServeConfig::from_cli(&cli.database_url, &cli.serve).unwrap_err();
+        assert!(format!("{err}").contains("restore the key file"), "{err}");
+        assert!(!dir.join("secret.key").exists(), "no new key was written");
     }
 
     #[test]

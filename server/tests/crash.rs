@@ -5,6 +5,9 @@
 //! was answered must still exist, the database must pass
 //! `PRAGMA integrity_check`, and the audit chain must verify.
 
+mod common;
+mod procs;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,30 +36,10 @@ fn start(db: &str, port: u16) -> Server {
     Server { child, port }
 }
 
-/// One HTTP/1.1 request over a fresh connection; the status and body, or
+/// One HTTP/1.1 request over a fresh connection: the status and body, or
 /// `None` when the connection broke (the server died mid-request).
 async fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-    stream.write_all(req.as_bytes()).await.ok()?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.ok()?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status: u16 = text.split(' ').nth(1)?.parse().ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    // a complete answer only: Content-Length must match what arrived
-    let length = head
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse::<usize>()))
-        .and_then(Result::ok);
-    if length.is_some_and(|n| n != body.len()) {
-        return None;
-    }
-    Some((status, body.to_string()))
+    procs::http(port, method, path, headers, body).await.map(|a| (a.status, a.body))
 }
 
 async fn wait_healthy(port: u16) {

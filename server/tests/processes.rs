@@ -82,6 +82,32 @@ async fn accepted(ports: &[u16], token: &str) -> bool {
     verdicts[0]
 }
 
+/// Two servers on a fresh database holding alice (Work Creator and Team
+/// Leader) with a credential `c` carrying both, and a User Manager's
+/// credential `m`.
+struct Cluster {
+    url: String,
+    alice: String,
+    c: Client,
+    m: Client,
+    a: Server,
+    b: Server,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let setup = spawn().await; // the database, with the harness's key
+        let pw = "correct horse battery staple";
+        let alice = setup.create_user("alice", pw, &[Role::WorkCreator, Role::TeamLeader]).await;
+        let manager = setup.create_user("manny", pw, &[Role::UserManager]).await;
+        let c = credential_for(&setup, &alice, "alice", "loop", &["work_creator", "team_leader"]).await;
+        let m = credential_for(&setup, &manager, "manny", "ops", &["user_manager"]).await;
+        let url = setup.db_url.clone();
+        let (a, b) = (Server::start(&url).await, Server::start(&url).await);
+        Cluster { url, alice, c, m, a, b }
+    }
+}
+
 async fn settle() {
     // Long enough for requests in flight at a change to be answered.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -89,14 +115,7 @@ async fn settle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_token_answered_around_a_change_outlives_it_on_two_processes() {
-    let setup = spawn().await; // the database, with the harness's key
-    let alice =
-        setup.create_user("alice", "correct horse battery staple", &[Role::WorkCreator, Role::TeamLeader]).await;
-    let manager = setup.create_user("manny", "correct horse battery staple", &[Role::UserManager]).await;
-    let c = credential_for(&setup, &alice, "alice", "loop", &["work_creator", "team_leader"]).await;
-    let m = credential_for(&setup, &manager, "manny", "ops", &["user_manager"]).await;
-    let url = setup.db_url.clone();
-    let (a, b) = (Server::start(&url).await, Server::start(&url).await);
+    let Cluster { url, alice, c, m, a, b } = Cluster::start().await;
     let ports = [a.port, b.port];
     let basic = procs::basic(&c.id, &c.secret);
     let (manager_token, _) = request_token(b.port, &procs::basic(&m.id, &m.secret)).await.unwrap();
@@ -174,14 +193,7 @@ async fn a_change_on_one_process_reaches_the_other_within_the_bound() {
     // on SQLite the shared counter. The bound asserted here is loose (CI
     // machines are noisy); docs/benchmarks.md records the measured figure.
     const ROUNDS: usize = 40;
-    let setup = spawn().await;
-    let alice =
-        setup.create_user("alice", "correct horse battery staple", &[Role::WorkCreator, Role::TeamLeader]).await;
-    let manager = setup.create_user("manny", "correct horse battery staple", &[Role::UserManager]).await;
-    let c = credential_for(&setup, &alice, "alice", "probe", &["work_creator", "team_leader"]).await;
-    let m = credential_for(&setup, &manager, "manny", "ops", &["user_manager"]).await;
-    let url = setup.db_url.clone();
-    let (a, b) = (Server::start(&url).await, Server::start(&url).await);
+    let Cluster { alice, c, m, a, b, .. } = Cluster::start().await;
     let basic = procs::basic(&c.id, &c.secret);
     let (manager_token, _) = request_token(b.port, &procs::basic(&m.id, &m.secret)).await.unwrap();
     let path = format!("/api/v1/users/{alice}/roles/team_leader");

@@ -259,3 +259,18 @@ async fn distinct_client_ids_past_the_cap_count_into_one_overflow_row() {
     assert!(overflow >= 300, "{overflow}");
     assert_eq!(count(&app, "select cast(sum(requests) as bigint) from token_refusals").await, n as i64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_right_secrets_from_one_client_is_never_throttled() {
+    // More requests at once than any limit: a healthy client with a pool
+    // of workers is never slowed (the benchmark drives 64 connections).
+    let app = Arc::new(spawn().await);
+    let c = client(&app).await;
+    let auth = basic(&c.id, &c.secret);
+    let (statuses, _) = concurrently(&app, 150, move |app| {
+        let auth = auth.clone();
+        async move { post(&app, "/oauth/token", Some(&auth), &GRANT).await }
+    })
+    .await;
+    assert_eq!(tally(&statuses, StatusCode::OK), 150, "{statuses:?}");
+}

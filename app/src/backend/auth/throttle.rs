@@ -169,11 +169,9 @@ pub async fn purge_older_than(pool: &AnyPool, cutoff: i64) -> Result<u64> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Window {
     start: i64,
-    /// Attempts known to count in this window: this instance's and those
+    /// Failures known to count in this window: this instance's and those
     /// learned from the database.
     counted: i64,
-    /// Slots reserved here whose attempt is still being checked.
-    in_flight: i64,
 }
 
 /// Keys remembered per instance; the least recently used one is forgotten
@@ -183,9 +181,18 @@ pub const FRONT_CAPACITY: usize = 100_000;
 const SHARDS: usize = 16;
 
 /// The in-memory front of a throttle whose counts live in the database
-/// table `throttle` (module docs). Bounded: [`FRONT_CAPACITY`] keys in
-/// [`SHARDS`] least-recently-used maps, each behind its own mutex; no
-/// operation scans a map.
+/// table `throttle` (module docs), for client authentication, where the
+/// check is a keyed digest (cheap) and a healthy client may send many
+/// requests at once. So, unlike sign-in, no slot is held while a request
+/// is checked (a burst of right secrets is never refused): a *failed*
+/// attempt takes its slot atomically afterwards, and one that finds a key
+/// full is answered as throttled, its result withheld. N concurrent wrong
+/// attempts thus get at most the limit answered as wrong; the rest get
+/// 429, and learn nothing. A right secret is refused only while a key is
+/// full of failures.
+///
+/// Bounded: [`FRONT_CAPACITY`] keys in [`SHARDS`] least-recently-used
+/// maps, each behind its own mutex; no operation scans a map.
 pub struct FrontedThrottle {
     shards: Vec<Mutex<LruCache<String, Window>>>,
     hasher: RandomState,
@@ -201,15 +208,6 @@ impl std::fmt::Debug for FrontedThrottle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FrontedThrottle").field("keys", &self.len()).finish()
     }
-}
-
-/// Slots held in a [`FrontedThrottle`] for one attempt: given back with
-/// [`FrontedThrottle::release`] or counted with
-/// [`FrontedThrottle::record_failure`].
-#[must_use = "a reservation is either released or recorded as a failure"]
-#[derive(Debug)]
-pub struct LocalReservation {
-    keys: Vec<Key>,
 }
 
 impl FrontedThrottle {
@@ -235,63 +233,69 @@ impl FrontedThrottle {
         self.len() == 0
     }
 
-    /// Reserves one slot on every key, in order, each atomically under its
-    /// shard's lock. When a key is full, the slots taken are given back.
-    pub fn reserve(&self, keys: &[Key], now: i64) -> std::result::Result<LocalReservation, Refusal> {
+    /// The refusal of the first key full of failures, if any. Touches no
+    /// map entry it does not find: a healthy client adds nothing here.
+    pub fn blocked(&self, keys: &[Key], now: i64) -> Option<Refusal> {
+        keys.iter().find_map(|k| {
+            let map = self.shard(&k.key);
+            let w = map.peek(k.key.as_str())?;
+            (now - w.start < k.policy.window_secs && w.counted >= k.policy.limit)
+                .then(|| Refusal { retry_after_secs: wait_until(w.start, k.policy.window_secs, now) })
+        })
+    }
+
+    /// Takes one slot on every key, in order, each atomically under its
+    /// shard's lock. When a key is full, the slots taken are given back
+    /// and its refusal returned.
+    fn take(&self, keys: &[Key], now: i64) -> std::result::Result<(), Refusal> {
         for (i, k) in keys.iter().enumerate() {
             let refused = {
                 let mut map = self.shard(&k.key);
                 match map.get_mut(k.key.as_str()) {
                     Some(w) => {
                         if now - w.start >= k.policy.window_secs {
-                            *w = Window { start: now, counted: 0, in_flight: w.in_flight };
+                            *w = Window { start: now, counted: 0 };
                         }
-                        if w.counted + w.in_flight >= k.policy.limit {
+                        if w.counted >= k.policy.limit {
                             Some(Refusal { retry_after_secs: wait_until(w.start, k.policy.window_secs, now) })
                         } else {
-                            w.in_flight += 1;
+                            w.counted += 1;
                             None
                         }
                     }
                     None if k.policy.limit <= 0 => Some(Refusal { retry_after_secs: k.policy.window_secs as u64 }),
                     None => {
-                        map.insert(k.key.clone(), Window { start: now, counted: 0, in_flight: 1 });
+                        map.insert(k.key.clone(), Window { start: now, counted: 1 });
                         None
                     }
                 }
             };
             if let Some(refusal) = refused {
-                self.release(LocalReservation { keys: keys[..i].to_vec() });
+                for taken in &keys[..i] {
+                    if let Some(w) = self.shard(&taken.key).peek_mut(taken.key.as_str()) {
+                        w.counted = (w.counted - 1).max(0);
+                    }
+                }
                 return Err(refusal);
             }
         }
-        Ok(LocalReservation { keys: keys.to_vec() })
+        Ok(())
     }
 
-    /// Gives the slots back: the attempt does not count.
-    pub fn release(&self, reservation: LocalReservation) {
-        for k in &reservation.keys {
-            if let Some(w) = self.shard(&k.key).peek_mut(k.key.as_str()) {
-                w.in_flight = (w.in_flight - 1).max(0);
-            }
+    /// A failed attempt. Its slots count here at once and in the database,
+    /// whose answer (the count of every instance) is learned. `Some`: a key
+    /// was full already, so the attempt took nothing and must be answered
+    /// as throttled.
+    pub async fn fail(&self, pool: &AnyPool, keys: &[Key], now: i64) -> Result<Option<Refusal>> {
+        if let Err(refusal) = self.take(keys, now) {
+            return Ok(Some(refusal));
         }
-    }
-
-    /// The attempt failed: its slots count, here at once and in the
-    /// database, whose answer (the count of every instance) is learned.
-    pub async fn record_failure(&self, pool: &AnyPool, reservation: LocalReservation, now: i64) -> Result<()> {
-        for k in &reservation.keys {
-            if let Some(w) = self.shard(&k.key).peek_mut(k.key.as_str()) {
-                w.in_flight = (w.in_flight - 1).max(0);
-                w.counted += 1;
-            }
-        }
-        for k in &reservation.keys {
+        for k in keys {
             if let Some((start, counted)) = take_slot(pool, k, now, false).await? {
                 self.learn(&k.key, start, counted);
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Takes in a count read from the database: the later window wins, and
@@ -299,11 +303,11 @@ impl FrontedThrottle {
     fn learn(&self, key: &str, start: i64, counted: i64) {
         let mut map = self.shard(key);
         match map.get_mut(key) {
-            Some(w) if start > w.start => *w = Window { start, counted, in_flight: w.in_flight },
+            Some(w) if start > w.start => *w = Window { start, counted },
             Some(w) if start == w.start => w.counted = w.counted.max(counted),
             Some(_) => {}
             None => {
-                map.insert(key.to_string(), Window { start, counted, in_flight: 0 });
+                map.insert(key.to_string(), Window { start, counted });
             }
         }
     }
@@ -338,20 +342,18 @@ mod tests {
     const P: Policy = Policy { limit: 3, window_secs: 60 };
 
     #[test]
-    fn concurrent_reservations_never_exceed_the_limit_and_a_success_gives_its_slot_back() {
+    fn failures_take_slots_up_to_the_limit_and_successes_none() {
         let t = FrontedThrottle::default();
         let keys = [Key::new("k", P)];
-        let held: Vec<_> = (0..3).map(|_| t.reserve(&keys, 100).expect("below the limit")).collect();
-        assert_eq!(t.reserve(&keys, 100).unwrap_err(), Refusal { retry_after_secs: 60 }, "three in flight");
-        let mut held = held.into_iter();
-        t.release(held.next().unwrap());
-        let again = t.reserve(&keys, 110).expect("a success gave its slot back");
-        assert_eq!(t.reserve(&keys, 110).unwrap_err(), Refusal { retry_after_secs: 50 });
-        t.release(again);
-        for r in held {
-            t.release(r);
+        for _ in 0..3 {
+            assert_eq!(t.blocked(&keys, 100), None);
+            t.take(&keys, 100).expect("below the limit");
         }
-        assert!(t.reserve(&keys, 110).is_ok());
+        assert_eq!(t.take(&keys, 100).unwrap_err(), Refusal { retry_after_secs: 60 }, "the fourth is withheld");
+        assert_eq!(t.blocked(&keys, 110), Some(Refusal { retry_after_secs: 50 }), "a right secret waits too");
+        assert_eq!(t.blocked(&keys, 160), None, "the window ended");
+        assert!(t.blocked(&[Key::new("never failed", P)], 100).is_none());
+        assert_eq!(t.len(), 1, "checking a healthy key remembers nothing");
     }
 
     #[test]
@@ -359,13 +361,12 @@ mod tests {
         let t = FrontedThrottle::default();
         let pair = Key::new("pair", Policy { limit: 1, window_secs: 60 });
         let address = Key::new("address", Policy { limit: 2, window_secs: 60 });
-        let held = t.reserve(&[address.clone(), pair.clone()], 0).unwrap();
+        t.take(&[address.clone(), pair.clone()], 0).unwrap();
         for _ in 0..10 {
-            assert!(t.reserve(&[address.clone(), pair.clone()], 0).is_err(), "the pair is full");
+            assert!(t.take(&[address.clone(), pair.clone()], 0).is_err(), "the pair is full");
         }
         let other = Key::new("other pair", Policy { limit: 1, window_secs: 60 });
-        assert!(t.reserve(&[address.clone(), other], 0).is_ok(), "refusals on the pair took nothing from the address");
-        t.release(held);
+        assert!(t.take(&[address.clone(), other], 0).is_ok(), "refusals on the pair took nothing from the address");
     }
 
     #[test]
@@ -373,18 +374,17 @@ mod tests {
         let t = FrontedThrottle::default();
         let keys = [Key::new("k", P)];
         t.learn("k", 100, 3);
-        assert_eq!(t.reserve(&keys, 130).unwrap_err(), Refusal { retry_after_secs: 30 });
+        assert_eq!(t.blocked(&keys, 130), Some(Refusal { retry_after_secs: 30 }));
         t.learn("k", 90, 1);
-        assert!(t.reserve(&keys, 130).is_err(), "an older window does not lower the count");
-        assert!(t.reserve(&keys, 160).is_ok(), "a new window starts empty");
+        assert!(t.blocked(&keys, 130).is_some(), "an older window does not lower the count");
+        assert!(t.blocked(&keys, 160).is_none(), "a new window starts empty");
     }
 
     #[test]
     fn the_front_stays_bounded() {
         let t = FrontedThrottle::with_capacity(160);
         for n in 0..10_000 {
-            let r = t.reserve(&[Key::new(format!("k{n}"), P)], 0).unwrap();
-            t.release(r);
+            t.take(&[Key::new(format!("k{n}"), P)], 0).unwrap();
         }
         assert!(t.len() <= 160, "{}", t.len());
         assert!(t.len() >= 16, "{}", t.len());

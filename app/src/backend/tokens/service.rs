@@ -96,27 +96,20 @@ pub async fn authenticate(
         refused(state, now, client_id, None, ip, &err).await?;
         return Err(err);
     }
-    // A slot is reserved (in memory) before the secret is checked and given
-    // back on success: concurrent wrong attempts get at most the limit
-    // checked, and a refusal here writes nothing (auth/throttle.rs).
+    // Refused while a key is full of failures; otherwise checked, and only
+    // a failure takes a slot (auth/throttle.rs, `FrontedThrottle`).
     let keys = failure_keys(client_id, ip);
-    let slots = match state.oauth_failures.reserve(&keys, now) {
-        Ok(slots) => slots,
-        Err(refusal) => {
-            tracing::warn!(event = "client_auth", outcome = "throttled", client_id = %escape(client_id), %ip);
-            let err = OAuthError::Throttled { retry_after_secs: refusal.retry_after_secs };
-            refused(state, now, client_id, None, ip, &err).await?;
-            return Err(err);
-        }
+    let throttled = |wait: u64| {
+        tracing::warn!(event = "client_auth", outcome = "throttled", client_id = %escape(client_id), %ip);
+        OAuthError::Throttled { retry_after_secs: wait }
     };
+    if let Some(refusal) = state.oauth_failures.blocked(&keys, now) {
+        let err = throttled(refusal.retry_after_secs);
+        refused(state, now, client_id, None, ip, &err).await?;
+        return Err(err);
+    }
 
-    let found = match client(state, client_id).await {
-        Ok(found) => found,
-        Err(e) => {
-            state.oauth_failures.release(slots);
-            return Err(e.into());
-        }
-    };
+    let found = client(state, client_id).await?;
     // Compare against something even when the client is unknown, so both
     // failures cost the same.
     let stored = found
@@ -137,7 +130,12 @@ pub async fn authenticate(
             settings: s,
         },
         other => {
-            state.oauth_failures.record_failure(&state.db.pool, slots, now).await?;
+            if let Some(refusal) = state.oauth_failures.fail(&state.db.pool, &keys, now).await? {
+                // Over the limit: the result is withheld.
+                let err = throttled(refusal.retry_after_secs);
+                refused(state, now, client_id, None, ip, &err).await?;
+                return Err(err);
+            }
             tracing::warn!(event = "client_auth", outcome = "failure", client_id = %escape(client_id), %ip);
             let err = OAuthError::InvalidClient("client authentication failed");
             let known = other.map(|c| Target::credential(&c.id, &c.name));
@@ -145,7 +143,6 @@ pub async fn authenticate(
             return Err(err);
         }
     };
-    state.oauth_failures.release(slots);
     tracing::debug!(event = "client_auth", outcome = "success", client_id = %client.credential_id, %ip);
     Ok(client)
 }
