@@ -186,3 +186,33 @@ test("users without the role see neither Users nor General Settings", async ({ b
   await expect(page.getByRole("alert")).toContainText("permission");
   await page.context().close();
 });
+
+test("an Administrator chooses what a role change ends, and the Users page says so first", async ({ browser }) => {
+  const admin = await signedIn(browser, "admin", "orchid tunnel 2026 e2e");
+  await openUser(admin, "rita");
+  const rule = admin.locator(".role-change-rule");
+  await expect(rule).toContainText("Every access token of this user's credentials ends now");
+
+  await admin.getByRole("link", { name: "General Settings" }).click();
+  await hydrated(admin);
+  const everyToken = admin.getByLabel("End every token of that user (on a grant or a removal)");
+  const onlyCarrying = admin.getByLabel("End only the tokens that carry a removed role");
+  await expect(everyToken).toBeChecked();
+  await onlyCarrying.check();
+  await admin.getByRole("button", { name: "Save settings" }).click();
+  await expect(admin.getByRole("status").filter({ hasText: "Settings saved" })).toBeVisible();
+  await shot(admin, "settings-role-change-rule");
+
+  await openUser(admin, "rita");
+  await expect(rule).toContainText("Granting a role: No access token ends");
+  await expect(rule).toContainText("The access tokens that carry this role end now");
+  await shot(admin, "user-detail-narrow-rule");
+
+  // Back to the default for the tests that follow.
+  await admin.getByRole("link", { name: "General Settings" }).click();
+  await hydrated(admin);
+  await everyToken.check();
+  await admin.getByRole("button", { name: "Save settings" }).click();
+  await expect(admin.getByRole("status").filter({ hasText: "Settings saved" })).toBeVisible();
+  await admin.context().close();
+});
