@@ -3,6 +3,9 @@
 //! failed client authentication, introspection, revocation, regenerate,
 //! delete) are captured and searched for every secret value used.
 
+// A binary of its own: the tests capture logs with a thread-local subscriber,
+// and tracing caches whether a callsite is enabled process-wide, so tests on
+// other threads of one binary can hide a span from the capture.
 mod common;
 
 use axum::body::Body;

@@ -1,8 +1,7 @@
 //! The token service and the bearer API (issue 4), row by row of
 //! STANDARDS.md §1–7. Test IDs from the standard appear in the comments.
 
-mod common;
-
+use crate::common::*;
 use app::backend::credentials::service::{self as credentials, CredentialInput};
 use app::backend::users::service as users;
 use app::model::{format_date, Role, SECS_PER_DAY};
@@ -10,7 +9,6 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use common::*;
 
 const PW: &str = "a long secret phrase";
 

@@ -5,12 +5,9 @@
 //! token answered around a change survives it; none that should live is
 //! lost. Then the propagation delay between the two processes is measured.
 
-mod common;
-mod procs;
-
+use crate::common::*;
+use crate::procs::{bearer, cli, request_token, Server};
 use app::model::Role;
-use common::*;
-use procs::{bearer, cli, request_token, Server};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -117,8 +114,8 @@ async fn settle() {
 async fn no_token_answered_around_a_change_outlives_it_on_two_processes() {
     let Cluster { url, alice, c, m, a, b } = Cluster::start().await;
     let ports = [a.port, b.port];
-    let basic = procs::basic(&c.id, &c.secret);
-    let (manager_token, _) = request_token(b.port, &procs::basic(&m.id, &m.secret)).await.unwrap();
+    let basic = crate::procs::basic(&c.id, &c.secret);
+    let (manager_token, _) = request_token(b.port, &crate::procs::basic(&m.id, &m.secret)).await.unwrap();
 
     // 1. Deactivation by the CLI (a third process) while both serve tokens,
     // then reactivation: nothing answered before it may live again.
@@ -177,7 +174,7 @@ async fn no_token_answered_around_a_change_outlives_it_on_two_processes() {
     for r in &received {
         assert!(!accepted(&ports, &r.token).await, "a token of the replaced secret lives");
     }
-    let new_basic = procs::basic(&c.id, regenerated["client_secret"].as_str().unwrap());
+    let new_basic = crate::procs::basic(&c.id, regenerated["client_secret"].as_str().unwrap());
     let (fresh, _) = request_token(b.port, &new_basic).await.unwrap();
     assert!(accepted(&ports, &fresh).await);
     assert!(request_token(a.port, &basic).await.is_none(), "the old secret is refused");
@@ -194,8 +191,8 @@ async fn a_change_on_one_process_reaches_the_other_within_the_bound() {
     // machines are noisy); docs/benchmarks.md records the measured figure.
     const ROUNDS: usize = 40;
     let Cluster { alice, c, m, a, b, .. } = Cluster::start().await;
-    let basic = procs::basic(&c.id, &c.secret);
-    let (manager_token, _) = request_token(b.port, &procs::basic(&m.id, &m.secret)).await.unwrap();
+    let basic = crate::procs::basic(&c.id, &c.secret);
+    let (manager_token, _) = request_token(b.port, &crate::procs::basic(&m.id, &m.secret)).await.unwrap();
     let path = format!("/api/v1/users/{alice}/roles/team_leader");
     let mut delays = Vec::new();
     for _ in 0..ROUNDS {

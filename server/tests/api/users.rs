@@ -1,11 +1,9 @@
 //! User management, role revocation end to end, deactivation and General
 //! Settings (issue 5), through the server functions the web app calls.
 
-mod common;
-
+use crate::common::*;
 use app::model::Role;
 use axum::http::StatusCode;
-use common::*;
 
 const PW: &str = "a long secret phrase";
 

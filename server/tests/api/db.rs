@@ -1,8 +1,6 @@
 //! The database layer on both backends: migrations, the bootstrap admin and
 //! the role store (issue 2).
 
-mod common;
-
 use app::backend::auth::password::PasswordHasher;
 use app::backend::auth::Secret;
 use app::backend::users::{repo, service};
@@ -11,7 +9,7 @@ use app::model::Role;
 
 #[tokio::test]
 async fn migrations_create_the_schema_and_are_idempotent() {
-    let url = common::fresh_database_url().await;
+    let url = crate::common::fresh_database_url().await;
     let db = Db::connect(&url).await.unwrap();
     db.migrate().await.expect("a second run applies nothing and succeeds");
     let again = Db::connect(&url).await.expect("reconnecting to a migrated database");
@@ -39,7 +37,7 @@ async fn both_backends_have_the_same_migrations() {
 
 #[tokio::test]
 async fn the_first_start_creates_admin_with_every_role_once() {
-    let db = common::connect(&common::fresh_database_url().await).await;
+    let db = crate::common::connect(&crate::common::fresh_database_url().await).await;
     let hasher = PasswordHasher::new(1);
     let outcome = service::bootstrap_admin(&db, &hasher, 1_000, None).await.unwrap().expect("created");
     let password = outcome.generated_password.expect("a generated password");
@@ -60,7 +58,7 @@ async fn the_first_start_creates_admin_with_every_role_once() {
 
 #[tokio::test]
 async fn a_supplied_bootstrap_password_is_used_and_not_echoed() {
-    let db = common::connect(&common::fresh_database_url().await).await;
+    let db = crate::common::connect(&crate::common::fresh_database_url().await).await;
     let hasher = PasswordHasher::new(1);
     let secret = Secret::new("operator chosen password");
     let outcome = service::bootstrap_admin(&db, &hasher, 1_000, Some(&secret)).await.unwrap().unwrap();
@@ -71,7 +69,7 @@ async fn a_supplied_bootstrap_password_is_used_and_not_echoed() {
 
 #[tokio::test]
 async fn roles_are_granted_revoked_and_granted_back() {
-    let db = common::connect(&common::fresh_database_url().await).await;
+    let db = crate::common::connect(&crate::common::fresh_database_url().await).await;
     let hasher = PasswordHasher::new(1);
     let (user, _) = service::create_user(
         &db,
@@ -111,7 +109,7 @@ async fn roles_are_granted_revoked_and_granted_back() {
 
 #[tokio::test]
 async fn usernames_are_unique_regardless_of_case_and_bad_input_writes_nothing() {
-    let db = common::connect(&common::fresh_database_url().await).await;
+    let db = crate::common::connect(&crate::common::fresh_database_url().await).await;
     let hasher = PasswordHasher::new(1);
     let input = |username: &'static str, password: &'static str| service::NewUserInput {
         username,
@@ -140,8 +138,8 @@ fn connectable(url: &str) -> String {
 
 /// A database migrated to `version` only, as an older release left it.
 async fn database_at(version: i64) -> String {
-    let url = common::fresh_database_url().await;
-    let dir = format!("{}/../migrations/{}", env!("CARGO_MANIFEST_DIR"), common::backend_name());
+    let url = crate::common::fresh_database_url().await;
+    let dir = format!("{}/../migrations/{}", env!("CARGO_MANIFEST_DIR"), crate::common::backend_name());
     let mut migrator = sqlx::migrate::Migrator::new(std::path::Path::new(&dir)).await.unwrap();
     migrator.migrations = migrator.migrations.iter().filter(|m| m.version <= version).cloned().collect();
     sqlx::any::install_default_drivers();
@@ -157,9 +155,9 @@ async fn an_upgraded_database_keeps_every_token_and_the_audit_chain() {
     // migration (0007 re-keys the tokens and audit tables on SQLite, ADR
     // 0003; 0008 adds rights generations): live tokens stay live, dead ones
     // dead, and the audit chain still verifies.
+    use crate::common::*;
     use app::backend::audit::{row_hash, StoredEvent, GENESIS_HASH};
     use app::backend::secrets::{self, SecretKey};
-    use common::*;
     let url = database_at(6).await;
     let pool = sqlx::AnyPool::connect(&connectable(&url)).await.unwrap();
     let now = chrono::Utc::now().timestamp();
@@ -234,12 +232,12 @@ async fn an_upgraded_database_keeps_every_token_and_the_audit_chain() {
 async fn the_background_checkpoint_moves_the_write_ahead_log_into_the_database() {
     // The server checkpoints every LogPolicy tick so that no commit waits
     // for SQLite's automatic checkpoint (docs/benchmarks.md).
-    use common::*;
+    use crate::common::*;
     let app = spawn().await;
     let user_id = app.create_user("alice", "correct horse battery staple", &[Role::WorkCreator]).await;
     let c = credential_for(&app, &user_id, "alice", "checkpoint", &["work_creator"]).await;
     app.state.db.checkpoint().await.expect("a checkpoint on a quiet database");
-    if common::backend_name() != "sqlite" {
+    if crate::common::backend_name() != "sqlite" {
         return; // nothing to do on PostgreSQL, and nothing to observe
     }
     let path = app.db_url.trim_start_matches("sqlite://").to_string();
@@ -259,8 +257,8 @@ async fn every_sqlite_connection_runs_in_wal_mode_without_a_memory_map() {
     // write-ahead log, NORMAL syncs, and no memory map (a growing database
     // file is remapped at each read transaction, which flushes every core's
     // TLB). Checked on several pooled connections at once, not just one.
-    use common::*;
-    if common::backend_name() != "sqlite" {
+    use crate::common::*;
+    if crate::common::backend_name() != "sqlite" {
         return;
     }
     let app = spawn().await;
@@ -281,10 +279,10 @@ async fn the_writer_finishes_a_checkpoint_between_batches_so_the_log_starts_over
     // whole log copied. A checkpoint beside a busy writer never gets there;
     // one run by the writer between two batches does (writer::LogPolicy,
     // docs/benchmarks.md, seventh measurement).
+    use crate::common::*;
     use app::backend::audit::{Actor, Event};
     use app::backend::tokens::writer::{self, LogPolicy, NewToken, Step};
-    use common::*;
-    if common::backend_name() != "sqlite" {
+    if crate::common::backend_name() != "sqlite" {
         return; // PostgreSQL manages its own log
     }
     let app = spawn().await;

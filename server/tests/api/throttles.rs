@@ -2,12 +2,10 @@
 //! floods of refused token requests that do not grow the database
 //! (docs/security.md "Throttling", docs/audit.md "Refused token requests").
 
-mod common;
-
+use crate::common::*;
 use app::backend::tokens::service::{PER_ADDRESS, PER_CLIENT_AND_ADDRESS, THROTTLE_PREFIX, WINDOW};
 use app::model::Role;
 use axum::http::StatusCode;
-use common::*;
 use std::sync::Arc;
 
 const PW: &str = "a long secret phrase";

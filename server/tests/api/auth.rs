@@ -1,12 +1,10 @@
 //! Sign-in, sessions and the page guard (issue 2; STANDARDS.md §8.1–8.3).
 
-mod common;
-
+use crate::common::{spawn, spawn_with, Options, ADMIN_PASSWORD};
 use app::backend::auth::session_store::DbSessionStore;
 use app::backend::settings;
 use app::model::Role;
 use axum::http::{header, StatusCode};
-use common::{spawn, spawn_with, Options, ADMIN_PASSWORD};
 
 #[tokio::test]
 async fn signing_in_with_the_right_password_starts_a_session() {
@@ -180,7 +178,7 @@ async fn a_plain_form_post_without_javascript_signs_in_and_redirects() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "text/html")
         .header(header::REFERER, "http://appcred.test/login?next=/x")
-        .body(axum::body::Body::from(common::encode_form(&[
+        .body(axum::body::Body::from(crate::common::encode_form(&[
             ("username", "admin"),
             ("password", ADMIN_PASSWORD),
             ("next", "/x"),
@@ -195,7 +193,10 @@ async fn a_plain_form_post_without_javascript_signs_in_and_redirects() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "text/html")
         .header(header::REFERER, "http://appcred.test/login")
-        .body(axum::body::Body::from(common::encode_form(&[("username", "admin"), ("password", "wrong password!")])))
+        .body(axum::body::Body::from(crate::common::encode_form(&[
+            ("username", "admin"),
+            ("password", "wrong password!"),
+        ])))
         .unwrap();
     let res = app.send(req).await;
     assert_eq!(res.status, StatusCode::FOUND, "the error travels back to the form");
@@ -297,7 +298,7 @@ async fn cross_site_posts_to_server_functions_are_refused() {
 
     let req = axum::http::Request::post("/admin/fn/logout")
         .header(header::COOKIE, &cookie)
-        .header(header::ORIGIN, format!("http://{}", common::HOST))
+        .header(header::ORIGIN, format!("http://{}", crate::common::HOST))
         .header("sec-fetch-site", "same-origin")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(axum::body::Body::empty())
@@ -333,7 +334,7 @@ async fn responses_carry_the_security_headers() {
 async fn pages_allow_only_scripts_with_this_responses_nonce() {
     // ASVS-H2: script-src with a fresh nonce, no 'unsafe-inline'
     let app = spawn().await;
-    let nonce_of = |res: &common::TestResponse| {
+    let nonce_of = |res: &crate::common::TestResponse| {
         let csp = res.header("content-security-policy").expect("a CSP").to_string();
         assert!(!csp.contains("'unsafe-inline'") && !csp.contains("'unsafe-eval'"), "{csp}");
         assert!(
@@ -396,7 +397,7 @@ async fn oversized_requests_are_refused_before_they_are_read() {
     let res = app
         .send(streamed(
             "/admin/fn/login",
-            format!("username=admin&password={}", common::ADMIN_PASSWORD.replace(' ', "+")),
+            format!("username=admin&password={}", crate::common::ADMIN_PASSWORD.replace(' ', "+")),
         ))
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);

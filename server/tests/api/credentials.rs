@@ -2,12 +2,10 @@
 //! (issue 3): the authorization matrix, every invalid input, and the
 //! secret shown once and stored only as a keyed digest.
 
-mod common;
-
+use crate::common::{spawn, TestApp};
 use app::backend::secrets::{is_well_formed, CLIENT_SECRET_PREFIX};
 use app::model::{format_date, Role, SECS_PER_DAY};
 use axum::http::{header, StatusCode};
-use common::{spawn, TestApp};
 use serde_json::Value;
 
 const PW: &str = "a long secret phrase";
@@ -290,7 +288,7 @@ async fn without_javascript_create_shows_the_secret_in_the_answer_page() {
             .unwrap()
     };
     let res = app
-        .send(post(common::encode_form(&[
+        .send(post(crate::common::encode_form(&[
             ("name", "Plain form"),
             ("expires_on", &date),
             ("roles[]", "work_creator"),
@@ -313,7 +311,7 @@ async fn without_javascript_create_shows_the_secret_in_the_answer_page() {
     assert_eq!(page["items"][0]["roles"].as_array().unwrap().len(), 2);
 
     // bad input: the form again, with the error and what was typed
-    let res = app.send(post(common::encode_form(&[("name", "Kept name"), ("expires_on", &date)]))).await;
+    let res = app.send(post(crate::common::encode_form(&[("name", "Kept name"), ("expires_on", &date)]))).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.body.contains("Choose at least one role."), "{}", res.body);
     assert!(res.body.contains("value=\"Kept name\""));
@@ -375,7 +373,7 @@ async fn without_javascript_edit_saves_or_shows_the_form_again_with_the_error() 
             .header(header::COOKIE, cookie)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "text/html")
-            .body(axum::body::Body::from(common::encode_form(form)))
+            .body(axum::body::Body::from(crate::common::encode_form(form)))
             .unwrap()
     };
     let res = app.send(post(&bob, &[("name", "Hijacked"), ("expires_on", &date), ("roles[]", "service_agent")])).await;

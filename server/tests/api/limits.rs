@@ -2,15 +2,13 @@
 //! headers, or leaves a connection idle, is disconnected after the header
 //! deadline, while a normal client on the same server is served.
 
-mod common;
-
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 #[tokio::test]
 async fn slow_headers_and_idle_connections_are_cut_off() {
-    let app = common::spawn().await;
+    let app = crate::common::spawn().await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let deadline = Duration::from_millis(500);
@@ -64,7 +62,7 @@ async fn slow_headers_and_idle_connections_are_cut_off() {
 
 #[tokio::test]
 async fn a_body_that_never_finishes_gets_408() {
-    let app = common::spawn().await;
+    let app = crate::common::spawn().await;
     let router = appcred_server::router::build_with(app.state.clone(), Duration::from_millis(400));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

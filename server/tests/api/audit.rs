@@ -2,12 +2,10 @@
 //! that none carries a secret, token or password, and that the hash chain
 //! verifies and exposes tampering.
 
-mod common;
-
+use crate::common::*;
 use app::backend::audit::{self, StoredEvent, Verdict};
 use app::model::Role;
 use axum::http::StatusCode;
-use common::*;
 use serde_json::Value;
 
 const PW: &str = "a long secret phrase";

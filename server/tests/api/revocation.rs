@@ -5,14 +5,12 @@
 //! only an Administrator changes an Administrator's account; revoking a
 //! dead token writes nothing.
 
-mod common;
-
+use crate::common::*;
 use app::backend::tokens::service as tokens;
 use app::backend::tokens::TokenRejection;
 use app::backend::users::service::{self as users, By};
 use app::model::Role;
 use axum::http::StatusCode;
-use common::*;
 use std::net::IpAddr;
 
 const PW: &str = "correct horse battery staple";

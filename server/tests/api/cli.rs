@@ -1,15 +1,13 @@
 //! The operator CLI for credential provisioning (issue 3, item 9): the same
 //! rules as the web app, the secret printed once.
 
-mod common;
-
 use app::model::Role;
 use appcred_server::cli::credential_command;
 use appcred_server::config::CredentialCommand;
 
 #[tokio::test]
 async fn the_cli_provisions_lists_regenerates_and_deletes_with_the_web_rules() {
-    let app = common::spawn().await;
+    let app = crate::common::spawn().await;
     app.create_user("ops-bot", "a long secret phrase", &[Role::WorkCreator]).await;
     let created = credential_command(
         &app.state,

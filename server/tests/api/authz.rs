@@ -3,12 +3,10 @@
 //! of caller, against one table of expected statuses. A refusal must not
 //! leak the credential's name or secret.
 
-mod common;
-
+use crate::common::*;
 use app::model::Role;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::*;
 
 const PW: &str = "a long secret phrase";
 
