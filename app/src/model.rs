@@ -655,25 +655,81 @@ pub struct AuditPage {
     pub per_page: i64,
 }
 
-/// Every event type the application writes, for the filter.
-pub const AUDIT_EVENT_TYPES: &[&str] = &[
-    "session.sign_in",
-    "session.sign_out",
-    "credential.created",
-    "credential.updated",
-    "credential.secret_regenerated",
-    "credential.deleted",
-    "token.issued",
-    "token.refused",
-    "token.revoked",
-    "user.created",
-    "user.role_granted",
-    "user.role_revoked",
-    "user.deactivated",
-    "user.reactivated",
-    "user.password_reset",
-    "settings.changed",
-];
+/// Every event type the application writes to the audit log: one list, for
+/// the services that write them and for the Audit page's filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AuditEvent {
+    SessionSignIn,
+    SessionSignOut,
+    CredentialCreated,
+    CredentialUpdated,
+    CredentialSecretRegenerated,
+    CredentialDeleted,
+    TokenIssued,
+    TokenRefused,
+    TokenRevoked,
+    UserCreated,
+    UserRoleGranted,
+    UserRoleRevoked,
+    UserDeactivated,
+    UserReactivated,
+    UserPasswordReset,
+    SettingsChanged,
+}
+
+impl AuditEvent {
+    pub const ALL: [AuditEvent; 16] = [
+        AuditEvent::SessionSignIn,
+        AuditEvent::SessionSignOut,
+        AuditEvent::CredentialCreated,
+        AuditEvent::CredentialUpdated,
+        AuditEvent::CredentialSecretRegenerated,
+        AuditEvent::CredentialDeleted,
+        AuditEvent::TokenIssued,
+        AuditEvent::TokenRefused,
+        AuditEvent::TokenRevoked,
+        AuditEvent::UserCreated,
+        AuditEvent::UserRoleGranted,
+        AuditEvent::UserRoleRevoked,
+        AuditEvent::UserDeactivated,
+        AuditEvent::UserReactivated,
+        AuditEvent::UserPasswordReset,
+        AuditEvent::SettingsChanged,
+    ];
+
+    /// The name stored in `audit_events.event`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuditEvent::SessionSignIn => "session.sign_in",
+            AuditEvent::SessionSignOut => "session.sign_out",
+            AuditEvent::CredentialCreated => "credential.created",
+            AuditEvent::CredentialUpdated => "credential.updated",
+            AuditEvent::CredentialSecretRegenerated => "credential.secret_regenerated",
+            AuditEvent::CredentialDeleted => "credential.deleted",
+            AuditEvent::TokenIssued => "token.issued",
+            AuditEvent::TokenRefused => "token.refused",
+            AuditEvent::TokenRevoked => "token.revoked",
+            AuditEvent::UserCreated => "user.created",
+            AuditEvent::UserRoleGranted => "user.role_granted",
+            AuditEvent::UserRoleRevoked => "user.role_revoked",
+            AuditEvent::UserDeactivated => "user.deactivated",
+            AuditEvent::UserReactivated => "user.reactivated",
+            AuditEvent::UserPasswordReset => "user.password_reset",
+            AuditEvent::SettingsChanged => "settings.changed",
+        }
+    }
+}
+
+/// Every event type's stored name, for the filter.
+pub const AUDIT_EVENT_TYPES: [&str; 16] = {
+    let mut out = [""; 16];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = AuditEvent::ALL[i].as_str();
+        i += 1;
+    }
+    out
+};
 
 /// Which credentials the auditor's list shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

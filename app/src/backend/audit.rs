@@ -17,6 +17,7 @@ use super::auth::Principal;
 use super::db::{values_list, Db};
 use super::keys::MacKey;
 use super::Result;
+use crate::model::AuditEvent;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -98,7 +99,7 @@ impl Outcome {
 /// One event, before it is written.
 #[derive(Clone, Debug)]
 pub struct Event {
-    pub event: &'static str,
+    pub event: AuditEvent,
     pub outcome: Outcome,
     pub actor: Actor,
     pub ip: Option<IpAddr>,
@@ -107,7 +108,7 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(event: &'static str, actor: Actor) -> Self {
+    pub fn new(event: AuditEvent, actor: Actor) -> Self {
         Event { event, outcome: Outcome::Success, actor, ip: None, target: None, details: Map::new() }
     }
     pub fn failed(mut self) -> Self {
@@ -249,7 +250,7 @@ pub async fn record_many(db: &Db, conn: &mut AnyConnection, events: Vec<(i64, Ev
         let mut row = StoredEvent {
             seq: last - n + 1 + i as i64,
             at,
-            event: e.event.to_string(),
+            event: e.event.as_str().to_string(),
             outcome: e.outcome.as_str().to_string(),
             actor_kind: actor_kind.to_string(),
             actor_id: actor_id.map(redacted),
@@ -507,7 +508,7 @@ mod tests {
 
     #[test]
     fn unchanged_fields_are_not_recorded_as_changes() {
-        let e = Event::new("t", Actor::System).change("name", "a", "a").change("expires", 1, 2);
+        let e = Event::new(AuditEvent::SettingsChanged, Actor::System).change("name", "a", "a").change("expires", 1, 2);
         assert!(!e.details.contains_key("name"));
         assert_eq!(e.details["expires"], serde_json::json!({"before": 1, "after": 2}));
     }

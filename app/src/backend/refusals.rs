@@ -16,6 +16,7 @@
 
 use super::audit::{self, Actor, Event, Target};
 use super::Result;
+use crate::model::AuditEvent;
 use serde_json::json;
 use sqlx::AnyPool;
 use std::collections::{BTreeMap, HashMap};
@@ -171,8 +172,10 @@ async fn write(db: &crate::backend::Db, batch: &Pending, now: i64) -> Result<()>
                 })
             })
             .collect();
-        let mut event =
-            Event::new("token.refused", Actor::Anonymous).failed().detail("count", total).detail("requests", listed);
+        let mut event = Event::new(AuditEvent::TokenRefused, Actor::Anonymous)
+            .failed()
+            .detail("count", total)
+            .detail("requests", listed);
         // The address, when every counted request came from one.
         let first = &rows[0].0.address;
         if rows.iter().all(|(r, _)| &r.address == first) {

@@ -6,6 +6,7 @@ use super::audit::{self, Actor, Event, Target};
 use super::auth::Principal;
 use super::changes::RightsChange;
 use super::{AppState, Error, Result};
+use crate::model::AuditEvent;
 use crate::model::{Role, SettingsView};
 use sqlx::AnyPool;
 
@@ -191,7 +192,7 @@ pub async fn update(state: &AppState, principal: &Principal, input: &SettingsInp
     sqlx::query("update settings set updated_at = updated_at where id = 1").execute(&mut *tx).await?;
     let old = repo::load_in(&mut tx).await?;
     repo::store(&mut tx, &new, now).await?;
-    let event = Event::new("settings.changed", Actor::user(principal))
+    let event = Event::new(AuditEvent::SettingsChanged, Actor::user(principal))
         .ip(principal.ip)
         .target(Target::settings())
         .change("token_idle_secs", old.token_idle_secs, new.token_idle_secs)

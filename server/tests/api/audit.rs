@@ -466,7 +466,8 @@ async fn an_upgraded_log_verifies_its_unkeyed_rows_then_its_keyed_ones() {
         audit::record_alone(
             &db,
             1_800_000_000,
-            audit::Event::new("user.created", audit::Actor::System).target(audit::Target::user(name, name)),
+            audit::Event::new(app::model::AuditEvent::UserCreated, audit::Actor::System)
+                .target(audit::Target::user(name, name)),
         )
         .await
         .unwrap();
@@ -505,7 +506,7 @@ async fn concurrent_writers_never_fork_the_chain() {
     for i in 0..16 {
         let app_state = app.state.clone();
         tasks.push(tokio::spawn(async move {
-            let event = audit::Event::new("test.concurrent", audit::Actor::System).detail("i", i);
+            let event = audit::Event::new(app::model::AuditEvent::SettingsChanged, audit::Actor::System).detail("i", i);
             audit::record_alone(&app_state.db, 1, event).await.unwrap()
         }));
     }

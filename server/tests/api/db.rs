@@ -299,7 +299,7 @@ async fn the_writer_finishes_a_checkpoint_between_batches_so_the_log_starts_over
             secret_version: 1,
             rights_gen: 0,
         };
-        writer.write(row, Event::new("token.issued", Actor::System)).await.unwrap();
+        writer.write(row, Event::new(app::model::AuditEvent::TokenIssued, Actor::System)).await.unwrap();
     };
     // A long log: one commit per token, never checkpointed.
     for n in 0..200 {

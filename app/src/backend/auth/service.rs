@@ -5,6 +5,7 @@ use super::{Principal, Secret, SessionAuth, SESSION_AUTH_KEY};
 use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::users::repo as users;
 use crate::backend::{settings, AppState, Error, Result};
+use crate::model::AuditEvent;
 use anyhow::Context as _;
 use std::net::IpAddr;
 use tower_sessions::Session;
@@ -75,7 +76,7 @@ pub async fn sign_in(
             tracing::warn!(event = "sign_in", outcome = "failure", username = %escape(username), %ip);
             // The typed name is kept only when it is an account's: text typed
             // into the username field may be a password (ASVS V16.2.5).
-            let mut event = Event::new("session.sign_in", Actor::Anonymous).failed().ip(ip);
+            let mut event = Event::new(AuditEvent::SessionSignIn, Actor::Anonymous).failed().ip(ip);
             event = match other {
                 Some(u) => event
                     .target(Target::user(&u.id, &u.username))
@@ -95,7 +96,7 @@ pub async fn sign_in(
         .insert(SESSION_AUTH_KEY, SessionAuth { user_id: user.id.clone(), authenticated_at: now, last_seen_at: now })
         .await
         .context("writing the session")?;
-    let event = Event::new("session.sign_in", Actor::User { id: user.id.clone(), name: user.username.clone() })
+    let event = Event::new(AuditEvent::SessionSignIn, Actor::User { id: user.id.clone(), name: user.username.clone() })
         .ip(ip)
         .target(Target::user(&user.id, &user.username));
     audit::record_alone(&state.db, now, event).await?;
@@ -108,8 +109,9 @@ pub async fn sign_in(
 pub async fn sign_out(state: &AppState, session: &Session, principal: Option<&Principal>) -> Result<()> {
     session.flush().await.context("deleting the session")?;
     if let Some(p) = principal {
-        let event =
-            Event::new("session.sign_out", Actor::user(p)).ip(p.ip).target(Target::user(&p.user_id, &p.username));
+        let event = Event::new(AuditEvent::SessionSignOut, Actor::user(p))
+            .ip(p.ip)
+            .target(Target::user(&p.user_id, &p.username));
         audit::record_alone(&state.db, state.clock.unix(), event).await?;
     }
     Ok(())

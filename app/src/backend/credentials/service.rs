@@ -8,6 +8,7 @@ use crate::backend::auth::Principal;
 use crate::backend::secrets::{self, CLIENT_SECRET_PREFIX};
 use crate::backend::tokens::repo::{self as tokens, Reason};
 use crate::backend::{settings, AppState, Error, Result};
+use crate::model::AuditEvent;
 use crate::model::{
     format_date, parse_date, CreatedSecret, CredentialFormData, CredentialPage, CredentialSort, CredentialSummary,
     Role, SECS_PER_DAY,
@@ -159,7 +160,7 @@ pub async fn create(state: &AppState, principal: &Principal, input: CredentialIn
     }
     let gen = tx.bump_rights(&principal.user_id, false).await?;
     repo::set_roles(&mut tx, &id, &roles, gen).await?;
-    let event = Event::new("credential.created", Actor::user(principal))
+    let event = Event::new(AuditEvent::CredentialCreated, Actor::user(principal))
         .ip(principal.ip)
         .target(Target::credential(&id, &name))
         .detail("expires_on", format_date(expires_at))
@@ -226,7 +227,7 @@ pub async fn update(state: &AppState, principal: &Principal, id: &str, input: Cr
         )
         .await?;
     }
-    let event = Event::new("credential.updated", Actor::user(principal))
+    let event = Event::new(AuditEvent::CredentialUpdated, Actor::user(principal))
         .ip(principal.ip)
         .target(Target::credential(&credential.id, &name))
         .change("name", credential.name.as_str(), name.as_str())
@@ -250,7 +251,7 @@ pub async fn regenerate(state: &AppState, principal: &Principal, id: &str) -> Re
         return Err(Error::NotFound);
     }
     let killed = tokens::revoke_for_credential(&mut tx, &credential.id, Reason::SecretRegenerated, now).await?;
-    let event = Event::new("credential.secret_regenerated", Actor::user(principal))
+    let event = Event::new(AuditEvent::CredentialSecretRegenerated, Actor::user(principal))
         .ip(principal.ip)
         .target(Target::credential(&credential.id, &credential.name))
         .detail("tokens_revoked", killed);
@@ -268,7 +269,7 @@ pub async fn delete(state: &AppState, principal: &Principal, id: &str) -> Result
         return Err(Error::NotFound);
     }
     let killed = tokens::revoke_for_credential(&mut tx, &credential.id, Reason::CredentialDeleted, now).await?;
-    let event = Event::new("credential.deleted", Actor::user(principal))
+    let event = Event::new(AuditEvent::CredentialDeleted, Actor::user(principal))
         .ip(principal.ip)
         .target(Target::credential(&credential.id, &credential.name))
         .detail("tokens_revoked", killed);

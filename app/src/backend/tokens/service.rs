@@ -26,6 +26,7 @@ use crate::backend::auth::service::escape;
 use crate::backend::auth::throttle::{self, Key, Policy};
 use crate::backend::secrets;
 use crate::backend::{settings, AppState};
+use crate::model::AuditEvent;
 use crate::model::Role;
 use sqlx::AnyPool;
 use std::net::IpAddr;
@@ -213,7 +214,7 @@ pub async fn issue(
     let token = secrets::new_access_token(&state.secret_key);
     let expires_at = (now + s.token_lifetime_secs).min(client.expires_at);
     let scope = roles_to_scope(&roles);
-    let event = Event::new("token.issued", client_actor(client))
+    let event = Event::new(AuditEvent::TokenIssued, client_actor(client))
         .ip(client.ip)
         .target(client_target(client))
         .detail("roles", scope.as_str())
@@ -314,7 +315,7 @@ async fn load_live(
         Stored::Dead { credential_id, unmarked: Some((reason, name, scope)) } => {
             let mut tx = state.db.pool.begin().await?;
             if super::repo::revoke_one(&mut *tx, key, reason.as_str(), now).await? > 0 {
-                let event = Event::new("token.revoked", Actor::System)
+                let event = Event::new(AuditEvent::TokenRevoked, Actor::System)
                     .target(Target::credential(&credential_id, &name))
                     .detail("reason", reason.as_str())
                     .detail("roles", scope.as_str());
@@ -405,7 +406,7 @@ pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str)
                 // Revoked meanwhile by someone else: nothing to publish.
                 return Ok(());
             }
-            let event = Event::new("token.revoked", client_actor(client))
+            let event = Event::new(AuditEvent::TokenRevoked, client_actor(client))
                 .ip(client.ip)
                 .target(Target::credential(&client.credential_id, &client.credential_name))
                 .detail("reason", "revocation_endpoint");

@@ -11,6 +11,7 @@ use crate::backend::settings::{self, RoleChangeRule};
 use crate::backend::tokens::repo::{self as tokens, Reason};
 use crate::backend::tokens::TokenPrincipal;
 use crate::backend::{Db, Error, Result};
+use crate::model::AuditEvent;
 use crate::model::{Role, UserDetail, UserPage, UserSummary};
 use std::net::IpAddr;
 
@@ -150,7 +151,7 @@ pub async fn create_user(
     for role in &roles {
         repo::grant_role(&mut tx, &id, *role, gen, now).await?;
     }
-    let event = Event::new("user.created", by.actor())
+    let event = Event::new(AuditEvent::UserCreated, by.actor())
         .ip(by.ip())
         .target(Target::user(&id, &username))
         .detail("display_name", display_name.as_str())
@@ -220,7 +221,7 @@ pub async fn set_password(
     repo::set_password_hash(&mut *tx, &user.id, &hash, now).await?;
     repo::invalidate_sessions(&mut *tx, &user.id, now).await?;
     let sessions = repo::delete_sessions(&mut *tx, &user.id).await?;
-    let event = Event::new("user.password_reset", by.actor())
+    let event = Event::new(AuditEvent::UserPasswordReset, by.actor())
         .ip(by.ip())
         .target(Target::user(&user.id, &user.username))
         .detail("password", if generated.is_some() { "generated" } else { "set" })
@@ -299,7 +300,7 @@ pub async fn grant_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role
         return Ok(false); // held already: nothing changes, the bump rolls back
     }
     let ended = end_tokens_for_role_change(&mut tx, &user.id, rule, None, now).await?;
-    let event = Event::new("user.role_granted", by.actor())
+    let event = Event::new(AuditEvent::UserRoleGranted, by.actor())
         .ip(by.ip())
         .target(Target::user(&user.id, &user.username))
         .detail("role", role.slug())
@@ -328,7 +329,7 @@ pub async fn revoke_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Rol
     }
     tx.bump_rights(&user.id, rule == RoleChangeRule::AllTokens).await?;
     let ended = end_tokens_for_role_change(&mut tx, &user.id, rule, Some(role), now).await?;
-    let event = Event::new("user.role_revoked", by.actor())
+    let event = Event::new(AuditEvent::UserRoleRevoked, by.actor())
         .ip(by.ip())
         .target(Target::user(&user.id, &user.username))
         .detail("role", role.slug())
@@ -365,9 +366,10 @@ pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bo
         return Ok(false);
     }
     tx.bump_rights(&user.id, !active).await?;
-    let mut event = Event::new(if active { "user.reactivated" } else { "user.deactivated" }, by.actor())
-        .ip(by.ip())
-        .target(Target::user(&user.id, &user.username));
+    let mut event =
+        Event::new(if active { AuditEvent::UserReactivated } else { AuditEvent::UserDeactivated }, by.actor())
+            .ip(by.ip())
+            .target(Target::user(&user.id, &user.username));
     if !active {
         let killed = tokens::revoke_for_owner(&mut tx, &user.id, Reason::OwnerDeactivated, now).await?;
         repo::invalidate_sessions(&mut *tx, &user.id, now).await?;
