@@ -266,25 +266,37 @@ async fn may_change_roles_of(db: &Db, by: By<'_>, user_id: &str, role: Role, gra
     Ok(())
 }
 
-/// Ends what a role change ends under the General Setting (`rule`), in the
-/// change's transaction, after moving the user's rights generation on.
-/// `removed`: the role removed, if it is a removal. Returns the number of
-/// tokens marked dead; tokens issued meanwhile from an older reading of the
-/// rights are dead by their generation (`tokens::rules`).
-async fn end_tokens_for_role_change(
+/// Ends what a role change ends under the General Setting (`rule`) and
+/// audits the change, in its transaction, after the user's rights
+/// generation moved on: every token of the user, or (for a removal under
+/// the narrow rule) those carrying the removed role. Tokens issued
+/// meanwhile from an older reading of the rights are dead by their
+/// generation (`tokens::rules`).
+async fn finish_role_change(
+    db: &Db,
     tx: &mut crate::backend::changes::RightsChange<'_>,
-    user_id: &str,
+    by: By<'_>,
+    user: &User,
+    (role, granted): (Role, bool),
     rule: RoleChangeRule,
-    removed: Option<Role>,
     now: i64,
-) -> Result<u64> {
-    match (rule, removed) {
-        (RoleChangeRule::AllTokens, _) => tokens::revoke_for_owner(tx, user_id, Reason::RolesChanged, now).await,
-        (RoleChangeRule::TokensWithRemovedRole, Some(role)) => {
-            tokens::revoke_for_owner_role(tx, user_id, role, now).await
+) -> Result<()> {
+    let ended = match (rule, granted) {
+        (RoleChangeRule::AllTokens, _) => tokens::revoke_for_owner(tx, &user.id, Reason::RolesChanged, now).await?,
+        (RoleChangeRule::TokensWithRemovedRole, false) => {
+            tokens::revoke_for_owner_role(tx, &user.id, role, now).await?
         }
-        (RoleChangeRule::TokensWithRemovedRole, None) => Ok(0),
-    }
+        (RoleChangeRule::TokensWithRemovedRole, true) => 0,
+    };
+    let kind = if granted { AuditEvent::UserRoleGranted } else { AuditEvent::UserRoleRevoked };
+    let event = Event::new(kind, by.actor())
+        .ip(by.ip())
+        .target(Target::user(&user.id, &user.username))
+        .detail("role", role.slug())
+        .detail("rule", rule.as_str())
+        .detail("tokens_revoked", ended);
+    audit::record(db, tx, now, event).await?;
+    Ok(())
 }
 
 /// Grants a role, or grants it back. Under the default rule every token of
@@ -299,14 +311,7 @@ pub async fn grant_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role
     if !repo::grant_role(&mut tx, &user.id, role, gen, now).await? {
         return Ok(false); // held already: nothing changes, the bump rolls back
     }
-    let ended = end_tokens_for_role_change(&mut tx, &user.id, rule, None, now).await?;
-    let event = Event::new(AuditEvent::UserRoleGranted, by.actor())
-        .ip(by.ip())
-        .target(Target::user(&user.id, &user.username))
-        .detail("role", role.slug())
-        .detail("rule", rule.as_str())
-        .detail("tokens_revoked", ended);
-    audit::record(db, &mut tx, now, event).await?;
+    finish_role_change(db, &mut tx, by, &user, (role, true), rule, now).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -328,14 +333,7 @@ pub async fn revoke_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Rol
         return Ok(false);
     }
     tx.bump_rights(&user.id, rule == RoleChangeRule::AllTokens).await?;
-    let ended = end_tokens_for_role_change(&mut tx, &user.id, rule, Some(role), now).await?;
-    let event = Event::new(AuditEvent::UserRoleRevoked, by.actor())
-        .ip(by.ip())
-        .target(Target::user(&user.id, &user.username))
-        .detail("role", role.slug())
-        .detail("rule", rule.as_str())
-        .detail("tokens_revoked", ended);
-    audit::record(db, &mut tx, now, event).await?;
+    finish_role_change(db, &mut tx, by, &user, (role, false), rule, now).await?;
     if role == Role::Administrator {
         ensure_an_administrator_remains(&mut tx).await?;
     }
