@@ -150,7 +150,7 @@ impl Epoch {
     }
 
     /// A change was (or may have been) made elsewhere.
-    pub fn moved(&self) {
+    fn moved(&self) {
         self.local.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -173,14 +173,10 @@ impl Epoch {
 
     /// Forgets every confirmation, as if the push channel and the polls had
     /// stopped (tests of the fail-closed rule).
-    pub fn forget_confirmations(&self) {
+    #[cfg(test)]
+    fn forget_confirmations(&self) {
         self.polled_at.store(0, Ordering::Release);
         self.pushed_at.store(0, Ordering::Release);
-    }
-
-    /// Confirmations are needed on this database (PostgreSQL).
-    pub fn needs_confirmation(&self) -> bool {
-        self.needs_confirmation
     }
 
     fn ping_sql(&self) -> String {

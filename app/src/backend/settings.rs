@@ -55,21 +55,13 @@ pub mod repo {
     const COLUMNS: &str = "token_idle_secs, token_lifetime_secs, max_credential_days, api_enabled, \
                            session_idle_secs, session_absolute_secs, role_change_ends";
 
-    pub async fn load(pool: &AnyPool) -> Result<Settings> {
-        Ok(sqlx::query_as::<_, Settings>(&format!("select {COLUMNS} from settings where id = 1"))
-            .fetch_one(pool)
-            .await?)
+    /// The settings, from the pool or inside a change's transaction.
+    pub async fn load<'e>(ex: impl sqlx::Executor<'e, Database = sqlx::Any>) -> Result<Settings> {
+        Ok(sqlx::query_as::<_, Settings>(&format!("select {COLUMNS} from settings where id = 1")).fetch_one(ex).await?)
     }
 
     pub async fn updated_at(pool: &AnyPool) -> Result<i64> {
         Ok(sqlx::query_scalar("select updated_at from settings where id = 1").fetch_one(pool).await?)
-    }
-
-    /// The settings as they stand inside a change's transaction.
-    pub async fn load_in(tx: &mut RightsChange<'_>) -> Result<Settings> {
-        Ok(sqlx::query_as::<_, Settings>(&format!("select {COLUMNS} from settings where id = 1"))
-            .fetch_one(&mut **tx)
-            .await?)
     }
 
     pub async fn store(tx: &mut RightsChange<'_>, s: &Settings, now: i64) -> Result<()> {
@@ -190,7 +182,7 @@ pub async fn update(state: &AppState, principal: &Principal, input: &SettingsInp
     // Write first: on SQLite this takes the write lock before the read, so
     // the "before" values are the ones being replaced.
     sqlx::query("update settings set updated_at = updated_at where id = 1").execute(&mut *tx).await?;
-    let old = repo::load_in(&mut tx).await?;
+    let old = repo::load(&mut *tx).await?;
     repo::store(&mut tx, &new, now).await?;
     let event = Event::new(AuditEvent::SettingsChanged, Actor::user(principal))
         .ip(principal.ip)

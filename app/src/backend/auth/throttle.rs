@@ -19,8 +19,10 @@
 //!   One upsert per key, `on conflict … do update … where <below limit or
 //!   window over> returning …`, atomic on SQLite (≥ 3.35) and PostgreSQL.
 //! - [`FrontedThrottle`]: an in-memory front for the token endpoints, whose
-//!   successful requests must not cost a database round trip. Slots are
-//!   reserved in memory; failures are written to the same database table,
+//!   successful requests must not cost a database round trip and may come
+//!   many at once. There a slot is taken only by a failure, after the cheap
+//!   digest check, and an attempt over the limit has its result withheld
+//!   (see its docs); failures are written to the same database table,
 //!   and each write's `returning` teaches the instance the cluster's count;
 //!   [`FrontedThrottle::poll`] learns the keys that other instances filled.
 //!   The bound this leaves is stated in docs/security.md.

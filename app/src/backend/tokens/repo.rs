@@ -207,17 +207,6 @@ pub async fn load_token(pool: &AnyPool, key: &str) -> Result<Vec<TokenRow>> {
     .await?)
 }
 
-/// The credential a stored token belongs to, and whether it is already
-/// marked dead.
-pub async fn owner_of(pool: &AnyPool, key: &str) -> Result<Option<(String, bool)>> {
-    let row: Option<(String, Option<i64>)> =
-        sqlx::query_as("select credential_id, revoked_at from tokens where token_digest = $1")
-            .bind(key)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.map(|(id, revoked)| (id, revoked.is_some())))
-}
-
 /// Deletes at most `limit` tokens that expired before `expired_before`,
 /// oldest first, among those whose key sorts before `key_bound` (issued
 /// before then; `secrets::issue_order_bound`). The bound keeps the search on

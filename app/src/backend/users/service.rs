@@ -210,7 +210,7 @@ pub async fn set_password(
 ) -> Result<(User, Option<Secret>)> {
     by.authorize()?;
     let user = find(db, user_id).await?;
-    if !by.may_handle_administrator() && repo::active_roles(&db.pool, &user.id).await?.contains(&Role::Administrator) {
+    if !by.may_handle_administrator() && repo::holds(&db.pool, &user.id, Role::Administrator).await? {
         return Err(administrator_refusal("reset the password of an Administrator"));
     }
     let generated = password.is_none().then(|| Secret::new(password::generate_password()));
