@@ -78,9 +78,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// The database with the keys derived from the server key, for the commands
 /// that write or check the audit log (`app/src/backend/keys.rs`).
 async fn connect_keyed(database_url: &str, args: &crate::config::ServeArgs) -> anyhow::Result<Db> {
-    let kind = app::backend::db::DbKind::from_url(database_url)?;
-    let key = crate::config::load_secret_key(database_url, kind, args)?;
-    Ok(Db::connect(database_url).await?.with_keys(Arc::new(DerivedKeys::derive(&key))))
+    let key = crate::config::load_secret_key(database_url, DbKind::from_url(database_url)?, args)?;
+    connect_with_key(database_url, &key).await
+}
+
+/// Connects (and migrates) with the keys derived from `key`.
+async fn connect_with_key(database_url: &str, key: &app::backend::secrets::SecretKey) -> anyhow::Result<Db> {
+    Ok(Db::connect(database_url).await?.with_keys(Arc::new(DerivedKeys::derive(key))))
 }
 
 fn hasher() -> PasswordHasher {
@@ -409,7 +413,7 @@ fn build_state(config: &ServeConfig, db: Db, clock: Arc<dyn Clock>, passwords: P
 
 /// The configured database, with the keys derived from the server key.
 async fn connect(config: &ServeConfig) -> anyhow::Result<Db> {
-    Ok(Db::connect(&config.database_url).await?.with_keys(Arc::new(DerivedKeys::derive(&config.secret_key))))
+    connect_with_key(&config.database_url, &config.secret_key).await
 }
 
 /// The state the CLI needs to run services without serving.

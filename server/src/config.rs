@@ -358,8 +358,7 @@ pub fn load_secret_key(database_url: &str, kind: DbKind, args: &ServeArgs) -> an
     }
     // A new key only for a new database: with an existing one, a new key
     // would make every secret, session and keyed audit row unverifiable.
-    let db_file =
-        Path::new(database_url.trim_start_matches("sqlite:").trim_start_matches("//").split('?').next().unwrap_or(""));
+    let db_file = sqlite_file(database_url);
     if db_file.exists() {
         anyhow::bail!(
             "the database {} exists but its server key {} is missing: restore the key file from the backup \
@@ -385,10 +384,14 @@ fn read_secret_line(path: &Path) -> anyhow::Result<String> {
     Ok(text.lines().next().unwrap_or("").to_string())
 }
 
-pub fn sqlite_sidecar(database_url: &str, file: &str) -> PathBuf {
+/// The database file of a `sqlite:` URL (its path, without the query).
+pub fn sqlite_file(database_url: &str) -> &Path {
     let rest = database_url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let db_path = rest.split('?').next().unwrap_or(rest);
-    Path::new(db_path).parent().map(|p| p.join(file)).unwrap_or_else(|| PathBuf::from(file))
+    Path::new(rest.split('?').next().unwrap_or(rest))
+}
+
+pub fn sqlite_sidecar(database_url: &str, file: &str) -> PathBuf {
+    sqlite_file(database_url).parent().map(|p| p.join(file)).unwrap_or_else(|| PathBuf::from(file))
 }
 
 /// `host[:port]` naming this machine: `localhost`, 127.0.0.0/8 or `[::1]`.

@@ -28,8 +28,7 @@ pub fn restrict_new_files() {
 pub fn private_paths(database_url: &str, key_file: Option<&Path>) -> Vec<PathBuf> {
     let mut paths = Vec::new();
     if database_url.starts_with("sqlite:") {
-        let rest = database_url.trim_start_matches("sqlite:").trim_start_matches("//");
-        let db = Path::new(rest.split('?').next().unwrap_or(rest));
+        let db = crate::config::sqlite_file(database_url);
         if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
             paths.push(dir.to_path_buf());
         }

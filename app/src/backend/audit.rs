@@ -228,6 +228,35 @@ fn redact_strings(v: &mut Value) {
     }
 }
 
+/// Inserts rows whose sequence numbers and hashes are already set, one
+/// statement per 256 rows (a writer's batch at most). The chain head is the
+/// caller's to move.
+pub async fn insert_rows(conn: &mut AnyConnection, rows: &[StoredEvent]) -> Result<()> {
+    for chunk in rows.chunks(256) {
+        let sql = format!("insert into audit_events ({COLUMNS}) values {}", values_list(conn, chunk.len(), 14));
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            q = q
+                .bind(row.seq)
+                .bind(row.at)
+                .bind(row.event.as_str())
+                .bind(row.outcome.as_str())
+                .bind(row.actor_kind.as_str())
+                .bind(row.actor_id.as_deref())
+                .bind(row.actor_name.as_deref())
+                .bind(row.ip.as_deref())
+                .bind(row.target_kind.as_deref())
+                .bind(row.target_id.as_deref())
+                .bind(row.target_name.as_deref())
+                .bind(row.details.as_str())
+                .bind(row.prev_hash.as_str())
+                .bind(row.hash.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Appends several events (each with its own time) in one go: one head
 /// update, one multi-row insert. Returns the last sequence number.
 ///
@@ -267,29 +296,7 @@ pub async fn record_many(db: &Db, conn: &mut AnyConnection, events: Vec<(i64, Ev
         prev_hash = row.hash.clone();
         rows.push(row);
     }
-    // One statement per 256 rows (a writer's batch at most).
-    for chunk in rows.chunks(256) {
-        let sql = format!("insert into audit_events ({COLUMNS}) values {}", values_list(conn, chunk.len(), 14));
-        let mut q = sqlx::query(&sql);
-        for row in chunk {
-            q = q
-                .bind(row.seq)
-                .bind(row.at)
-                .bind(row.event.as_str())
-                .bind(row.outcome.as_str())
-                .bind(row.actor_kind.as_str())
-                .bind(row.actor_id.as_deref())
-                .bind(row.actor_name.as_deref())
-                .bind(row.ip.as_deref())
-                .bind(row.target_kind.as_deref())
-                .bind(row.target_id.as_deref())
-                .bind(row.target_name.as_deref())
-                .bind(row.details.as_str())
-                .bind(row.prev_hash.as_str())
-                .bind(row.hash.as_str());
-        }
-        q.execute(&mut *conn).await?;
-    }
+    insert_rows(conn, &rows).await?;
     sqlx::query("update audit_head set hash = $1 where id = 1").bind(&prev_hash).execute(&mut *conn).await?;
     Ok(last)
 }

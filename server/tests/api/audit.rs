@@ -401,21 +401,9 @@ async fn an_upgraded_log_verifies_its_unkeyed_rows_then_its_keyed_ones() {
     // A database written by a release before the keyed chain: migrate it to
     // just before migration 0009, write rows the old way (plain SHA-256),
     // then let the current migrations and code take over.
-    let url = fresh_database_url().await;
-    sqlx::any::install_default_drivers();
-    let backend = if backend_name() == "postgres" { "postgres" } else { "sqlite" };
-    let mut old = sqlx::migrate::Migrator::new(std::path::PathBuf::from(format!(
-        "{}/../migrations/{backend}",
-        env!("CARGO_MANIFEST_DIR")
-    )))
-    .await
-    .unwrap();
-    old.migrations = old.migrations.iter().filter(|m| m.version < 9).cloned().collect::<Vec<_>>().into();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let raw_url = if backend == "sqlite" { format!("{url}{sep}mode=rwc") } else { url.clone() };
-    let raw = sqlx::AnyPool::connect(&raw_url).await.unwrap();
-    old.run(&raw).await.unwrap();
+    let (url, raw) = database_at(8).await;
     let mut prev = audit::GENESIS_HASH.to_string();
+    let mut rows = Vec::new();
     for seq in 1..=3 {
         let mut row = StoredEvent {
             seq,
@@ -435,28 +423,9 @@ async fn an_upgraded_log_verifies_its_unkeyed_rows_then_its_keyed_ones() {
         };
         row.hash = audit::row_hash(&row);
         prev = row.hash.clone();
-        sqlx::query(&format!(
-            "insert into audit_events ({}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            audit::COLUMNS
-        ))
-        .bind(row.seq)
-        .bind(row.at)
-        .bind(&row.event)
-        .bind(&row.outcome)
-        .bind(&row.actor_kind)
-        .bind(row.actor_id.as_deref())
-        .bind(row.actor_name.as_deref())
-        .bind(row.ip.as_deref())
-        .bind(row.target_kind.as_deref())
-        .bind(row.target_id.as_deref())
-        .bind(row.target_name.as_deref())
-        .bind(&row.details)
-        .bind(&row.prev_hash)
-        .bind(&row.hash)
-        .execute(&raw)
-        .await
-        .unwrap();
+        rows.push(row);
     }
+    audit::insert_rows(&mut raw.acquire().await.unwrap(), &rows).await.unwrap();
     sqlx::query("update audit_head set seq = 3, hash = $1").bind(&prev).execute(&raw).await.unwrap();
     raw.close().await;
 

@@ -131,6 +131,22 @@ impl TestApp {
     }
 }
 
+/// A new database migrated only up to migration `version`, as an older
+/// release left it, and a plain pool on it to write rows in their old shape
+/// (then [`spawn_on`] applies the rest).
+pub async fn database_at(version: i64) -> (String, sqlx::AnyPool) {
+    let url = fresh_database_url().await;
+    let dir = format!("{}/../migrations/{}", env!("CARGO_MANIFEST_DIR"), backend_name());
+    let mut migrator = sqlx::migrate::Migrator::new(std::path::Path::new(&dir)).await.unwrap();
+    migrator.migrations = migrator.migrations.iter().filter(|m| m.version <= version).cloned().collect();
+    sqlx::any::install_default_drivers();
+    // A plain pool creates a new SQLite file only when asked to.
+    let plain = if url.starts_with("sqlite:") && !url.contains('?') { format!("{url}?mode=rwc") } else { url.clone() };
+    let pool = sqlx::AnyPool::connect(&plain).await.unwrap();
+    migrator.run(&pool).await.unwrap();
+    (url, pool)
+}
+
 /// Connects (and migrates) with the keys derived from [`SERVER_KEY`], as
 /// the server does at start-up.
 pub async fn connect(url: &str) -> Db {
