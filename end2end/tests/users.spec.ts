@@ -202,11 +202,17 @@ test("an Administrator chooses what a role change ends, and the Users page says 
   await admin.getByRole("button", { name: "Save settings" }).click();
   await expect(admin.getByRole("status").filter({ hasText: "Settings saved" })).toBeVisible();
   await shot(admin, "settings-role-change-rule");
+  await admin.setViewportSize({ width: 390, height: 844 });
+  await shot(admin, "settings-role-change-rule-390");
+  await admin.setViewportSize({ width: 1280, height: 800 });
 
   await openUser(admin, "rita");
   await expect(rule).toContainText("Granting a role: No access token ends");
   await expect(rule).toContainText("The access tokens that carry this role end now");
   await shot(admin, "user-detail-narrow-rule");
+  await admin.setViewportSize({ width: 390, height: 844 });
+  await shot(admin, "user-detail-narrow-rule-390");
+  await admin.setViewportSize({ width: 1280, height: 800 });
 
   // Back to the default for the tests that follow.
   await admin.getByRole("link", { name: "General Settings" }).click();
