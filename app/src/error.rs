@@ -78,6 +78,28 @@ impl fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
+/// The table: every domain refusal's UI answer. The server sets the HTTP
+/// status of a server function's error from [`AppError::status`], and the
+/// no-JS forms render the same error beside the field (docs/errors.md).
+#[cfg(feature = "ssr")]
+impl From<crate::backend::Error> for AppError {
+    fn from(e: crate::backend::Error) -> Self {
+        use crate::backend::Error as E;
+        match e {
+            E::Unauthenticated => AppError::Unauthenticated,
+            E::MissingRole(_) | E::Refused(_) => AppError::Forbidden,
+            E::NotFound => AppError::NotFound,
+            E::Invalid { field, message } => AppError::Invalid { field: field.to_string(), message },
+            E::InvalidCredentials => AppError::InvalidCredentials,
+            E::Throttled { retry_after_secs } => AppError::TooManyAttempts { retry_after_secs },
+            E::Internal(e) => {
+                tracing::error!(error = ?e, "internal error");
+                AppError::Internal
+            }
+        }
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

@@ -1,17 +1,18 @@
 //! The bearer-protected API under `/api/v1` (RFC 6750). One extractor,
 //! [`Bearer`], validates the token; each handler states the role it needs.
 
+use crate::error::ApiError;
 use app::backend::auditing;
 use app::backend::auth::ClientIp;
 use app::backend::credentials::repo as credentials;
-use app::backend::tokens::{service, TokenPrincipal, TokenRejection};
+use app::backend::tokens::{service, TokenPrincipal};
 use app::backend::users::service as users;
 use app::backend::AppState;
 use app::model::Role;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, MatchedPath, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::Extension;
@@ -30,80 +31,28 @@ pub fn routes() -> Router<AppState> {
         .fallback(not_found)
 }
 
-/// A refusal with its RFC 6750 §3 challenge.
-#[derive(Debug, PartialEq, Eq)]
-pub enum BearerError {
-    /// No credentials at all: a bare challenge (R6750-04).
-    Missing,
-    /// Malformed, duplicated, or sent in the URL: 400.
-    InvalidRequest(&'static str),
-    /// Unknown, expired, revoked: 401.
-    InvalidToken(&'static str),
-    /// Valid, but without the role the endpoint needs: 403.
-    InsufficientScope(Role),
-    Unavailable,
-}
-
-impl IntoResponse for BearerError {
-    fn into_response(self) -> Response {
-        let (status, challenge, body) = match &self {
-            BearerError::Missing => (
-                StatusCode::UNAUTHORIZED,
-                "Bearer realm=\"appcred\"".to_string(),
-                json!({ "error": "unauthorized", "error_description": "a bearer token is required" }),
-            ),
-            BearerError::InvalidRequest(d) => (
-                StatusCode::BAD_REQUEST,
-                format!("Bearer realm=\"appcred\", error=\"invalid_request\", error_description=\"{d}\""),
-                json!({ "error": "invalid_request", "error_description": d }),
-            ),
-            BearerError::InvalidToken(d) => (
-                StatusCode::UNAUTHORIZED,
-                format!("Bearer realm=\"appcred\", error=\"invalid_token\", error_description=\"{d}\""),
-                json!({ "error": "invalid_token", "error_description": d }),
-            ),
-            BearerError::InsufficientScope(role) => (
-                StatusCode::FORBIDDEN,
-                format!("Bearer realm=\"appcred\", error=\"insufficient_scope\", scope=\"{}\"", role.slug()),
-                json!({ "error": "insufficient_scope", "error_description": "the token lacks a required role", "scope": role.slug() }),
-            ),
-            BearerError::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Bearer realm=\"appcred\"".to_string(),
-                json!({ "error": "temporarily_unavailable", "error_description": "retry later" }),
-            ),
-        };
-        let mut res = (status, Json(body)).into_response();
-        if let Ok(v) = HeaderValue::from_str(&challenge) {
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-        }
-        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        res
-    }
-}
-
 /// Extracts the token from `Authorization: Bearer <b64token>` only (R6750-01,
 /// R6750-02): the scheme matches case-insensitively; a token in the query
 /// string or two Authorization headers are `invalid_request`.
-pub fn bearer_token(parts: &Parts) -> Result<&str, BearerError> {
+pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     if crate::oauth::form::query_has_any(parts.uri.query(), &["access_token"]) {
-        return Err(BearerError::InvalidRequest("tokens are accepted in the Authorization header only"));
+        return Err(ApiError::InvalidRequest("tokens are accepted in the Authorization header only"));
     }
     let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
-    let Some(value) = values.next() else { return Err(BearerError::Missing) };
+    let Some(value) = values.next() else { return Err(ApiError::Missing) };
     if values.next().is_some() {
-        return Err(BearerError::InvalidRequest("more than one Authorization header"));
+        return Err(ApiError::InvalidRequest("more than one Authorization header"));
     }
-    let value = value.to_str().map_err(|_| BearerError::InvalidRequest("malformed Authorization header"))?;
-    let (scheme, token) = value.split_once(' ').ok_or(BearerError::InvalidRequest("malformed Authorization header"))?;
+    let value = value.to_str().map_err(|_| ApiError::InvalidRequest("malformed Authorization header"))?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::InvalidRequest("malformed Authorization header"))?;
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(BearerError::InvalidRequest("use the Bearer scheme"));
+        return Err(ApiError::InvalidRequest("use the Bearer scheme"));
     }
     let token = token.trim_start_matches(' ');
     let body = token.trim_end_matches('=');
     let b64token = !body.is_empty() && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
     if !b64token {
-        return Err(BearerError::InvalidRequest("malformed bearer token"));
+        return Err(ApiError::InvalidRequest("malformed bearer token"));
     }
     Ok(token)
 }
@@ -112,7 +61,7 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, BearerError> {
 pub struct Bearer(pub TokenPrincipal);
 
 impl FromRequestParts<AppState> for Bearer {
-    type Rejection = BearerError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts)?;
@@ -125,29 +74,20 @@ impl FromRequestParts<AppState> for Bearer {
                 }
                 Ok(Bearer(p))
             }
-            Err(TokenRejection::Invalid) => Err(BearerError::InvalidToken("the token is invalid, expired or revoked")),
-            Err(TokenRejection::ApiDisabled) => {
-                Err(BearerError::InvalidToken("API access is switched off by the administrator"))
-            }
-            Err(TokenRejection::Unavailable) => Err(BearerError::Unavailable),
+            Err(e) => Err(e.into()),
         }
     }
 }
 
 impl Bearer {
-    fn require(&self, role: Role) -> Result<(), BearerError> {
+    fn require(&self, role: Role) -> Result<(), ApiError> {
         if self.0.has(role) {
             Ok(())
         } else {
             tracing::warn!(event = "api_forbidden", client_id = %self.0.credential_id, needed = role.slug());
-            Err(BearerError::InsufficientScope(role))
+            Err(ApiError::InsufficientScope(role))
         }
     }
-}
-
-fn internal(e: app::backend::Error) -> BearerError {
-    tracing::error!(error = ?e, "api failure");
-    BearerError::Unavailable
 }
 
 /// The answer of `GET /api/v1/me`.
@@ -184,9 +124,9 @@ async fn me(Bearer(p): Bearer) -> Response {
 }
 
 /// Users and their roles: User Manager.
-async fn list_users(State(state): State<AppState>, bearer: Bearer) -> Result<Json<serde_json::Value>, BearerError> {
+async fn list_users(State(state): State<AppState>, bearer: Bearer) -> Result<Json<serde_json::Value>, ApiError> {
     bearer.require(Role::UserManager)?;
-    let list = users::list_with_roles(&state.db).await.map_err(internal)?;
+    let list = users::list_with_roles(&state.db).await?;
     Ok(Json(json!({
         "users": list.iter().map(|u| json!({
             "id": u.user.id,
@@ -199,12 +139,9 @@ async fn list_users(State(state): State<AppState>, bearer: Bearer) -> Result<Jso
 }
 
 /// Every live credential, never a secret: Auditor.
-async fn list_credentials(
-    State(state): State<AppState>,
-    bearer: Bearer,
-) -> Result<Json<serde_json::Value>, BearerError> {
+async fn list_credentials(State(state): State<AppState>, bearer: Bearer) -> Result<Json<serde_json::Value>, ApiError> {
     bearer.require(Role::Auditor)?;
-    let rows = credentials::list_all(&state.db.pool).await.map_err(internal)?;
+    let rows = credentials::list_all(&state.db.pool).await?;
     Ok(Json(json!({
         "credentials": rows.iter().map(|(c, roles)| json!({
             "client_id": c.id,
@@ -235,21 +172,12 @@ async fn list_audit_events(
     State(state): State<AppState>,
     bearer: Bearer,
     query: Result<Query<AuditQuery>, QueryRejection>,
-) -> Response {
-    if let Err(refusal) = bearer.require(Role::Auditor) {
-        return refusal.into_response();
-    }
+) -> Result<Json<serde_json::Value>, ApiError> {
+    bearer.require(Role::Auditor)?;
     let parsed = query.ok().and_then(|Query(q)| Some((q.page.as_deref().map(str::parse).transpose().ok()?, q.filter)));
-    let Some((page, filter)) = parsed else {
-        let body = json!({ "error": "invalid_request", "error_description": "page must be a whole number" });
-        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
-    };
-    let page = match auditing::events(&state, &bearer.0, &filter, page.unwrap_or(1)).await {
-        Ok(page) => page,
-        Err(app::backend::Error::Invalid { message, .. }) => return invalid_request(&message),
-        Err(e) => return internal(e).into_response(),
-    };
-    Json(json!({
+    let (page, filter) = parsed.ok_or(ApiError::BadParameter("page must be a whole number"))?;
+    let page = auditing::events(&state, &bearer.0, &filter, page.unwrap_or(1)).await?;
+    Ok(Json(json!({
         "events": page.items.iter().map(|e| json!({
             "seq": e.seq,
             "at": e.at,
@@ -263,24 +191,7 @@ async fn list_audit_events(
         "total": page.total,
         "page": page.page,
         "per_page": page.per_page,
-    }))
-    .into_response()
-}
-
-fn invalid_request(message: &str) -> Response {
-    (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": "invalid_request", "error_description": message })))
-        .into_response()
-}
-
-/// A refused change: the domain error as JSON.
-fn refused(e: app::backend::Error) -> Response {
-    use app::backend::Error as E;
-    match e {
-        E::Forbidden => BearerError::InsufficientScope(Role::UserManager).into_response(),
-        E::NotFound => not_found_response(),
-        E::Invalid { message, .. } => invalid_request(&message),
-        other => internal(other).into_response(),
-    }
+    })))
 }
 
 /// Grants a role to a user: User Manager (Administrator to grant
@@ -290,7 +201,7 @@ async fn grant_role(
     bearer: Bearer,
     Extension(ip): Extension<ClientIp>,
     Path((id, role)): Path<(String, String)>,
-) -> Response {
+) -> Result<StatusCode, ApiError> {
     change_role(&state, &bearer, ip, &id, &role, true).await
 }
 
@@ -301,12 +212,19 @@ async fn revoke_role(
     bearer: Bearer,
     Extension(ip): Extension<ClientIp>,
     Path((id, role)): Path<(String, String)>,
-) -> Response {
+) -> Result<StatusCode, ApiError> {
     change_role(&state, &bearer, ip, &id, &role, false).await
 }
 
-async fn change_role(state: &AppState, bearer: &Bearer, ip: ClientIp, id: &str, role: &str, grant: bool) -> Response {
-    let Some(role) = Role::from_slug(role) else { return not_found_response() };
+async fn change_role(
+    state: &AppState,
+    bearer: &Bearer,
+    ip: ClientIp,
+    id: &str,
+    role: &str,
+    grant: bool,
+) -> Result<StatusCode, ApiError> {
+    let role = Role::from_slug(role).ok_or(ApiError::NotFound)?;
     let by = users::By::Client(&bearer.0, Some(ip.0));
     let now = state.clock.unix();
     let result = if grant {
@@ -314,18 +232,12 @@ async fn change_role(state: &AppState, bearer: &Bearer, ip: ClientIp, id: &str, 
     } else {
         users::revoke_role(&state.db, now, by, id, role).await
     };
-    match result {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => refused(e),
-    }
+    result?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-fn not_found_response() -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({ "error": "not_found" }))).into_response()
-}
-
-async fn not_found() -> Response {
-    not_found_response()
+async fn not_found() -> ApiError {
+    ApiError::NotFound
 }
 
 #[cfg(test)]
@@ -350,16 +262,16 @@ mod tests {
 
     #[test]
     fn malformed_missing_and_query_tokens_are_told_apart() {
-        assert_eq!(bearer_token(&parts(&[], "/api/v1/me")).unwrap_err(), BearerError::Missing);
+        assert_eq!(bearer_token(&parts(&[], "/api/v1/me")).unwrap_err(), ApiError::Missing);
         for bad in ["Bearer", "Bearer ", "Basic abc", "Bearer a b", "Bearer ä", "Bearer ===="] {
             assert!(
-                matches!(bearer_token(&parts(&[("authorization", bad)], "/")), Err(BearerError::InvalidRequest(_))),
+                matches!(bearer_token(&parts(&[("authorization", bad)], "/")), Err(ApiError::InvalidRequest(_))),
                 "{bad}"
             );
         }
         let q = parts(&[], "/api/v1/me?access_token=act_x");
-        assert!(matches!(bearer_token(&q), Err(BearerError::InvalidRequest(_))), "RS-10");
+        assert!(matches!(bearer_token(&q), Err(ApiError::InvalidRequest(_))), "RS-10");
         let two = parts(&[("authorization", "Bearer a"), ("authorization", "Bearer b")], "/");
-        assert!(matches!(bearer_token(&two), Err(BearerError::InvalidRequest(_))));
+        assert!(matches!(bearer_token(&two), Err(ApiError::InvalidRequest(_))));
     }
 }

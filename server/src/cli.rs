@@ -40,15 +40,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Audit(AuditCommand::Head)) => {
             let db = connect_keyed(&cli.database_url, &cli.serve).await?;
-            println!("{}", app::backend::audit::head(&db).await.map_err(domain)?);
+            println!("{}", app::backend::audit::head(&db).await.map_err(from_domain)?);
             Ok(())
         }
         Some(Command::Audit(AuditCommand::Verify { head: anchor })) => {
             use app::backend::audit;
             let db = connect_keyed(&cli.database_url, &cli.serve).await?;
-            match audit::verify_against(&db, anchor.as_ref()).await.map_err(domain)? {
+            match audit::verify_against(&db, anchor.as_ref()).await.map_err(from_domain)? {
                 audit::Verdict::Intact { count } => {
-                    let keyed_from = audit::head(&db).await.map_err(domain)?.keyed_from;
+                    let keyed_from = audit::head(&db).await.map_err(from_domain)?.keyed_from;
                     println!("Audit log intact: {count} events, every hash links to the one before.");
                     if keyed_from > count {
                         println!("Events 1 to {count} carry the unkeyed SHA-256 chain of releases before the keyed chain; none is keyed yet.");
@@ -297,11 +297,19 @@ fn read_password(from_stdin: bool) -> anyhow::Result<Option<Secret>> {
     }
 }
 
-fn domain(e: app::backend::Error) -> anyhow::Error {
+/// The CLI's table (docs/errors.md): every domain refusal as the operator
+/// reads it on stderr; the command exits with status 1.
+pub fn from_domain(e: app::backend::Error) -> anyhow::Error {
+    use app::backend::Error as E;
     match e {
-        app::backend::Error::Invalid { field, message } => anyhow::anyhow!("{field}: {message}"),
-        app::backend::Error::NotFound => anyhow::anyhow!("not found"),
-        other => anyhow::anyhow!("{other:?}"),
+        E::Invalid { field, message } => anyhow::anyhow!("{field}: {message}"),
+        E::NotFound => anyhow::anyhow!("not found"),
+        E::Internal(e) => e.context("internal error"),
+        refused @ (E::Unauthenticated
+        | E::MissingRole(_)
+        | E::Refused(_)
+        | E::InvalidCredentials
+        | E::Throttled { .. }) => anyhow::anyhow!("{refused}"),
     }
 }
 
@@ -325,7 +333,7 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
                 },
             )
             .await
-            .map_err(domain)?;
+            .map_err(from_domain)?;
             let mut out = serde_json::json!({ "id": user.id, "username": user.username });
             if let Some(generated) = generated {
                 out["password"] = generated.expose().into();
@@ -334,10 +342,10 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Passwd { username, password_stdin } => {
             let password = read_password(password_stdin)?;
-            let user = users::find_by_username(db, &username).await.map_err(domain)?;
+            let user = users::find_by_username(db, &username).await.map_err(from_domain)?;
             let (_, generated) = users::set_password(db, &hasher, now, By::Operator, &user.id, password.as_ref())
                 .await
-                .map_err(domain)?;
+                .map_err(from_domain)?;
             if let Some(generated) = generated {
                 println!("{}", serde_json::json!({ "username": username, "password": generated.expose() }));
             } else {
@@ -345,21 +353,21 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
             }
         }
         UserCommand::Grant { username, role } => {
-            let user = users::find_by_username(db, &username).await.map_err(domain)?;
+            let user = users::find_by_username(db, &username).await.map_err(from_domain)?;
             let changed =
-                users::grant_role(db, now, By::Operator, &user.id, parse_role(&role)?).await.map_err(domain)?;
+                users::grant_role(db, now, By::Operator, &user.id, parse_role(&role)?).await.map_err(from_domain)?;
             println!("{}", if changed { "Granted." } else { "The user already holds that role." });
         }
         UserCommand::Revoke { username, role } => {
-            let user = users::find_by_username(db, &username).await.map_err(domain)?;
+            let user = users::find_by_username(db, &username).await.map_err(from_domain)?;
             let changed =
-                users::revoke_role(db, now, By::Operator, &user.id, parse_role(&role)?).await.map_err(domain)?;
+                users::revoke_role(db, now, By::Operator, &user.id, parse_role(&role)?).await.map_err(from_domain)?;
             println!("{}", if changed { "Revoked." } else { "The user does not hold that role." });
         }
         ref c @ (UserCommand::Deactivate { ref username } | UserCommand::Activate { ref username }) => {
             let active = matches!(c, UserCommand::Activate { .. });
-            let user = users::find_by_username(db, username).await.map_err(domain)?;
-            let changed = users::set_active(db, now, By::Operator, &user.id, active).await.map_err(domain)?;
+            let user = users::find_by_username(db, username).await.map_err(from_domain)?;
+            let changed = users::set_active(db, now, By::Operator, &user.id, active).await.map_err(from_domain)?;
             println!(
                 "{}",
                 match (changed, active) {
@@ -371,7 +379,7 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
             );
         }
         UserCommand::List => {
-            let list = users::list_with_roles(db).await.map_err(domain)?;
+            let list = users::list_with_roles(db).await.map_err(from_domain)?;
             let json: Vec<_> = list
                 .into_iter()
                 .map(|u| {
@@ -424,11 +432,11 @@ pub async fn offline_state(config: &ServeConfig) -> anyhow::Result<AppState> {
 
 /// The principal of an operator acting for `username`: that user's live roles.
 async fn act_as(state: &AppState, username: &str) -> anyhow::Result<app::backend::auth::Principal> {
-    let user = users::find_by_username(&state.db, username).await.map_err(domain)?;
+    let user = users::find_by_username(&state.db, username).await.map_err(from_domain)?;
     if !user.active {
         anyhow::bail!("{username} is deactivated");
     }
-    let roles = app::backend::users::repo::active_roles(&state.db.pool, &user.id).await.map_err(domain)?;
+    let roles = app::backend::users::repo::active_roles(&state.db.pool, &user.id).await.map_err(from_domain)?;
     Ok(app::backend::auth::Principal {
         user_id: user.id,
         username: user.username,
@@ -446,11 +454,11 @@ pub async fn credential_command(state: &AppState, cmd: CredentialCommand) -> any
             let owner = act_as(state, &username).await?;
             let expires_on = match expires_on {
                 Some(d) => d,
-                None => credentials::form_data(state, &owner).await.map_err(domain)?.default_expiry,
+                None => credentials::form_data(state, &owner).await.map_err(from_domain)?.default_expiry,
             };
             let created = credentials::create(state, &owner, credentials::CredentialInput { name, expires_on, roles })
                 .await
-                .map_err(domain)?;
+                .map_err(from_domain)?;
             Ok(
                 serde_json::json!({ "client_id": created.client_id, "name": created.name, "client_secret": created.secret }),
             )
@@ -462,7 +470,7 @@ pub async fn credential_command(state: &AppState, cmd: CredentialCommand) -> any
             loop {
                 let p = credentials::list(state, &owner, "", app::model::CredentialSort::Name, false, page)
                     .await
-                    .map_err(domain)?;
+                    .map_err(from_domain)?;
                 let done = p.page * p.per_page >= p.total;
                 items.extend(p.items);
                 if done {
@@ -490,12 +498,12 @@ pub async fn credential_command(state: &AppState, cmd: CredentialCommand) -> any
         }
         CredentialCommand::Regenerate { username, client_id } => {
             let owner = act_as(state, &username).await?;
-            let fresh = credentials::regenerate(state, &owner, &client_id).await.map_err(domain)?;
+            let fresh = credentials::regenerate(state, &owner, &client_id).await.map_err(from_domain)?;
             Ok(serde_json::json!({ "client_id": fresh.client_id, "name": fresh.name, "client_secret": fresh.secret }))
         }
         CredentialCommand::Delete { username, client_id } => {
             let owner = act_as(state, &username).await?;
-            credentials::delete(state, &owner, &client_id).await.map_err(domain)?;
+            credentials::delete(state, &owner, &client_id).await.map_err(from_domain)?;
             Ok(serde_json::json!({ "deleted": client_id }))
         }
     }

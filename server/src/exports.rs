@@ -5,6 +5,7 @@
 
 use app::backend::auth::CurrentPrincipal;
 use app::backend::{auditing, AppState, Error};
+use app::error::AppError;
 use app::model::AuditFilter;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -29,12 +30,11 @@ fn csv(result: Result<String, Error>, name: &str, now: i64) -> Response {
             }
             res
         }
-        Err(Error::Unauthenticated) => (StatusCode::UNAUTHORIZED, "Sign in first.").into_response(),
-        Err(Error::Forbidden) => (StatusCode::FORBIDDEN, "Only Auditors can export this.").into_response(),
-        Err(Error::Invalid { message, .. }) => (StatusCode::BAD_REQUEST, message).into_response(),
+        // The UI surface's answer (its status and its words, as text).
         Err(e) => {
-            tracing::error!(error = ?e, "export failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "The export failed.").into_response()
+            let e = AppError::from(e);
+            (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), e.to_string())
+                .into_response()
         }
     }
 }

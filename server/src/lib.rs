@@ -5,6 +5,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod error;
 pub mod exports;
 pub mod files;
 pub mod middleware;

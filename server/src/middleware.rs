@@ -5,10 +5,12 @@
 use app::backend::auth::service::{self, SessionState};
 use app::backend::auth::{ClientIp, CurrentPrincipal};
 use app::backend::AppState;
+use app::error::AppError;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tower_sessions::Session;
 
@@ -82,6 +84,9 @@ pub fn cross_site(headers: &HeaderMap) -> bool {
     false
 }
 
+/// The largest request body accepted anywhere.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// A request body sent without `Content-Length` (chunked) is read here, up
 /// to the size limit, so that an oversized one is answered 413 like one
 /// that announced its length, instead of failing inside a server function.
@@ -90,7 +95,7 @@ pub async fn limit_streamed_body(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
-    match axum::body::to_bytes(body, crate::router::MAX_BODY_BYTES).await {
+    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
         Err(_) => (StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.").into_response(),
     }
@@ -214,6 +219,38 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+/// The UI surface's status line: a server function that failed answers
+/// 500 with its `AppError` as JSON (leptos marks it with the
+/// `serverfnerror` header); here it gets the error's own status (401, 403,
+/// 404, 422, 429 with `Retry-After`), so tools and tests see what went
+/// wrong. A plain (no-JS) form post is answered with a redirect back to the
+/// form, carrying the error, and is left alone. A refused call is logged as
+/// a security event (ASVS V16.3.2): who, what, from where.
+pub async fn server_fn_status(req: Request, next: Next) -> Response {
+    let user = req.extensions().get::<CurrentPrincipal>().and_then(|p| p.0.as_ref()).map(|p| p.user_id.clone());
+    let ip = req.extensions().get::<ClientIp>().map(|c| c.0);
+    let path = req.uri().path().to_string();
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        if error == AppError::Forbidden {
+            let ip = ip.map(|ip| ip.to_string()).unwrap_or_default();
+            tracing::warn!(event = "access_refused", user_id = %user.unwrap_or_default(), path = %path, ip = %ip);
+        }
+        parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let AppError::TooManyAttempts { retry_after_secs } = error {
+            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 #[cfg(test)]

@@ -14,8 +14,7 @@ use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-/// The largest request body accepted anywhere.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use crate::middleware::MAX_BODY_BYTES;
 
 /// The longest a request may take, body included (408 after).
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -57,6 +56,7 @@ pub fn build_with(state: AppState, request_timeout: std::time::Duration) -> Rout
         .merge(crate::nojs::routes())
         .merge(crate::exports::routes())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(middleware::server_fn_status))
         .layer(axum::middleware::from_fn(middleware::guard_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::principal))
         .layer(sessions)

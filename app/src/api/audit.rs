@@ -20,8 +20,8 @@ pub async fn audit_events(
     use crate::backend::{auditing, context};
     let filter = crate::model::AuditFilter { from, to, actor, credential, event, outcome };
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    auditing::events(&state, &principal, &filter, page.unwrap_or(1)).await.or_else(context::fail)
+    let principal = context::require_principal()?;
+    Ok(auditing::events(&state, &principal, &filter, page.unwrap_or(1)).await?)
 }
 
 /// One page of every user's credentials (never a secret).
@@ -35,9 +35,9 @@ pub async fn audited_credentials(
 ) -> Result<AuditedCredentialPage, AppError> {
     use crate::backend::{auditing, context};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
+    let principal = context::require_principal()?;
     let query = auditing::query_from_params(q, view, sort, dir, page);
-    auditing::credentials(&state, &principal, &query).await.or_else(context::fail)
+    Ok(auditing::credentials(&state, &principal, &query).await?)
 }
 
 /// Any credential's tracked API use.
@@ -45,6 +45,6 @@ pub async fn audited_credentials(
 pub async fn audited_usage(id: String) -> Result<CredentialUsage, AppError> {
     use crate::backend::{auditing, context};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    auditing::usage(&state, &principal, &id).await.or_else(context::fail)
+    let principal = context::require_principal()?;
+    Ok(auditing::usage(&state, &principal, &id).await?)
 }

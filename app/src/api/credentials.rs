@@ -27,12 +27,10 @@ pub async fn list_credentials(
     use crate::model::CredentialSort;
 
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
+    let principal = context::require_principal()?;
     let sort = sort.as_deref().and_then(CredentialSort::from_param).unwrap_or(CredentialSort::Name);
     let descending = dir.as_deref() == Some("desc");
-    service::list(&state, &principal, q.as_deref().unwrap_or(""), sort, descending, page.unwrap_or(1))
-        .await
-        .or_else(context::fail)
+    Ok(service::list(&state, &principal, q.as_deref().unwrap_or(""), sort, descending, page.unwrap_or(1)).await?)
 }
 
 /// The roles the caller may grant and the expiry limits.
@@ -40,8 +38,8 @@ pub async fn list_credentials(
 pub async fn credential_form() -> Result<CredentialFormData, AppError> {
     use crate::backend::{context, credentials::service};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    service::form_data(&state, &principal).await.or_else(context::fail)
+    let principal = context::require_principal()?;
+    Ok(service::form_data(&state, &principal).await?)
 }
 
 /// One of the caller's credentials (for the edit page).
@@ -49,8 +47,8 @@ pub async fn credential_form() -> Result<CredentialFormData, AppError> {
 pub async fn get_credential(id: String) -> Result<CredentialSummary, AppError> {
     use crate::backend::{context, credentials::service};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    service::get(&state, &principal, &id).await.or_else(context::fail)
+    let principal = context::require_principal()?;
+    Ok(service::get(&state, &principal, &id).await?)
 }
 
 /// Creates a credential and returns its client id and secret, once.
@@ -62,8 +60,8 @@ pub async fn create_credential(
 ) -> Result<CreatedSecret, AppError> {
     use crate::backend::{context, credentials::service};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    service::create(&state, &principal, input(name, expires_on, roles)).await.or_else(context::fail)
+    let principal = context::require_principal()?;
+    Ok(service::create(&state, &principal, input(name, expires_on, roles)).await?)
 }
 
 /// Edits name, expiry and roles of one of the caller's credentials.
@@ -76,8 +74,8 @@ pub async fn update_credential(
 ) -> Result<(), AppError> {
     use crate::backend::{context, credentials::service};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    service::update(&state, &principal, &id, input(name, expires_on, roles)).await.or_else(context::fail)
+    let principal = context::require_principal()?;
+    Ok(service::update(&state, &principal, &id, input(name, expires_on, roles)).await?)
 }
 
 /// Replaces the secret; the old one stops working at once.
@@ -85,8 +83,8 @@ pub async fn update_credential(
 pub async fn regenerate_secret(id: String) -> Result<CreatedSecret, AppError> {
     use crate::backend::{context, credentials::service};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    service::regenerate(&state, &principal, &id).await.or_else(context::fail)
+    let principal = context::require_principal()?;
+    Ok(service::regenerate(&state, &principal, &id).await?)
 }
 
 /// Deletes one of the caller's credentials.
@@ -94,8 +92,8 @@ pub async fn regenerate_secret(id: String) -> Result<CreatedSecret, AppError> {
 pub async fn delete_credential(id: String) -> Result<(), AppError> {
     use crate::backend::{context, credentials::service};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    service::delete(&state, &principal, &id).await.or_else(context::fail)
+    let principal = context::require_principal()?;
+    Ok(service::delete(&state, &principal, &id).await?)
 }
 
 /// The tracked API use of one of the caller's credentials.
@@ -103,6 +101,6 @@ pub async fn delete_credential(id: String) -> Result<(), AppError> {
 pub async fn credential_usage(id: String) -> Result<crate::model::CredentialUsage, AppError> {
     use crate::backend::{context, credentials::service};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    service::usage(&state, &principal, &id).await.or_else(context::fail)
+    let principal = context::require_principal()?;
+    Ok(service::usage(&state, &principal, &id).await?)
 }

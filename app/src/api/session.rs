@@ -19,7 +19,7 @@ pub async fn login(username: String, password: Password, next: Option<String>) -
             leptos_axum::redirect(&crate::model::safe_next(next.as_deref()));
             Ok(())
         }
-        Err(e) => context::fail(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -34,9 +34,7 @@ pub async fn logout() -> Result<(), AppError> {
     if let Some(p) = &principal {
         tracing::info!(event = "sign_out", user_id = %p.user_id);
     }
-    if let Err(e) = service::sign_out(&state, &session, principal.as_ref()).await {
-        return context::fail(e);
-    }
+    service::sign_out(&state, &session, principal.as_ref()).await?;
     leptos_axum::redirect("/login");
     Ok(())
 }

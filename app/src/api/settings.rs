@@ -9,8 +9,8 @@ use leptos::prelude::*;
 pub async fn get_settings() -> Result<SettingsView, AppError> {
     use crate::backend::{context, settings};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    settings::get(&state, &principal).await.or_else(context::fail)
+    let principal = context::require_principal()?;
+    Ok(settings::get(&state, &principal).await?)
 }
 
 /// Stores new General Settings; they apply at once.
@@ -26,7 +26,7 @@ pub async fn update_settings(
 ) -> Result<SettingsView, AppError> {
     use crate::backend::{context, settings};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
+    let principal = context::require_principal()?;
     let input = settings::SettingsInput {
         token_idle_minutes,
         token_lifetime_secs,
@@ -36,5 +36,5 @@ pub async fn update_settings(
         session_absolute_hours,
         role_change_ends: role_change_ends.unwrap_or_default(),
     };
-    settings::update(&state, &principal, &input).await.or_else(context::fail)
+    Ok(settings::update(&state, &principal, &input).await?)
 }

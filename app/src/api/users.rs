@@ -22,18 +22,16 @@ fn chosen_password(p: Option<Password>) -> Option<crate::backend::auth::Secret> 
 pub async fn list_users(q: Option<String>, page: Option<i64>) -> Result<UserPage, AppError> {
     use crate::backend::{context, users::service};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    service::list(&state.db, state.clock.unix(), &principal, q.as_deref().unwrap_or(""), page.unwrap_or(1))
-        .await
-        .or_else(context::fail)
+    let principal = context::require_principal()?;
+    Ok(service::list(&state.db, state.clock.unix(), &principal, q.as_deref().unwrap_or(""), page.unwrap_or(1)).await?)
 }
 
 #[server(prefix = "/admin/fn", endpoint = "users/get")]
 pub async fn get_user(id: String) -> Result<UserDetail, AppError> {
     use crate::backend::{context, users::service};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    service::detail(&state.db, state.clock.unix(), &principal, &id).await.or_else(context::fail)
+    let principal = context::require_principal()?;
+    Ok(service::detail(&state.db, state.clock.unix(), &principal, &id).await?)
 }
 
 /// Creates a user. With an empty password the server generates one and
@@ -48,16 +46,13 @@ pub async fn create_user(
     use crate::backend::context;
     use crate::backend::users::service::{self, By, NewUserInput};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    let roles =
-        roles.unwrap_or_default().iter().map(|s| role(s)).collect::<Result<Vec<_>, _>>().or_else(context::fail)?;
+    let principal = context::require_principal()?;
+    let roles = roles.unwrap_or_default().iter().map(|s| role(s)).collect::<Result<Vec<_>, _>>()?;
     let password = chosen_password(password);
     let input =
         NewUserInput { username: &username, display_name: &display_name, password: password.as_ref(), roles: &roles };
     let (user, generated) =
-        service::create_user(&state.db, &state.passwords, state.clock.unix(), By::User(&principal), input)
-            .await
-            .or_else(context::fail)?;
+        service::create_user(&state.db, &state.passwords, state.clock.unix(), By::User(&principal), input).await?;
     Ok(IssuedPassword {
         user_id: user.id,
         username: user.username,
@@ -70,9 +65,9 @@ pub async fn grant_role(id: String, role: String) -> Result<(), AppError> {
     use crate::backend::context;
     use crate::backend::users::service::{self, By};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    let role = self::role(&role).or_else(context::fail)?;
-    service::grant_role(&state.db, state.clock.unix(), By::User(&principal), &id, role).await.or_else(context::fail)?;
+    let principal = context::require_principal()?;
+    let role = self::role(&role)?;
+    service::grant_role(&state.db, state.clock.unix(), By::User(&principal), &id, role).await?;
     Ok(())
 }
 
@@ -82,11 +77,9 @@ pub async fn revoke_role(id: String, role: String) -> Result<(), AppError> {
     use crate::backend::context;
     use crate::backend::users::service::{self, By};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    let role = self::role(&role).or_else(context::fail)?;
-    service::revoke_role(&state.db, state.clock.unix(), By::User(&principal), &id, role)
-        .await
-        .or_else(context::fail)?;
+    let principal = context::require_principal()?;
+    let role = self::role(&role)?;
+    service::revoke_role(&state.db, state.clock.unix(), By::User(&principal), &id, role).await?;
     Ok(())
 }
 
@@ -96,10 +89,8 @@ pub async fn set_user_active(id: String, active: bool) -> Result<(), AppError> {
     use crate::backend::context;
     use crate::backend::users::service::{self, By};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
-    service::set_active(&state.db, state.clock.unix(), By::User(&principal), &id, active)
-        .await
-        .or_else(context::fail)?;
+    let principal = context::require_principal()?;
+    service::set_active(&state.db, state.clock.unix(), By::User(&principal), &id, active).await?;
     Ok(())
 }
 
@@ -109,7 +100,7 @@ pub async fn reset_password(id: String, password: Option<Password>) -> Result<Is
     use crate::backend::context;
     use crate::backend::users::service::{self, By};
     let state = context::app_state()?;
-    let principal = context::require_principal().or_else(context::fail)?;
+    let principal = context::require_principal()?;
     let password = chosen_password(password);
     let (user, generated) = service::set_password(
         &state.db,
@@ -119,8 +110,7 @@ pub async fn reset_password(id: String, password: Option<Password>) -> Result<Is
         &id,
         password.as_ref(),
     )
-    .await
-    .or_else(context::fail)?;
+    .await?;
     Ok(IssuedPassword {
         user_id: user.id,
         username: user.username,

@@ -1,5 +1,8 @@
 //! Glue between a Leptos server function and the domain: the state, the
 //! principal resolved by the server's middleware, and the caller's address.
+//! A server function returns `AppError` (converted from the domain error
+//! with `?`); the server gives its response the error's status in one place
+//! (the server's `middleware::server_fn_status`).
 
 use super::auth::{ClientIp, CurrentPrincipal, Principal};
 use super::AppState;
@@ -45,35 +48,4 @@ pub fn session() -> Result<tower_sessions::Session, AppError> {
         tracing::error!("session layer missing");
         AppError::Internal
     })
-}
-
-/// Set the HTTP status of a server-function error response, so tools and
-/// tests see 401/403/422 rather than a blanket 500. A plain (no-JS) form
-/// post is left alone: it must stay a redirect back to the form, which
-/// carries the error.
-pub fn fail<T, E: Into<AppError>>(err: E) -> Result<T, AppError> {
-    let err = err.into();
-    let parts = use_context::<Parts>();
-    if err == AppError::Forbidden {
-        // A refused call is a security event (ASVS V16.3.2): who, what, from where.
-        let user = principal().ok().flatten().map(|p| p.user_id).unwrap_or_default();
-        let path = parts.as_ref().map(|p| p.uri.path().to_string()).unwrap_or_default();
-        let ip = client_ip().map(|c| c.0.to_string()).unwrap_or_default();
-        tracing::warn!(event = "access_refused", user_id = %user, path = %path, ip = %ip);
-    }
-    let plain_form = parts
-        .as_ref()
-        .and_then(|p| {
-            p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html"))
-        })
-        .unwrap_or(false);
-    if let Some(res) = use_context::<leptos_axum::ResponseOptions>().filter(|_| !plain_form) {
-        if let Ok(status) = http::StatusCode::from_u16(err.status()) {
-            res.set_status(status);
-        }
-        if let AppError::TooManyAttempts { retry_after_secs } = err {
-            res.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(retry_after_secs));
-        }
-    }
-    Err(err)
 }

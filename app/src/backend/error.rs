@@ -1,8 +1,10 @@
-//! The domain error. Services refuse by returning it; it is mapped once to
-//! the UI ([`crate::error::AppError`]) here, and once to HTTP / OAuth JSON in
-//! the server crate.
+//! The domain error. Services refuse by returning it, and each surface maps
+//! it once, in one table (docs/errors.md): the UI and the no-JS forms in
+//! `crate::error` (`AppError`), the JSON API in the server's `error.rs`, the
+//! OAuth endpoints in the server's `oauth/error.rs`, the CLI in its `cli`
+//! module. Nothing here knows about HTTP.
 
-use crate::error::AppError;
+use crate::model::Role;
 use std::fmt;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -11,12 +13,18 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     #[error("not signed in")]
     Unauthenticated,
-    #[error("forbidden")]
-    Forbidden,
+    /// The caller is known but lacks the role this needs.
+    #[error("forbidden: needs {0:?}")]
+    MissingRole(Role),
+    /// The caller is known, but this is closed to them for a reason they may
+    /// be told (a fixed ASCII text: surfaces show it as it is).
+    #[error("refused: {0}")]
+    Refused(&'static str),
     #[error("not found")]
     NotFound,
     #[error("invalid {field}: {message}")]
     Invalid { field: &'static str, message: String },
+    /// A password, or a client's secret, did not match.
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("throttled for {retry_after_secs}s")]
@@ -48,22 +56,5 @@ impl fmt::Debug for Error {
             source = cause.source();
         }
         Ok(())
-    }
-}
-
-impl From<Error> for AppError {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::Unauthenticated => AppError::Unauthenticated,
-            Error::Forbidden => AppError::Forbidden,
-            Error::NotFound => AppError::NotFound,
-            Error::Invalid { field, message } => AppError::Invalid { field: field.to_string(), message },
-            Error::InvalidCredentials => AppError::InvalidCredentials,
-            Error::Throttled { retry_after_secs } => AppError::TooManyAttempts { retry_after_secs },
-            Error::Internal(e) => {
-                tracing::error!(error = ?e, "internal error");
-                AppError::Internal
-            }
-        }
     }
 }

@@ -1,7 +1,7 @@
 //! Parsing of OAuth requests by hand, so that every malformed input gets an
 //! RFC 6749 §5.2 answer and every rule of STANDARDS §1.1–1.2 is explicit.
 
-use app::backend::tokens::OAuthError;
+use super::OAuthError;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use std::collections::HashMap;
@@ -21,18 +21,18 @@ impl Params {
 /// space: RFC 6749 Appendix B).
 pub fn parse_form(body: &[u8]) -> Result<Params, OAuthError> {
     let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::InvalidRequest("the body is not a valid form"))?;
+        serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::invalid_request("the body is not a valid form"))?;
     let mut map = HashMap::new();
     for (name, value) in pairs {
         if value.is_empty() {
             // "Parameters sent without a value MUST be treated as if they were omitted."
             if map.contains_key(&name) {
-                return Err(OAuthError::InvalidRequest("a parameter is repeated"));
+                return Err(OAuthError::invalid_request("a parameter is repeated"));
             }
             continue;
         }
         if map.insert(name, value).is_some() {
-            return Err(OAuthError::InvalidRequest("a parameter is repeated"));
+            return Err(OAuthError::invalid_request("a parameter is repeated"));
         }
     }
     Ok(Params(map))
@@ -72,10 +72,10 @@ impl std::fmt::Debug for BasicCredentials {
 /// one `:`, then form-urldecoding of each half (R6749-11, erratum 4749).
 /// Anything malformed is `invalid_request` and never authenticates.
 pub fn parse_basic(header: &str) -> Result<BasicCredentials, OAuthError> {
-    let malformed = OAuthError::InvalidRequest("malformed Basic authorization header");
+    let malformed = OAuthError::invalid_request("malformed Basic authorization header");
     let (scheme, rest) = header.trim().split_once(' ').ok_or(malformed.clone())?;
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(OAuthError::InvalidRequest("client authentication must use the Basic scheme"));
+        return Err(OAuthError::invalid_request("client authentication must use the Basic scheme"));
     }
     let decoded = STANDARD.decode(rest.trim()).map_err(|_| malformed.clone())?;
     let text = String::from_utf8(decoded).map_err(|_| malformed.clone())?;
@@ -126,10 +126,10 @@ pub fn client_auth(authorization: Option<&str>, params: &Params) -> Result<Clien
         Some(h) => {
             let basic = parse_basic(h)?;
             if params.get("client_secret").is_some() {
-                return Err(OAuthError::InvalidRequest("the client used more than one authentication method"));
+                return Err(OAuthError::invalid_request("the client used more than one authentication method"));
             }
             if params.get("client_id").is_some_and(|id| id != basic.client_id) {
-                return Err(OAuthError::InvalidRequest(
+                return Err(OAuthError::invalid_request(
                     "client_id in the body does not match the Authorization header",
                 ));
             }
@@ -193,7 +193,7 @@ mod tests {
             "Bearer abc".to_string(),
         ] {
             let err = parse_basic(&bad).unwrap_err();
-            assert_eq!(err.code(), "invalid_request", "{bad}");
+            assert_eq!(err.code.as_str(), "invalid_request", "{bad}");
         }
     }
 

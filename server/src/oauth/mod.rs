@@ -1,10 +1,12 @@
 //! The OAuth 2.0 endpoints: token (RFC 6749 §4.4), introspection (RFC 7662),
 //! revocation (RFC 7009) and metadata (RFC 8414).
 
+pub mod error;
 pub mod form;
 
 use app::backend::auth::ClientIp;
-use app::backend::tokens::{service, AuthenticatedClient, OAuthError};
+use app::backend::tokens::service::{self, RefusedRequest};
+use app::backend::tokens::AuthenticatedClient;
 use app::backend::AppState;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -12,6 +14,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+pub use error::OAuthError;
 use form::{client_auth, is_form_content_type, parse_form, ClientAuth, Params};
 use serde_json::json;
 
@@ -26,39 +29,8 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/oauth-authorization-server", get(metadata))
 }
 
-/// An OAuth error response (RFC 6749 §5.2): JSON, no caching, 401 with a
-/// matching challenge for `invalid_client` (R6749-15), 429 with
-/// `Retry-After` when throttled, 503 when the store failed.
-pub struct OAuthResponse(pub OAuthError);
-
-impl IntoResponse for OAuthResponse {
-    fn into_response(self) -> Response {
-        let status = match &self.0 {
-            OAuthError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
-            OAuthError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            OAuthError::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        let body = json!({ "error": self.0.code(), "error_description": self.0.description() });
-        let mut res = (status, Json(body)).into_response();
-        let h = res.headers_mut();
-        no_store(h);
-        if let OAuthError::InvalidClient(_) = self.0 {
-            // Any 401 carries a challenge (RFC 7235 §3.1); after Basic it must
-            // match the scheme used (RFC 6749 §5.2): Basic is our only scheme.
-            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"appcred\", charset=\"UTF-8\""));
-        }
-        if let OAuthError::Throttled { retry_after_secs } = self.0 {
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string()) {
-                h.insert(header::RETRY_AFTER, v);
-            }
-        }
-        res
-    }
-}
-
-fn fail(error: OAuthError) -> Response {
-    OAuthResponse(error).into_response()
+fn fail(error: impl Into<OAuthError>) -> Response {
+    error.into().into_response()
 }
 
 /// R6749-31: responses with tokens or credentials are never cached.
@@ -69,7 +41,7 @@ pub fn no_store(h: &mut HeaderMap) {
 
 async fn method_not_allowed() -> Response {
     // R6749-02: no token for GET (or anything but POST)
-    let mut res = fail(OAuthError::InvalidRequest("use POST"));
+    let mut res = fail(OAuthError::invalid_request("use POST"));
     *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
     res
@@ -81,14 +53,14 @@ async fn read_request(req: Request) -> Result<(HeaderMap, Params, std::net::IpAd
     let (parts, body) = req.into_parts();
     let ip = parts.extensions.get::<ClientIp>().map(|c| c.0).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     if form::query_has_any(parts.uri.query(), &["client_secret", "client_id", "token", "access_token"]) {
-        return Err(fail(OAuthError::InvalidRequest("credentials and tokens are not accepted in the URL")));
+        return Err(fail(OAuthError::invalid_request("credentials and tokens are not accepted in the URL")));
     }
     if !is_form_content_type(parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())) {
-        return Err(fail(OAuthError::InvalidRequest("the body must be application/x-www-form-urlencoded")));
+        return Err(fail(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded")));
     }
     let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
-        .map_err(|_| fail(OAuthError::InvalidRequest("the body is too large")))?;
+        .map_err(|_| fail(OAuthError::invalid_request("the body is too large")))?;
     let params = parse_form(&bytes).map_err(fail)?;
     Ok((parts.headers, params, ip))
 }
@@ -105,12 +77,28 @@ async fn authenticate(
     let (id, secret) = match auth {
         ClientAuth::Basic(b) => (b.client_id, b.secret),
         ClientAuth::Body { client_id, secret } => (client_id, secret),
-        ClientAuth::None => return Err(fail(OAuthError::InvalidClient("client authentication is required"))),
+        ClientAuth::None => return Err(fail(OAuthError::no_client_authentication())),
     };
     match service::authenticate(state, &id, &secret, ip).await {
         Ok(c) => Ok(c),
-        Err(e) => Err(fail(e)),
+        Err(e) => {
+            let look_up = matches!(e, app::backend::Error::InvalidCredentials);
+            Err(refused(state, RefusedRequest { client_id: &id, ip, credential: None, look_up }, e).await)
+        }
     }
+}
+
+/// The answer to a refused token request, counted for the audit log with
+/// the words the client is told (a store failure is not a refusal).
+async fn refused(state: &AppState, request: RefusedRequest<'_>, e: app::backend::Error) -> Response {
+    let internal = matches!(e, app::backend::Error::Internal(_));
+    let error = OAuthError::from(e);
+    if !internal {
+        if let Err(e) = service::record_refusal(state, request, error.code.as_str(), error.description()).await {
+            return fail(e);
+        }
+    }
+    fail(error)
 }
 
 async fn token(State(state): State<AppState>, req: Request) -> Response {
@@ -119,9 +107,9 @@ async fn token(State(state): State<AppState>, req: Request) -> Response {
         Err(res) => return res,
     };
     match params.get("grant_type") {
-        None => return fail(OAuthError::InvalidRequest("grant_type is required")),
+        None => return fail(OAuthError::invalid_request("grant_type is required")),
         Some("client_credentials") => {}
-        Some(_) => return fail(OAuthError::UnsupportedGrantType),
+        Some(_) => return fail(OAuthError::unsupported_grant_type()),
     }
     let client = match authenticate(&state, &headers, &params, ip).await {
         Ok(c) => c,
@@ -140,7 +128,11 @@ async fn token(State(state): State<AppState>, req: Request) -> Response {
             no_store(res.headers_mut());
             res
         }
-        Err(e) => fail(e),
+        Err(e) => {
+            let request =
+                RefusedRequest { client_id: &client.credential_id, ip, credential: Some(&client), look_up: false };
+            refused(&state, request, e).await
+        }
     }
 }
 
@@ -149,7 +141,7 @@ async fn token(State(state): State<AppState>, req: Request) -> Response {
 async fn token_request(state: &AppState, req: Request) -> Result<(AuthenticatedClient, String), Response> {
     let (headers, params, ip) = read_request(req).await?;
     let client = authenticate(state, &headers, &params, ip).await?;
-    let token = params.get("token").ok_or_else(|| fail(OAuthError::InvalidRequest("token is required")))?;
+    let token = params.get("token").ok_or_else(|| fail(OAuthError::invalid_request("token is required")))?;
     Ok((client, token.to_string()))
 }
 

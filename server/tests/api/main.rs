@@ -13,6 +13,7 @@ mod authz;
 mod cli;
 mod credentials;
 mod db;
+mod errors;
 mod files;
 mod limits;
 mod oauth;

@@ -7,8 +7,8 @@
 
 use crate::common::*;
 use app::backend::tokens::service as tokens;
-use app::backend::tokens::TokenRejection;
 use app::backend::users::service::{self as users, By};
+use app::backend::Error;
 use app::model::Role;
 use axum::http::StatusCode;
 use std::net::IpAddr;
@@ -36,7 +36,7 @@ where
 async fn is_valid(app: &TestApp, token: &str) -> bool {
     match tokens::validate(&app.state, token).await {
         Ok(_) => true,
-        Err(TokenRejection::Invalid) => false,
+        Err(Error::Unauthenticated) => false,
         Err(other) => panic!("validation failed: {other:?}"),
     }
 }

@@ -44,7 +44,7 @@ pub trait Caller {
         if self.holds(role) {
             Ok(())
         } else {
-            Err(super::Error::Forbidden)
+            Err(super::Error::MissingRole(role))
         }
     }
 }
@@ -84,7 +84,7 @@ impl Principal {
         if self.has(role) {
             Ok(())
         } else {
-            Err(super::Error::Forbidden)
+            Err(super::Error::MissingRole(role))
         }
     }
 

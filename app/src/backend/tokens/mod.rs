@@ -11,61 +11,6 @@ pub mod writer;
 use crate::model::Role;
 use std::fmt;
 
-/// An OAuth error as RFC 6749 §5.2 names them. Descriptions are fixed,
-/// ASCII, and never contain a presented secret or token (R6749-41, -42).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OAuthError {
-    InvalidRequest(&'static str),
-    InvalidClient(&'static str),
-    InvalidScope(&'static str),
-    UnauthorizedClient(&'static str),
-    UnsupportedGrantType,
-    /// Too many failed client authentications from this client or address.
-    Throttled {
-        retry_after_secs: u64,
-    },
-    /// The store failed; the client should retry (RFC 7009 §2.2.1).
-    TemporarilyUnavailable,
-}
-
-impl OAuthError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            OAuthError::InvalidRequest(_) | OAuthError::Throttled { .. } => "invalid_request",
-            OAuthError::InvalidClient(_) => "invalid_client",
-            OAuthError::InvalidScope(_) => "invalid_scope",
-            OAuthError::UnauthorizedClient(_) => "unauthorized_client",
-            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
-            OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
-        }
-    }
-
-    pub fn description(&self) -> &'static str {
-        match self {
-            OAuthError::InvalidRequest(d)
-            | OAuthError::InvalidClient(d)
-            | OAuthError::InvalidScope(d)
-            | OAuthError::UnauthorizedClient(d) => d,
-            OAuthError::UnsupportedGrantType => "only the client_credentials grant is supported",
-            OAuthError::Throttled { .. } => "too many failed attempts; retry later",
-            OAuthError::TemporarilyUnavailable => "the service is temporarily unavailable; retry later",
-        }
-    }
-}
-
-impl From<crate::backend::Error> for OAuthError {
-    fn from(e: crate::backend::Error) -> Self {
-        tracing::error!(error = ?e, "token service failure");
-        OAuthError::TemporarilyUnavailable
-    }
-}
-
-impl From<sqlx::Error> for OAuthError {
-    fn from(e: sqlx::Error) -> Self {
-        crate::backend::Error::from(e).into()
-    }
-}
-
 /// A client that proved its secret, with the General Settings read while
 /// authenticating it (one read per request serves the whole request).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,17 +65,6 @@ impl TokenPrincipal {
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
-}
-
-/// Why a bearer token was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokenRejection {
-    /// Unknown, expired, idle, revoked, or its credential or owner changed.
-    Invalid,
-    /// General Settings switched the API off.
-    ApiDisabled,
-    /// The store failed.
-    Unavailable,
 }
 
 /// What introspection reports about an active token (RFC 7662 §2.2).
@@ -225,14 +159,14 @@ pub mod rules {
 
 /// Parses a scope parameter (RFC 6749 §3.3): space-separated tokens of
 /// `%x21 / %x23-5B / %x5D-7E`. Order does not matter; repeats collapse.
-pub fn parse_scope(raw: &str) -> Result<Vec<String>, OAuthError> {
+pub fn parse_scope(raw: &str) -> crate::backend::Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for token in raw.split(' ') {
         if token.is_empty() {
             continue;
         }
         if !token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)) {
-            return Err(OAuthError::InvalidScope("the scope has characters outside the allowed set"));
+            return Err(crate::backend::Error::invalid("scope", "the scope has characters outside the allowed set"));
         }
         if !out.iter().any(|t| t == token) {
             out.push(token.to_string());
@@ -264,24 +198,6 @@ mod tests {
         assert!(parse_scope("bad\"scope").is_err());
         assert!(parse_scope("api:read\ninjected").is_err());
         assert!(parse_scope("emoji😀").is_err());
-    }
-
-    #[test]
-    fn error_texts_stay_within_the_rfc_character_set() {
-        // R6749-41
-        let all = [
-            OAuthError::InvalidRequest("x"),
-            OAuthError::UnsupportedGrantType,
-            OAuthError::Throttled { retry_after_secs: 1 },
-            OAuthError::TemporarilyUnavailable,
-        ];
-        for e in all {
-            for s in [e.code(), e.description()] {
-                assert!(s
-                    .bytes()
-                    .all(|b| b == 0x20 || b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)));
-            }
-        }
     }
 
     #[test]

@@ -20,12 +20,12 @@
 use super::cache::{CachedClient, CachedToken};
 use super::writer::NewToken;
 use super::{parse_scope, roles_to_scope, rules, scope_to_roles};
-use super::{AuthenticatedClient, Introspection, IssuedToken, OAuthError, TokenPrincipal, TokenRejection};
+use super::{AuthenticatedClient, Introspection, IssuedToken, TokenPrincipal};
 use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::service::escape;
 use crate::backend::auth::throttle::{self, Key, Policy};
 use crate::backend::secrets;
-use crate::backend::{settings, AppState};
+use crate::backend::{settings, AppState, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::Role;
 use sqlx::AnyPool;
@@ -59,7 +59,7 @@ fn failure_keys(client_id: &str, ip: IpAddr) -> [Key; 2] {
 /// database (`None`: no such credential). The credential, its owner's
 /// rights generation and the roles usable under it are read in one
 /// statement, so they belong together.
-async fn client(state: &AppState, client_id: &str) -> crate::backend::Result<Option<CachedClient>> {
+async fn client(state: &AppState, client_id: &str) -> Result<Option<CachedClient>> {
     let epoch = state.db.epoch();
     if let Some(c) = epoch.and_then(|e| state.token_cache.client(client_id, e)) {
         return Ok(c);
@@ -83,31 +83,26 @@ async fn client(state: &AppState, client_id: &str) -> crate::backend::Result<Opt
     Ok(c)
 }
 
+/// What a client is told when General Settings switched the API off.
+pub const API_SWITCHED_OFF: &str = "API access is switched off by the administrator";
+
 /// Steps 2–4: API switched on, not throttled, secret right, credential live.
-pub async fn authenticate(
-    state: &AppState,
-    client_id: &str,
-    secret: &str,
-    ip: IpAddr,
-) -> Result<AuthenticatedClient, OAuthError> {
+/// A wrong secret and an unknown client are both `InvalidCredentials`.
+pub async fn authenticate(state: &AppState, client_id: &str, secret: &str, ip: IpAddr) -> Result<AuthenticatedClient> {
     let now = state.clock.unix();
     let s = settings::current(state).await?;
     if !s.api_enabled() {
-        let err = OAuthError::UnauthorizedClient("API access is switched off by the administrator");
-        refused(state, now, client_id, None, ip, &err).await?;
-        return Err(err);
+        return Err(Error::Refused(API_SWITCHED_OFF));
     }
     // Refused while a key is full of failures; otherwise checked, and only
     // a failure takes a slot (auth/throttle.rs, `FrontedThrottle`).
     let keys = failure_keys(client_id, ip);
     let throttled = |wait: u64| {
         tracing::warn!(event = "client_auth", outcome = "throttled", client_id = %escape(client_id), %ip);
-        OAuthError::Throttled { retry_after_secs: wait }
+        Error::Throttled { retry_after_secs: wait }
     };
     if let Some(refusal) = state.oauth_failures.blocked(&keys, now) {
-        let err = throttled(refusal.retry_after_secs);
-        refused(state, now, client_id, None, ip, &err).await?;
-        return Err(err);
+        return Err(throttled(refusal.retry_after_secs));
     }
 
     let found = client(state, client_id).await?;
@@ -130,43 +125,55 @@ pub async fn authenticate(
             usable_roles: c.usable_roles,
             settings: s,
         },
-        other => {
+        _ => {
             if let Some(refusal) = state.oauth_failures.fail(&state.db.pool, &keys, now).await? {
                 // Over the limit: the result is withheld.
-                let err = throttled(refusal.retry_after_secs);
-                refused(state, now, client_id, None, ip, &err).await?;
-                return Err(err);
+                return Err(throttled(refusal.retry_after_secs));
             }
             tracing::warn!(event = "client_auth", outcome = "failure", client_id = %escape(client_id), %ip);
-            let err = OAuthError::InvalidClient("client authentication failed");
-            let known = other.map(|c| Target::credential(&c.id, &c.name));
-            refused(state, now, client_id, known, ip, &err).await?;
-            return Err(err);
+            return Err(Error::InvalidCredentials);
         }
     };
     tracing::debug!(event = "client_auth", outcome = "success", client_id = %client.credential_id, %ip);
     Ok(client)
 }
 
-/// Counts a refused token request for the audit log: why, the client id as
+/// Counts a refused token request for the audit log: the answer given
+/// (`error`, `description`: the OAuth surface's words), the client id as
 /// sent (escaped and clipped: it is attacker-chosen text) and the address.
-/// Never the secret. Nothing is written here: the counts are added up per
-/// minute and flushed with one audit event per credential named
-/// (backend/refusals.rs), so a flood of refusals grows nothing.
-async fn refused(
+/// Never the secret. A client id that names a credential makes the
+/// credential the target, so its history shows the failed attempts; pass
+/// `credential` when the caller knows it, else the id is looked up.
+/// Nothing is written here: the counts are added up per minute and flushed
+/// with one audit event per credential named (backend/refusals.rs), so a
+/// flood of refusals grows nothing.
+pub async fn record_refusal(
     state: &AppState,
-    now: i64,
-    client_id: &str,
-    known: Option<Target>,
-    ip: IpAddr,
-    err: &OAuthError,
-) -> crate::backend::Result<()> {
-    let client_id: String = escape(client_id).chars().take(64).collect();
-    let address = throttle::address_key(ip);
-    // A client id that names a credential: the credential is the target,
-    // so its history shows the failed attempts.
-    state.refusals.record(now, &client_id, &address, err.code(), err.description(), known.as_ref());
+    request: RefusedRequest<'_>,
+    error: &str,
+    description: &str,
+) -> Result<()> {
+    let now = state.clock.unix();
+    let target = match request.credential {
+        Some(c) => Some(client_target(c)),
+        None if request.look_up => client(state, request.client_id).await?.map(|c| Target::credential(&c.id, &c.name)),
+        None => None,
+    };
+    let client_id: String = escape(request.client_id).chars().take(64).collect();
+    let address = throttle::address_key(request.ip);
+    state.refusals.record(now, &client_id, &address, error, description, target.as_ref());
     Ok(())
+}
+
+/// Who a refused token request came from, for [`record_refusal`].
+pub struct RefusedRequest<'a> {
+    pub client_id: &'a str,
+    pub ip: IpAddr,
+    /// The authenticated client, when it got that far.
+    pub credential: Option<&'a AuthenticatedClient>,
+    /// Whether to look up the credential the client id names (a failed
+    /// authentication; not a refusal before the secret was checked).
+    pub look_up: bool,
 }
 
 fn client_target(client: &AuthenticatedClient) -> Target {
@@ -182,7 +189,7 @@ pub async fn issue(
     state: &AppState,
     client: &AuthenticatedClient,
     requested_scope: Option<&str>,
-) -> Result<IssuedToken, OAuthError> {
+) -> Result<IssuedToken> {
     let now = state.clock.unix();
     let s = &client.settings;
     let usable = client.usable_roles.clone();
@@ -193,10 +200,7 @@ pub async fn issue(
                 match Role::from_slug(token) {
                     Some(role) if usable.contains(&role) => roles.push(role),
                     _ => {
-                        let err = OAuthError::InvalidScope("the requested scope exceeds what this credential may use");
-                        refused(state, now, &client.credential_id, Some(client_target(client)), client.ip, &err)
-                            .await?;
-                        return Err(err);
+                        return Err(Error::invalid("scope", "the requested scope exceeds what this credential may use"))
                     }
                 }
             }
@@ -206,9 +210,7 @@ pub async fn issue(
         _ => usable,
     };
     if roles.is_empty() {
-        let err = OAuthError::InvalidScope("this credential has no usable role: its owner holds none of its roles");
-        refused(state, now, &client.credential_id, Some(client_target(client)), client.ip, &err).await?;
-        return Err(err);
+        return Err(Error::invalid("scope", "this credential has no usable role: its owner holds none of its roles"));
     }
 
     let token = secrets::new_access_token(&state.secret_key);
@@ -251,7 +253,7 @@ enum Stored {
 /// credential, its owner and the roles) and applies every rule
 /// (`super::rules`). Its last use is the later of the stored one and one
 /// seen here but not yet written.
-async fn load(state: &AppState, key: &str, now: i64, s: &settings::Settings) -> crate::backend::Result<Stored> {
+async fn load(state: &AppState, key: &str, now: i64, s: &settings::Settings) -> Result<Stored> {
     let rows = super::repo::load_token(&state.db.pool, key).await?;
     let Some(t) = rows.first() else {
         return Ok(Stored::Unknown);
@@ -303,12 +305,7 @@ async fn load(state: &AppState, key: &str, now: i64, s: &settings::Settings) -> 
 /// (so that nothing, not even a clock stepped back, revives it), audited
 /// once: only by the request that marks it. No epoch moves: no cached
 /// answer said otherwise, as the caches check the time rules themselves.
-async fn load_live(
-    state: &AppState,
-    key: &str,
-    now: i64,
-    s: &settings::Settings,
-) -> crate::backend::Result<Option<CachedToken>> {
+async fn load_live(state: &AppState, key: &str, now: i64, s: &settings::Settings) -> Result<Option<CachedToken>> {
     match load(state, key, now, s).await? {
         Stored::Live(t) => Ok(Some(t)),
         Stored::Unknown | Stored::Dead { unmarked: None, .. } => Ok(None),
@@ -332,23 +329,18 @@ async fn load_live(
 /// endpoint: [`crate::backend::usage`].) A token validated before in this
 /// cache epoch is answered from memory, with the time rules checked again;
 /// otherwise from the database.
-pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal, TokenRejection> {
+pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal> {
     let now = state.clock.unix();
-    let unavailable = |e: crate::backend::Error| {
-        tracing::error!(error = ?e, "token validation failed");
-        TokenRejection::Unavailable
-    };
-    let s = settings::current(state).await.map_err(unavailable)?;
+    let s = settings::current(state).await?;
     if !s.api_enabled() {
-        return Err(TokenRejection::ApiDisabled);
+        return Err(Error::Refused(API_SWITCHED_OFF));
     }
-    let key = state.secret_key.token_key(token).ok_or(TokenRejection::Invalid)?;
+    let key = state.secret_key.token_key(token).ok_or(Error::Unauthenticated)?;
     let epoch = state.db.epoch();
     let principal = match epoch.and_then(|e| state.token_cache.token(&key, e, now, &s)) {
         Some(p) => p,
         None => {
-            let mut live =
-                load_live(state, &key, now, &s).await.map_err(unavailable)?.ok_or(TokenRejection::Invalid)?;
+            let mut live = load_live(state, &key, now, &s).await?.ok_or(Error::Unauthenticated)?;
             live.last_used_at = now;
             let principal = live.principal.clone();
             if let Some(epoch) = epoch {
@@ -363,11 +355,7 @@ pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal, T
 
 /// RFC 7662: active only for a live token issued to the calling client.
 /// Introspection does not count as use.
-pub async fn introspect(
-    state: &AppState,
-    client: &AuthenticatedClient,
-    token: &str,
-) -> Result<Option<Introspection>, OAuthError> {
+pub async fn introspect(state: &AppState, client: &AuthenticatedClient, token: &str) -> Result<Option<Introspection>> {
     let now = state.clock.unix();
     let Some(key) = state.secret_key.token_key(token) else {
         return Ok(None);
@@ -385,7 +373,7 @@ pub async fn introspect(
 /// dead tokens are fine (200, §2.2) and write nothing; another client's
 /// token is refused and left alone. Only a revocation that ends a live
 /// token commits, and only it moves the cache epoch.
-pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str) -> Result<(), OAuthError> {
+pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str) -> Result<()> {
     let Some(key) = state.secret_key.token_key(token) else {
         return Ok(());
     };
@@ -397,7 +385,7 @@ pub async fn revoke(state: &AppState, client: &AuthenticatedClient, token: &str)
             if credential_id != client.credential_id =>
         {
             tracing::warn!(event = "token_revoke_refused", client_id = %client.credential_id);
-            Err(OAuthError::InvalidRequest("the token was not issued to this client"))
+            Err(Error::invalid("token", "the token was not issued to this client"))
         }
         Stored::Dead { .. } => Ok(()),
         Stored::Live(_) => {
@@ -436,7 +424,7 @@ const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 /// tokens issued before that lifetime plus the keeping time are all due.
 /// They are the first keys of the tokens' own index (ADR 0003): no index on
 /// the expiry, which every issued token would have to write, is needed.
-pub async fn purge_expired(pool: &AnyPool, now: i64) -> crate::backend::Result<u64> {
+pub async fn purge_expired(pool: &AnyPool, now: i64) -> Result<u64> {
     use crate::model::settings_bounds::TOKEN_LIFETIME_SECS;
     let expired_before = now - KEEP_EXPIRED_SECS;
     let key_bound = secrets::issue_order_bound(expired_before - TOKEN_LIFETIME_SECS.1);

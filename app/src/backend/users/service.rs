@@ -77,7 +77,7 @@ impl By<'_> {
             By::Operator => Ok(()),
             By::User(p) => p.require(Role::UserManager),
             By::Client(t, _) if t.has(Role::UserManager) => Ok(()),
-            By::Client(..) => Err(Error::Forbidden),
+            By::Client(..) => Err(Error::MissingRole(Role::UserManager)),
         }
     }
 
