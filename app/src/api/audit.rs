@@ -17,7 +17,8 @@ pub async fn audit_events(
     outcome: Option<String>,
     page: Option<i64>,
 ) -> Result<AuditPage, AppError> {
-    use crate::backend::{auditing, context};
+    use crate::api::context;
+    use crate::backend::auditing;
     let filter = crate::model::AuditFilter { from, to, actor, credential, event, outcome };
     let state = context::app_state()?;
     let principal = context::require_principal()?;
@@ -33,7 +34,8 @@ pub async fn audited_credentials(
     dir: Option<String>,
     page: Option<i64>,
 ) -> Result<AuditedCredentialPage, AppError> {
-    use crate::backend::{auditing, context};
+    use crate::api::context;
+    use crate::backend::auditing;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
     let query = auditing::query_from_params(q, view, sort, dir, page);
@@ -43,7 +45,8 @@ pub async fn audited_credentials(
 /// Any credential's tracked API use.
 #[server(prefix = "/admin/fn", endpoint = "audit/usage")]
 pub async fn audited_usage(id: String) -> Result<CredentialUsage, AppError> {
-    use crate::backend::{auditing, context};
+    use crate::api::context;
+    use crate::backend::auditing;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
     Ok(auditing::usage(&state, &principal, &id).await?)

@@ -23,7 +23,8 @@ pub async fn list_credentials(
     dir: Option<String>,
     page: Option<i64>,
 ) -> Result<CredentialPage, AppError> {
-    use crate::backend::{context, credentials::service};
+    use crate::api::context;
+    use crate::backend::credentials::service;
     use crate::model::CredentialSort;
 
     let state = context::app_state()?;
@@ -36,7 +37,8 @@ pub async fn list_credentials(
 /// The roles the caller may grant and the expiry limits.
 #[server(prefix = "/admin/fn", endpoint = "credentials/form")]
 pub async fn credential_form() -> Result<CredentialFormData, AppError> {
-    use crate::backend::{context, credentials::service};
+    use crate::api::context;
+    use crate::backend::credentials::service;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
     Ok(service::form_data(&state, &principal).await?)
@@ -45,7 +47,8 @@ pub async fn credential_form() -> Result<CredentialFormData, AppError> {
 /// One of the caller's credentials (for the edit page).
 #[server(prefix = "/admin/fn", endpoint = "credentials/get")]
 pub async fn get_credential(id: String) -> Result<CredentialSummary, AppError> {
-    use crate::backend::{context, credentials::service};
+    use crate::api::context;
+    use crate::backend::credentials::service;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
     Ok(service::get(&state, &principal, &id).await?)
@@ -58,7 +61,8 @@ pub async fn create_credential(
     expires_on: String,
     roles: Option<Vec<String>>,
 ) -> Result<CreatedSecret, AppError> {
-    use crate::backend::{context, credentials::service};
+    use crate::api::context;
+    use crate::backend::credentials::service;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
     Ok(service::create(&state, &principal, input(name, expires_on, roles)).await?)
@@ -72,7 +76,8 @@ pub async fn update_credential(
     expires_on: String,
     roles: Option<Vec<String>>,
 ) -> Result<(), AppError> {
-    use crate::backend::{context, credentials::service};
+    use crate::api::context;
+    use crate::backend::credentials::service;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
     Ok(service::update(&state, &principal, &id, input(name, expires_on, roles)).await?)
@@ -81,7 +86,8 @@ pub async fn update_credential(
 /// Replaces the secret; the old one stops working at once.
 #[server(prefix = "/admin/fn", endpoint = "credentials/regenerate")]
 pub async fn regenerate_secret(id: String) -> Result<CreatedSecret, AppError> {
-    use crate::backend::{context, credentials::service};
+    use crate::api::context;
+    use crate::backend::credentials::service;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
     Ok(service::regenerate(&state, &principal, &id).await?)
@@ -90,7 +96,8 @@ pub async fn regenerate_secret(id: String) -> Result<CreatedSecret, AppError> {
 /// Deletes one of the caller's credentials.
 #[server(prefix = "/admin/fn", endpoint = "credentials/delete")]
 pub async fn delete_credential(id: String) -> Result<(), AppError> {
-    use crate::backend::{context, credentials::service};
+    use crate::api::context;
+    use crate::backend::credentials::service;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
     Ok(service::delete(&state, &principal, &id).await?)
@@ -99,7 +106,8 @@ pub async fn delete_credential(id: String) -> Result<(), AppError> {
 /// The tracked API use of one of the caller's credentials.
 #[server(prefix = "/admin/fn", endpoint = "credentials/usage")]
 pub async fn credential_usage(id: String) -> Result<crate::model::CredentialUsage, AppError> {
-    use crate::backend::{context, credentials::service};
+    use crate::api::context;
+    use crate::backend::credentials::service;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
     Ok(service::usage(&state, &principal, &id).await?)

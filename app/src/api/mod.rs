@@ -4,6 +4,8 @@
 //! [`crate::SERVER_FN_PREFIX`].
 
 pub mod audit;
+#[cfg(feature = "ssr")]
+pub mod context;
 pub mod credentials;
 pub mod session;
 pub mod settings;

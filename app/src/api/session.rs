@@ -8,8 +8,8 @@ use leptos::prelude::*;
 /// `next` (a local path) or the home page.
 #[server(prefix = "/admin/fn", endpoint = "login")]
 pub async fn login(username: String, password: Password, next: Option<String>) -> Result<(), AppError> {
+    use crate::api::context;
     use crate::backend::auth::{service, Secret};
-    use crate::backend::context;
 
     let state = context::app_state()?;
     let session = context::session()?;
@@ -26,7 +26,8 @@ pub async fn login(username: String, password: Password, next: Option<String>) -
 /// Signs out: the session is destroyed on the server.
 #[server(prefix = "/admin/fn", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::backend::{auth::service, context};
+    use crate::api::context;
+    use crate::backend::auth::service;
 
     let state = context::app_state()?;
     let session = context::session()?;
@@ -42,6 +43,6 @@ pub async fn logout() -> Result<(), AppError> {
 /// The signed-in user, or `None`.
 #[server(prefix = "/admin/fn", endpoint = "me")]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
-    use crate::backend::context;
+    use crate::api::context;
     Ok(context::principal()?.map(|p| p.to_current_user()))
 }

@@ -7,7 +7,8 @@ use leptos::prelude::*;
 
 #[server(prefix = "/admin/fn", endpoint = "settings/get")]
 pub async fn get_settings() -> Result<SettingsView, AppError> {
-    use crate::backend::{context, settings};
+    use crate::api::context;
+    use crate::backend::settings;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
     Ok(settings::get(&state, &principal).await?)
@@ -24,7 +25,8 @@ pub async fn update_settings(
     session_absolute_hours: String,
     role_change_ends: Option<String>,
 ) -> Result<SettingsView, AppError> {
-    use crate::backend::{context, settings};
+    use crate::api::context;
+    use crate::backend::settings;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
     let input = settings::SettingsInput {

@@ -20,7 +20,8 @@ fn chosen_password(p: Option<Password>) -> Option<crate::backend::auth::Secret> 
 /// One page of users, filtered by username or display name.
 #[server(prefix = "/admin/fn", endpoint = "users/list")]
 pub async fn list_users(q: Option<String>, page: Option<i64>) -> Result<UserPage, AppError> {
-    use crate::backend::{context, users::service};
+    use crate::api::context;
+    use crate::backend::users::service;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
     Ok(service::list(&state.db, state.clock.unix(), &principal, q.as_deref().unwrap_or(""), page.unwrap_or(1)).await?)
@@ -28,7 +29,8 @@ pub async fn list_users(q: Option<String>, page: Option<i64>) -> Result<UserPage
 
 #[server(prefix = "/admin/fn", endpoint = "users/get")]
 pub async fn get_user(id: String) -> Result<UserDetail, AppError> {
-    use crate::backend::{context, users::service};
+    use crate::api::context;
+    use crate::backend::users::service;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
     Ok(service::detail(&state.db, state.clock.unix(), &principal, &id).await?)
@@ -43,7 +45,7 @@ pub async fn create_user(
     password: Option<Password>,
     roles: Option<Vec<String>>,
 ) -> Result<IssuedPassword, AppError> {
-    use crate::backend::context;
+    use crate::api::context;
     use crate::backend::users::service::{self, By, NewUserInput};
     let state = context::app_state()?;
     let principal = context::require_principal()?;
@@ -62,7 +64,7 @@ pub async fn create_user(
 
 #[server(prefix = "/admin/fn", endpoint = "users/grant")]
 pub async fn grant_role(id: String, role: String) -> Result<(), AppError> {
-    use crate::backend::context;
+    use crate::api::context;
     use crate::backend::users::service::{self, By};
     let state = context::app_state()?;
     let principal = context::require_principal()?;
@@ -74,7 +76,7 @@ pub async fn grant_role(id: String, role: String) -> Result<(), AppError> {
 /// Revokes a role: tokens carrying it die at once.
 #[server(prefix = "/admin/fn", endpoint = "users/revoke")]
 pub async fn revoke_role(id: String, role: String) -> Result<(), AppError> {
-    use crate::backend::context;
+    use crate::api::context;
     use crate::backend::users::service::{self, By};
     let state = context::app_state()?;
     let principal = context::require_principal()?;
@@ -86,7 +88,7 @@ pub async fn revoke_role(id: String, role: String) -> Result<(), AppError> {
 /// Deactivates (`active` = "false") or reactivates a user.
 #[server(prefix = "/admin/fn", endpoint = "users/active")]
 pub async fn set_user_active(id: String, active: bool) -> Result<(), AppError> {
-    use crate::backend::context;
+    use crate::api::context;
     use crate::backend::users::service::{self, By};
     let state = context::app_state()?;
     let principal = context::require_principal()?;
@@ -97,7 +99,7 @@ pub async fn set_user_active(id: String, active: bool) -> Result<(), AppError> {
 /// Sets a new password (generated when empty) and ends the user's sessions.
 #[server(prefix = "/admin/fn", endpoint = "users/password")]
 pub async fn reset_password(id: String, password: Option<Password>) -> Result<IssuedPassword, AppError> {
-    use crate::backend::context;
+    use crate::api::context;
     use crate::backend::users::service::{self, By};
     let state = context::app_state()?;
     let principal = context::require_principal()?;

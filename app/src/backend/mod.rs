@@ -7,7 +7,6 @@ pub mod auditing;
 pub mod auth;
 pub mod changes;
 pub mod clock;
-pub mod context;
 pub mod credentials;
 pub mod db;
 pub mod error;

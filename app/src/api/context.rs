@@ -4,8 +4,8 @@
 //! with `?`); the server gives its response the error's status in one place
 //! (the server's `middleware::server_fn_status`).
 
-use super::auth::{ClientIp, CurrentPrincipal, Principal};
-use super::AppState;
+use crate::backend::auth::{ClientIp, CurrentPrincipal, Principal};
+use crate::backend::AppState;
 use crate::error::AppError;
 use http::request::Parts;
 use leptos::prelude::*;
