@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 /// directories 0700). Call it first in `main`, before any thread starts.
 pub fn restrict_new_files() {
     #[cfg(unix)]
+    #[allow(unsafe_code)]
     // SAFETY: umask(2) cannot fail and only sets the process's file mode
     // creation mask; it touches no memory.
     unsafe {

@@ -7,7 +7,6 @@ use leptos::prelude::*;
 
 /// One page of audit events matching the filters, newest first.
 #[server(prefix = "/admin/fn", endpoint = "audit/events")]
-#[allow(clippy::too_many_arguments)]
 pub async fn audit_events(
     from: Option<String>,
     to: Option<String>,

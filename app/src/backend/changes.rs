@@ -61,6 +61,7 @@ impl SharedCounter {
         // SAFETY: the file is at least 8 bytes long and only ever grows
         // (no process of ours truncates it); the mapping lives as long as
         // `self`, and it is used only through the atomic below.
+        #[allow(unsafe_code)]
         let map = unsafe { memmap2::MmapOptions::new().len(8).map_mut(&file)? };
         Ok(SharedCounter { map })
     }
@@ -69,7 +70,10 @@ impl SharedCounter {
         // SAFETY: a mapping starts on a page boundary, so it is aligned for
         // a u64; it is 8 bytes long and outlives the reference. Atomics on
         // a shared mapping are coherent across processes.
-        unsafe { &*(self.map.as_ptr() as *const AtomicU64) }
+        #[allow(unsafe_code)]
+        unsafe {
+            &*(self.map.as_ptr() as *const AtomicU64)
+        }
     }
 }
 
