@@ -38,14 +38,6 @@ pub struct AuditEntry {
     pub details: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntry>,
-    pub total: i64,
-    pub page: i64,
-    pub per_page: i64,
-}
-
 /// Every event type the application writes to the audit log: one list, for
 /// the services that write them and for the Audit page's filter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -199,13 +191,4 @@ impl AuditedCredential {
             "active"
         }
     }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditedCredentialPage {
-    pub items: Vec<AuditedCredential>,
-    pub total: i64,
-    pub page: i64,
-    pub per_page: i64,
-    pub now: i64,
 }

@@ -1,7 +1,7 @@
 //! Application credentials: as lists and forms show them, the secret shown
 //! once, and their tracked API use.
 
-use super::Role;
+use super::{Page, Role};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -65,15 +65,12 @@ pub struct EffectiveRights {
     pub missing: Vec<(Role, i64)>,
 }
 
-/// One page of the signed-in user's credentials.
+/// One page of the signed-in user's credentials. On the wire the page's
+/// fields stand beside `api_enabled`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CredentialPage {
-    pub items: Vec<CredentialSummary>,
-    pub total: i64,
-    pub page: i64,
-    pub per_page: i64,
-    /// Server time, for "in 12 days" and "3 hours ago".
-    pub now: i64,
+pub struct CredentialList {
+    #[serde(flatten)]
+    pub page: Page<CredentialSummary>,
     /// General Settings' API switch: when off, no credential gets tokens.
     pub api_enabled: bool,
 }

@@ -7,6 +7,7 @@
 
 mod audit;
 mod credentials;
+mod page;
 mod roles;
 mod settings;
 mod time;
@@ -14,6 +15,7 @@ mod users;
 
 pub use self::audit::*;
 pub use self::credentials::*;
+pub use self::page::*;
 pub use self::roles::*;
 pub use self::settings::*;
 pub use self::time::*;

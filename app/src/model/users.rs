@@ -63,15 +63,6 @@ pub struct UserSummary {
     pub credentials: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserPage {
-    pub items: Vec<UserSummary>,
-    pub total: i64,
-    pub page: i64,
-    pub per_page: i64,
-    pub now: i64,
-}
-
 /// One user, with what the caller may do to them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserDetail {

@@ -12,7 +12,7 @@ use crate::backend::tokens::repo::{self as tokens, Reason};
 use crate::backend::tokens::TokenPrincipal;
 use crate::backend::{Db, Error, Result};
 use crate::model::AuditEvent;
-use crate::model::{Role, UserDetail, UserPage, UserSummary};
+use crate::model::{Page, Role, UserDetail, UserSummary};
 use std::net::IpAddr;
 
 pub const BOOTSTRAP_USERNAME: &str = "admin";
@@ -394,7 +394,7 @@ pub async fn list_with_roles(db: &Db) -> Result<Vec<UserWithRoles>> {
 pub const PER_PAGE: i64 = 25;
 
 /// One page of users, filtered by username or display name.
-pub async fn list(db: &Db, now: i64, principal: &Principal, filter: &str, page: i64) -> Result<UserPage> {
+pub async fn list(db: &Db, now: i64, principal: &Principal, filter: &str, page: i64) -> Result<Page<UserSummary>> {
     principal.require(Role::UserManager)?;
     let page = page.max(1);
     let filter: String = filter.trim().chars().take(100).collect();
@@ -403,7 +403,7 @@ pub async fn list(db: &Db, now: i64, principal: &Principal, filter: &str, page: 
     for u in users {
         items.push(summary(db, u).await?);
     }
-    Ok(UserPage { items, total, page, per_page: PER_PAGE, now })
+    Ok(Page { items, total, page, per_page: PER_PAGE, now })
 }
 
 async fn summary(db: &Db, u: repo::ListedUser) -> Result<UserSummary> {

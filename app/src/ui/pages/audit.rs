@@ -7,8 +7,8 @@ use crate::api::audit::{audit_events, audited_credentials, audited_usage};
 use crate::api::credentials::credential_usage;
 use crate::error::AppError;
 use crate::model::{
-    format_date, format_time_of_day, relative_time, AuditEntry, AuditPage, AuditedCredential, AuditedCredentialPage,
-    CredentialUsage, CredentialView, AUDIT_EVENT_TYPES, SECS_PER_DAY,
+    format_date, format_time_of_day, relative_time, AuditEntry, AuditedCredential, CredentialUsage, CredentialView,
+    Page, AUDIT_EVENT_TYPES, SECS_PER_DAY,
 };
 use crate::ui::components::{link_with, CredentialRoleChip, PageHead, SortHeader, TableFooter};
 use leptos::either::Either;
@@ -114,7 +114,7 @@ fn error_alert(e: AppError) -> impl IntoView {
 }
 
 #[component]
-fn AuditTable(page: AuditPage) -> impl IntoView {
+fn AuditTable(page: Page<AuditEntry>) -> impl IntoView {
     if page.total == 0 {
         return Either::Left(view! {
             <div class="empty-state">
@@ -254,7 +254,7 @@ pub fn AllCredentialsPage() -> impl IntoView {
 }
 
 #[component]
-fn AuditedTable(page: AuditedCredentialPage) -> impl IntoView {
+fn AuditedTable(page: Page<AuditedCredential>) -> impl IntoView {
     if page.total == 0 {
         return Either::Left(view! {
             <div class="empty-state">

@@ -8,8 +8,8 @@ use crate::api::credentials::{
 };
 use crate::error::AppError;
 use crate::model::{
-    format_date, relative_time, CreatedSecret, CredentialFormData, CredentialPage, CredentialSummary, EffectiveRights,
-    SECS_PER_DAY,
+    format_date, relative_time, CreatedSecret, CredentialFormData, CredentialList, CredentialSummary, EffectiveRights,
+    Page, SECS_PER_DAY,
 };
 use crate::ui::components::{
     use_hydrated, CopyButton, CredentialFields, CredentialRoleChip, EffectiveRightsNote, FormValues, Modal, PageHead,
@@ -104,9 +104,9 @@ pub fn CredentialsPage() -> impl IntoView {
         <Transition fallback=|| view! { <div class="page-loading">"Loading…"</div> }>
             {move || Suspend::new(async move {
                 match list.await {
-                    Ok(page) => Either::Left(view! {
-                        <ApiSwitchedOff enabled=page.api_enabled />
-                        <CredentialTable page dialog />
+                    Ok(CredentialList { page, api_enabled }) => Either::Left(view! {
+                        <ApiSwitchedOff enabled=api_enabled />
+                        <CredentialTable page api_enabled dialog />
                     }),
                     Err(e) => Either::Right(view! { <div class="alert alert-error" role="alert">{e.to_string()}</div> }),
                 }
@@ -117,7 +117,7 @@ pub fn CredentialsPage() -> impl IntoView {
 }
 
 #[component]
-fn CredentialTable(page: CredentialPage, dialog: RwSignal<Dialog>) -> impl IntoView {
+fn CredentialTable(page: Page<CredentialSummary>, api_enabled: bool, dialog: RwSignal<Dialog>) -> impl IntoView {
     let query = use_query_map();
     let filtered = !query.read_untracked().get("q").unwrap_or_default().is_empty();
     if page.total == 0 {
@@ -147,7 +147,6 @@ fn CredentialTable(page: CredentialPage, dialog: RwSignal<Dialog>) -> impl IntoV
     }
 
     let now = page.now;
-    let api_enabled = page.api_enabled;
     let rows = page.items.iter().cloned().map(|c| view! { <CredentialRow c now api_enabled dialog /> }).collect_view();
     let (total, current, per_page) = (page.total, page.page, page.per_page);
 

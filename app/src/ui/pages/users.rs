@@ -6,7 +6,8 @@
 use crate::api::users::{get_user, list_users, CreateUser, GrantRole, ResetPassword, RevokeRole, SetUserActive};
 use crate::error::AppError;
 use crate::model::{
-    format_date, relative_time, CurrentUser, IssuedPassword, Role, RoleChangeRule, RoleGroup, UserDetail, UserPage,
+    format_date, relative_time, CurrentUser, IssuedPassword, Page, Role, RoleChangeRule, RoleGroup, UserDetail,
+    UserSummary,
 };
 use crate::ui::components::{use_hydrated, Modal, PageHead, RoleChip, SecretField, TableFooter};
 use leptos::either::Either;
@@ -82,7 +83,7 @@ pub fn UsersPage() -> impl IntoView {
 }
 
 #[component]
-fn UserTable(page: UserPage) -> impl IntoView {
+fn UserTable(page: Page<UserSummary>) -> impl IntoView {
     if page.total == 0 {
         return Either::Left(view! {
             <div class="empty-state">
