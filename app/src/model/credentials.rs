@@ -27,10 +27,28 @@ pub struct CredentialSummary {
     pub secret_rotated_at: i64,
 }
 
+/// The roles a new token of a credential gets: those of the credential's
+/// roles that its owner holds now, each once, in catalogue order. Each role
+/// on the credential comes with whether the owner holds it. The pages ask it
+/// of a credential as listed; the token service of the credential and its
+/// owner as they stood at a rights generation (`tokens::rules::usable_roles`).
+pub fn token_roles(credential_roles: impl IntoIterator<Item = (Role, bool)>) -> Vec<Role> {
+    let mut roles: Vec<Role> = credential_roles.into_iter().filter_map(|(role, held)| held.then_some(role)).collect();
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
+/// [`token_roles`] of a credential's roles as listed: a role is held unless
+/// it is marked revoked.
+fn listed_token_roles(roles: &[CredentialRole]) -> Vec<Role> {
+    token_roles(roles.iter().map(|r| (r.role, r.revoked_at.is_none())))
+}
+
 impl CredentialSummary {
     /// Roles new tokens would get now.
     pub fn effective_roles(&self) -> Vec<Role> {
-        self.roles.iter().filter(|r| r.revoked_at.is_none()).map(|r| r.role).collect()
+        listed_token_roles(&self.roles)
     }
 
     /// What a token request would get right now, and why anything is
@@ -156,6 +174,42 @@ pub struct CredentialUsage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_token_gets_the_credentials_roles_the_owner_holds_once_each_in_catalogue_order() {
+        use Role::*;
+        assert_eq!(
+            token_roles([(WorkCreator, true), (TeamLeader, false), (Auditor, true)]),
+            vec![WorkCreator, Auditor]
+        );
+        assert_eq!(
+            token_roles([(TeamLeader, true), (WorkCreator, true), (TeamLeader, true)]),
+            vec![WorkCreator, TeamLeader],
+            "sorted, and a role given twice counts once"
+        );
+        assert!(token_roles([(WorkCreator, false), (TeamLeader, false)]).is_empty(), "none held");
+        assert!(token_roles([]).is_empty(), "no role on the credential");
+    }
+
+    #[test]
+    fn a_listed_credential_gives_new_tokens_its_roles_not_marked_revoked() {
+        let role = |role, revoked_at| CredentialRole { role, revoked_at };
+        let c = CredentialSummary {
+            id: "id".into(),
+            name: "n".into(),
+            roles: vec![
+                role(Role::ServiceAgent, Some(0)),
+                role(Role::WorkCreator, None),
+                role(Role::TeamLeader, Some(1_795_000_000)),
+                role(Role::Auditor, None),
+            ],
+            expires_at: 0,
+            created_at: 0,
+            last_used_at: None,
+            secret_rotated_at: 0,
+        };
+        assert_eq!(c.effective_roles(), vec![Role::WorkCreator, Role::Auditor]);
+    }
 
     #[test]
     fn a_created_secret_is_redacted_in_debug_output() {
