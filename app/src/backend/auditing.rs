@@ -416,7 +416,7 @@ pub async fn credentials_csv(state: &AppState, principal: &Principal, q: &Creden
             &c.owner_username,
             &held.join(" "),
             &lost.join(" "),
-            c.status(now),
+            c.status(now).as_str(),
             &iso_time(c.expires_at),
             &iso_time(c.created_at),
             &c.last_used_at.map(iso_time).unwrap_or_default(),

@@ -1,6 +1,6 @@
 //! For Auditors: the audit log and every credential.
 
-use super::CredentialRole;
+use super::{CredentialRole, CredentialStatus};
 use serde::{Deserialize, Serialize};
 
 /// Filters of the audit page, as they travel in the URL.
@@ -182,13 +182,37 @@ pub struct AuditedCredential {
 }
 
 impl AuditedCredential {
-    pub fn status(&self, now: i64) -> &'static str {
-        if self.deleted_at.is_some() {
-            "deleted"
-        } else if self.expires_at <= now {
-            "expired"
-        } else {
-            "active"
-        }
+    /// Auditors see a credential's lifecycle: deleted, expired or active.
+    pub fn status(&self, now: i64) -> CredentialStatus {
+        CredentialStatus::of(now, self.expires_at, self.deleted_at, &self.roles).lifecycle()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Role, SECS_PER_DAY};
+
+    #[test]
+    fn auditors_see_a_credential_as_deleted_expired_or_active() {
+        let c = |expires_at, deleted_at, revoked_at| AuditedCredential {
+            id: "id".into(),
+            name: "n".into(),
+            owner_id: "o".into(),
+            owner_username: "u".into(),
+            roles: vec![CredentialRole { role: Role::Auditor, revoked_at }],
+            expires_at,
+            created_at: 0,
+            last_used_at: None,
+            deleted_at,
+            secret_rotated_at: 0,
+            live_tokens: 0,
+        };
+        let far = 1000 + 100 * SECS_PER_DAY;
+        assert_eq!(c(far, Some(500), None).status(1000), CredentialStatus::Deleted);
+        assert_eq!(c(1000, None, None).status(1000), CredentialStatus::Expired);
+        assert_eq!(c(1001, None, None).status(1000), CredentialStatus::Active, "expiring soon");
+        assert_eq!(c(far, None, Some(0)).status(1000), CredentialStatus::Active, "no usable role");
+        assert_eq!(c(far, None, None).status(1000), CredentialStatus::Active);
     }
 }

@@ -1,7 +1,7 @@
 //! Application credentials: as lists and forms show them, the secret shown
 //! once, and their tracked API use.
 
-use super::{Page, Role};
+use super::{Page, Role, SECS_PER_DAY};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -51,6 +51,11 @@ impl CredentialSummary {
         listed_token_roles(&self.roles)
     }
 
+    /// Where the (live) credential stands at `now`.
+    pub fn status(&self, now: i64) -> CredentialStatus {
+        CredentialStatus::of(now, self.expires_at, None, &self.roles)
+    }
+
     /// What a token request would get right now, and why anything is
     /// missing: the credential's effective rights at a glance.
     pub fn effective_rights(&self, now: i64, api_enabled: bool) -> EffectiveRights {
@@ -68,6 +73,59 @@ impl CredentialSummary {
             roles: if blocked.is_some() { Vec::new() } else { self.effective_roles() },
             blocked: blocked.map(str::to_string),
             missing,
+        }
+    }
+}
+
+/// Credentials expiring within this many days are marked "Expires soon".
+pub const EXPIRES_SOON_DAYS: i64 = 14;
+
+/// Where a credential stands: the first of these that holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialStatus {
+    Deleted,
+    /// Its expiry has passed: it gets no token.
+    Expired,
+    /// It expires within [`EXPIRES_SOON_DAYS`].
+    ExpiresSoon,
+    /// Its owner holds none of its roles: it gets no token.
+    NoUsableRole,
+    Active,
+}
+
+impl CredentialStatus {
+    /// The status at `now` of a credential that expires at `expires_at`,
+    /// was deleted at `deleted_at` (if it was) and has `roles`.
+    pub fn of(now: i64, expires_at: i64, deleted_at: Option<i64>, roles: &[CredentialRole]) -> Self {
+        if deleted_at.is_some() {
+            CredentialStatus::Deleted
+        } else if expires_at <= now {
+            CredentialStatus::Expired
+        } else if expires_at - now <= EXPIRES_SOON_DAYS * SECS_PER_DAY {
+            CredentialStatus::ExpiresSoon
+        } else if listed_token_roles(roles).is_empty() {
+            CredentialStatus::NoUsableRole
+        } else {
+            CredentialStatus::Active
+        }
+    }
+
+    /// Deleted, expired or active: the status without its warnings.
+    pub fn lifecycle(self) -> Self {
+        match self {
+            CredentialStatus::ExpiresSoon | CredentialStatus::NoUsableRole => CredentialStatus::Active,
+            other => other,
+        }
+    }
+
+    /// Its name in exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialStatus::Deleted => "deleted",
+            CredentialStatus::Expired => "expired",
+            CredentialStatus::ExpiresSoon => "expires_soon",
+            CredentialStatus::NoUsableRole => "no_usable_role",
+            CredentialStatus::Active => "active",
         }
     }
 }
@@ -209,6 +267,54 @@ mod tests {
             secret_rotated_at: 0,
         };
         assert_eq!(c.effective_roles(), vec![Role::WorkCreator, Role::Auditor]);
+    }
+
+    #[test]
+    fn a_credentials_status_is_the_first_that_holds_of_deleted_expired_expiring_soon_unusable_active() {
+        use CredentialStatus::*;
+        const NOW: i64 = 1_795_000_000;
+        const SOON: i64 = EXPIRES_SOON_DAYS * SECS_PER_DAY;
+        let held = [CredentialRole { role: Role::WorkCreator, revoked_at: None }];
+        let lost = [CredentialRole { role: Role::WorkCreator, revoked_at: Some(NOW - 1) }];
+        let far = NOW + SOON + 1;
+        let status =
+            |expires_at, deleted_at, roles: &[CredentialRole]| CredentialStatus::of(NOW, expires_at, deleted_at, roles);
+        assert_eq!(status(far, Some(NOW), &held), Deleted);
+        assert_eq!(status(NOW - 1, Some(NOW), &lost), Deleted, "deleted before anything else");
+        assert_eq!(status(NOW, None, &held), Expired, "at its expiry");
+        assert_eq!(status(NOW - 1, None, &lost), Expired, "expired before unusable");
+        assert_eq!(status(NOW + 1, None, &held), ExpiresSoon);
+        assert_eq!(status(NOW + SOON, None, &held), ExpiresSoon, "the last second of the warning");
+        assert_eq!(status(NOW + 1, None, &lost), ExpiresSoon, "expiring soon before unusable");
+        assert_eq!(status(far, None, &lost), NoUsableRole);
+        assert_eq!(status(far, None, &[]), NoUsableRole, "no role at all");
+        assert_eq!(status(far, None, &held), Active);
+    }
+
+    #[test]
+    fn the_lifecycle_of_a_status_leaves_out_the_warnings() {
+        use CredentialStatus::*;
+        let all = [Deleted, Expired, ExpiresSoon, NoUsableRole, Active];
+        assert_eq!(all.map(CredentialStatus::lifecycle), [Deleted, Expired, Active, Active, Active]);
+        assert_eq!(
+            all.map(CredentialStatus::as_str),
+            ["deleted", "expired", "expires_soon", "no_usable_role", "active"]
+        );
+    }
+
+    #[test]
+    fn a_listed_credential_is_never_deleted() {
+        let c = CredentialSummary {
+            id: "id".into(),
+            name: "n".into(),
+            roles: vec![CredentialRole { role: Role::Auditor, revoked_at: None }],
+            expires_at: 100 + 30 * SECS_PER_DAY,
+            created_at: 0,
+            last_used_at: None,
+            secret_rotated_at: 0,
+        };
+        assert_eq!(c.status(100), CredentialStatus::Active);
+        assert_eq!(c.status(100 + 20 * SECS_PER_DAY), CredentialStatus::ExpiresSoon);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Small shared pieces of UI, one module per kind.
 
+mod badges;
 mod chips;
 mod copy;
 mod dialog;
@@ -7,6 +8,7 @@ mod hydration;
 mod page_head;
 mod table;
 
+pub use badges::CredentialStatusBadge;
 pub use chips::{revoked_tooltip, CredentialRoleChip, RoleChip};
 pub use copy::{CopyButton, SecretField};
 pub use dialog::Modal;

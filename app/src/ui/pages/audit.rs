@@ -10,7 +10,7 @@ use crate::model::{
     format_date, format_time_of_day, relative_time, AuditEntry, AuditedCredential, CredentialUsage, CredentialView,
     Page, AUDIT_EVENT_TYPES, SECS_PER_DAY,
 };
-use crate::ui::components::{link_with, CredentialRoleChip, PageHead, SortHeader, TableFooter};
+use crate::ui::components::{link_with, CredentialRoleChip, CredentialStatusBadge, PageHead, SortHeader, TableFooter};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -292,11 +292,7 @@ fn AuditedTable(page: Page<AuditedCredential>) -> impl IntoView {
 
 #[component]
 fn AuditedRow(c: AuditedCredential, now: i64) -> impl IntoView {
-    let status = match c.status(now) {
-        "deleted" => view! { <span class="badge badge-muted">"Deleted"</span> }.into_any(),
-        "expired" => view! { <span class="badge badge-danger">"Expired"</span> }.into_any(),
-        _ => view! { <span class="badge badge-success">"Active"</span> }.into_any(),
-    };
+    let status = c.status(now);
     let roles = c.roles.iter().cloned().map(|role| view! { <CredentialRoleChip role /> }).collect_view();
     let last_used = c.last_used_at.map(|t| relative_time(now, t)).unwrap_or_else(|| "Never".to_string());
     let age_days = (now - c.secret_rotated_at) / SECS_PER_DAY;
@@ -309,7 +305,7 @@ fn AuditedRow(c: AuditedCredential, now: i64) -> impl IntoView {
             </td>
             <td>{c.owner_username}</td>
             <td><div class="chips">{roles}</div></td>
-            <td>{status}</td>
+            <td><CredentialStatusBadge status /></td>
             <td>
                 <div>{format_date(c.expires_at)}</div>
                 <div class="muted">{relative_time(now, c.expires_at)}</div>

@@ -8,16 +8,15 @@ use super::rights::EffectiveRightsNote;
 use crate::api::credentials::{
     credential_form, list_credentials, CreateCredential, DeleteCredential, RegenerateSecret, UpdateCredential,
 };
-use crate::model::{format_date, relative_time, CredentialList, CredentialSummary, Page, SECS_PER_DAY};
-use crate::ui::components::{use_hydrated, CopyButton, CredentialRoleChip, PageHead, SortHeader, TableFooter};
+use crate::model::{format_date, relative_time, CredentialList, CredentialSummary, Page};
+use crate::ui::components::{
+    use_hydrated, CopyButton, CredentialRoleChip, CredentialStatusBadge, PageHead, SortHeader, TableFooter,
+};
 use leptos::either::Either;
 use leptos::ev::MouseEvent;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-
-/// Credentials expiring within this many days get an "Expires soon" badge.
-pub const EXPIRES_SOON_DAYS: i64 = 14;
 
 #[component]
 pub fn CredentialsPage() -> impl IntoView {
@@ -178,15 +177,7 @@ fn CredentialRow(c: CredentialSummary, now: i64, api_enabled: bool, dialog: RwSi
     let id = c.id.clone();
     let short_id = format!("{}…", &id[..8.min(id.len())]);
     let roles = c.roles.iter().cloned().map(|role| view! { <CredentialRoleChip role /> }).collect_view();
-    let status = if c.expires_at <= now {
-        view! { <span class="badge badge-danger">"Expired"</span> }.into_any()
-    } else if c.expires_at - now <= EXPIRES_SOON_DAYS * SECS_PER_DAY {
-        view! { <span class="badge badge-warning">"Expires soon"</span> }.into_any()
-    } else if c.effective_roles().is_empty() {
-        view! { <span class="badge badge-muted" title="You no longer hold any of its roles: it cannot obtain tokens.">"No usable role"</span> }.into_any()
-    } else {
-        view! { <span class="badge badge-success">"Active"</span> }.into_any()
-    };
+    let status = c.status(now);
     let last_used = c.last_used_at.map(|t| relative_time(now, t)).unwrap_or_else(|| "Never".to_string());
     let open = move |d: Dialog| {
         move |ev: MouseEvent| {
@@ -217,7 +208,7 @@ fn CredentialRow(c: CredentialSummary, now: i64, api_enabled: bool, dialog: RwSi
                 <div class="chips">{roles}</div>
                 <EffectiveRightsNote rights=row_rights />
             </td>
-            <td>{status}</td>
+            <td><CredentialStatusBadge status /></td>
             <td>
                 <div>{format_date(c.expires_at)}</div>
                 <div class="muted">{relative_time(now, c.expires_at)}</div>
