@@ -115,6 +115,20 @@ impl Role {
     }
 }
 
+/// Only Administrators grant or remove Administrator, and only they manage
+/// the account of an Administrator (change its roles, reset its password,
+/// deactivate it): otherwise a User Manager could take over the account
+/// that holds every right. `holder_roles` are the roles of whoever asks.
+pub fn may_handle_administrator(holder_roles: &[Role]) -> bool {
+    holder_roles.contains(&Role::Administrator)
+}
+
+/// The roles someone may grant or remove, in catalogue order: every role,
+/// Administrator only when they may handle it ([`may_handle_administrator`]).
+pub fn grantable_roles(handles_administrator: bool) -> Vec<Role> {
+    Role::ALL.into_iter().filter(|r| *r != Role::Administrator || handles_administrator).collect()
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
@@ -133,6 +147,23 @@ mod tests {
             assert!(role.slug().bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)));
         }
         assert_eq!(Role::from_slug("Service_Agent"), None, "slugs are case-sensitive");
+    }
+
+    #[test]
+    fn only_a_holder_of_administrator_may_handle_administrator() {
+        assert!(may_handle_administrator(&[Role::Administrator]));
+        assert!(may_handle_administrator(&[Role::UserManager, Role::Administrator]));
+        assert!(!may_handle_administrator(&[]));
+        assert!(!may_handle_administrator(&[Role::UserManager]));
+        let every_other: Vec<Role> = Role::ALL.into_iter().filter(|r| *r != Role::Administrator).collect();
+        assert!(!may_handle_administrator(&every_other), "every other role together is not enough");
+    }
+
+    #[test]
+    fn administrator_is_grantable_only_by_whoever_may_handle_it() {
+        assert_eq!(grantable_roles(true), Role::ALL.to_vec());
+        let every_other: Vec<Role> = Role::ALL.into_iter().filter(|r| *r != Role::Administrator).collect();
+        assert_eq!(grantable_roles(false), every_other);
     }
 
     #[test]

@@ -88,8 +88,8 @@ impl By<'_> {
     fn may_handle_administrator(self) -> bool {
         match self {
             By::Operator => true,
-            By::User(p) => p.has(Role::Administrator),
-            By::Client(t, _) => t.has(Role::Administrator),
+            By::User(p) => crate::model::may_handle_administrator(&p.roles),
+            By::Client(t, _) => crate::model::may_handle_administrator(&t.roles),
         }
     }
 
@@ -426,11 +426,8 @@ pub async fn detail(db: &Db, now: i64, principal: &Principal, user_id: &str) -> 
     let by = By::User(principal);
     // The rule of `may_change_roles_of`, for the page.
     let can_manage_account = by.may_handle_administrator() || !user.roles.contains(&Role::Administrator);
-    let manageable: Vec<Role> = if can_manage_account {
-        Role::ALL.into_iter().filter(|r| *r != Role::Administrator || by.may_handle_administrator()).collect()
-    } else {
-        Vec::new()
-    };
+    let manageable: Vec<Role> =
+        if can_manage_account { crate::model::grantable_roles(by.may_handle_administrator()) } else { Vec::new() };
     Ok(UserDetail {
         revoked: repo::revoked_roles(&db.pool, &user.id).await?,
         is_self: user.id == principal.user_id,

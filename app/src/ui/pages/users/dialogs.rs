@@ -4,16 +4,14 @@
 use super::role_groups;
 use crate::api::users::{CreateUser, RevokeRole, SetUserActive};
 use crate::error::AppError;
-use crate::model::{CurrentUser, IssuedPassword, Role, UserDetail};
+use crate::model::{grantable_roles, may_handle_administrator, CurrentUser, IssuedPassword, Role, UserDetail};
 use crate::ui::components::{Modal, SecretField};
 use leptos::either::Either;
 use leptos::prelude::*;
 
-/// Roles the signed-in user may hand out: all but Administrator, which
-/// only Administrators grant.
+/// Roles the signed-in user may hand out.
 fn grantable_by(me: Option<&CurrentUser>) -> Vec<Role> {
-    let admin = me.is_some_and(|u| u.has(Role::Administrator));
-    Role::ALL.into_iter().filter(|r| *r != Role::Administrator || admin).collect()
+    grantable_roles(me.is_some_and(|u| may_handle_administrator(&u.roles)))
 }
 
 #[component]
