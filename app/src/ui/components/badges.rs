@@ -19,3 +19,13 @@ pub fn CredentialStatusBadge(status: CredentialStatus) -> impl IntoView {
         CredentialStatus::Active => view! { <span class="badge badge-success">"Active"</span> }.into_any(),
     }
 }
+
+/// Whether a user's account is active.
+#[component]
+pub fn UserStatusBadge(active: bool) -> impl IntoView {
+    if active {
+        view! { <span class="badge badge-success">"Active"</span> }.into_any()
+    } else {
+        view! { <span class="badge badge-muted">"Deactivated"</span> }.into_any()
+    }
+}

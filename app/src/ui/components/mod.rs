@@ -8,7 +8,7 @@ mod hydration;
 mod page_head;
 mod table;
 
-pub use badges::CredentialStatusBadge;
+pub use badges::{CredentialStatusBadge, UserStatusBadge};
 pub use chips::{revoked_tooltip, CredentialRoleChip, RoleChip};
 pub use copy::{CopyButton, SecretField};
 pub use dialog::Modal;

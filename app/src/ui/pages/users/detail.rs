@@ -4,7 +4,7 @@ use super::dialogs::{Confirm, ConfirmDialogs, IssuedPasswordPanel};
 use super::role_groups;
 use crate::api::users::{get_user, GrantRole, ResetPassword, RevokeRole, SetUserActive};
 use crate::model::{format_date, relative_time, IssuedPassword, Role, RoleChangeRule, UserDetail};
-use crate::ui::components::Modal;
+use crate::ui::components::{Modal, UserStatusBadge};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -58,11 +58,6 @@ fn UserDetailView(
     error: Signal<Option<String>>,
 ) -> impl IntoView {
     let u = d.user.clone();
-    let status = if u.active {
-        view! { <span class="badge badge-success">"Active"</span> }.into_any()
-    } else {
-        view! { <span class="badge badge-muted">"Deactivated"</span> }.into_any()
-    };
     let user_id = u.id.clone();
     let held = u.roles.clone();
     let revoked = d.revoked.clone();
@@ -158,7 +153,7 @@ fn UserDetailView(
         <Title text=format!("{} · Users", u.display_name) />
         <div class="page-head">
             <div>
-                <h1>{u.display_name.clone()} " " {status}</h1>
+                <h1>{u.display_name.clone()} " " <UserStatusBadge active=u.active /></h1>
                 <p class="muted">
                     <span class="mono">{u.username.clone()}</span>
                     {format!(" · created {} · {} credential{}", format_date(u.created_at), u.credentials, if u.credentials == 1 { "" } else { "s" })}

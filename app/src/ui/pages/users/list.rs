@@ -3,7 +3,7 @@
 use super::dialogs::{IssuedPasswordPanel, NewUserForm};
 use crate::api::users::{list_users, CreateUser};
 use crate::model::{format_date, relative_time, IssuedPassword, Page, UserSummary};
-use crate::ui::components::{use_hydrated, Modal, PageHead, RoleChip, TableFooter};
+use crate::ui::components::{use_hydrated, Modal, PageHead, RoleChip, TableFooter, UserStatusBadge};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -93,11 +93,6 @@ fn UserTable(page: Page<UserSummary>) -> impl IntoView {
         .into_iter()
         .map(|u| {
             let roles = u.roles.iter().map(|r| view! { <RoleChip role=*r /> }).collect_view();
-            let status = if u.active {
-                view! { <span class="badge badge-success">"Active"</span> }.into_any()
-            } else {
-                view! { <span class="badge badge-muted">"Deactivated"</span> }.into_any()
-            };
             let no_roles = u.roles.is_empty().then(|| view! { <span class="muted">"No roles"</span> });
             view! {
                 <tr>
@@ -106,7 +101,7 @@ fn UserTable(page: Page<UserSummary>) -> impl IntoView {
                         <div class="muted mono">{u.username.clone()}</div>
                     </td>
                     <td><div class="chips">{roles}{no_roles}</div></td>
-                    <td>{status}</td>
+                    <td><UserStatusBadge active=u.active /></td>
                     <td>{u.credentials}</td>
                     <td title=format_date(u.created_at)>{relative_time(now, u.created_at)}</td>
                     <td class="actions">
