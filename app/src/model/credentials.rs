@@ -60,17 +60,18 @@ impl CredentialSummary {
     /// missing: the credential's effective rights at a glance.
     pub fn effective_rights(&self, now: i64, api_enabled: bool) -> EffectiveRights {
         let missing: Vec<(Role, i64)> = self.roles.iter().filter_map(|r| r.revoked_at.map(|at| (r.role, at))).collect();
+        let roles = self.effective_roles();
         let blocked = if !api_enabled {
             Some("API access is switched off in General Settings.")
-        } else if self.expires_at <= now {
+        } else if self.status(now) == CredentialStatus::Expired {
             Some("The credential has expired.")
-        } else if self.effective_roles().is_empty() {
+        } else if roles.is_empty() {
             Some("You no longer hold any of its roles.")
         } else {
             None
         };
         EffectiveRights {
-            roles: if blocked.is_some() { Vec::new() } else { self.effective_roles() },
+            roles: if blocked.is_some() { Vec::new() } else { roles },
             blocked: blocked.map(str::to_string),
             missing,
         }
@@ -315,6 +316,33 @@ mod tests {
         };
         assert_eq!(c.status(100), CredentialStatus::Active);
         assert_eq!(c.status(100 + 20 * SECS_PER_DAY), CredentialStatus::ExpiresSoon);
+    }
+
+    #[test]
+    fn the_rights_note_says_why_a_credential_gets_no_token_or_which_roles_it_misses() {
+        let c = |expires_at, roles: Vec<CredentialRole>| CredentialSummary {
+            id: "id".into(),
+            name: "n".into(),
+            roles,
+            expires_at,
+            created_at: 0,
+            last_used_at: None,
+            secret_rotated_at: 0,
+        };
+        let role = |role, revoked_at| CredentialRole { role, revoked_at };
+        let mixed = || vec![role(Role::WorkCreator, None), role(Role::TeamLeader, Some(7))];
+        let rights = c(1000, mixed()).effective_rights(100, true);
+        assert_eq!(rights.roles, vec![Role::WorkCreator]);
+        assert_eq!(rights.blocked, None);
+        assert_eq!(rights.missing, vec![(Role::TeamLeader, 7)]);
+        let blocked = |c: CredentialSummary, api_enabled| c.effective_rights(100, api_enabled).blocked.unwrap();
+        assert!(blocked(c(1000, mixed()), false).starts_with("API access is switched off"));
+        assert!(blocked(c(100, mixed()), false).starts_with("API access"), "the switch first");
+        assert_eq!(blocked(c(100, mixed()), true), "The credential has expired.");
+        let lost = || vec![role(Role::TeamLeader, Some(7))];
+        assert_eq!(blocked(c(100, lost()), true), "The credential has expired.", "expiry before roles");
+        assert_eq!(blocked(c(1000, lost()), true), "You no longer hold any of its roles.");
+        assert!(c(100, mixed()).effective_rights(100, true).roles.is_empty(), "blocked: no roles");
     }
 
     #[test]
