@@ -470,7 +470,8 @@ pub async fn credential_command(state: &AppState, cmd: CredentialCommand) -> any
             loop {
                 let p = credentials::list(state, &owner, "", app::model::CredentialSort::Name, false, page)
                     .await
-                    .map_err(from_domain)?;
+                    .map_err(from_domain)?
+                    .page;
                 let done = p.page * p.per_page >= p.total;
                 items.extend(p.items);
                 if done {

@@ -2,7 +2,7 @@
 //! credential. All read-only; the auditing service checks the role.
 
 use crate::error::AppError;
-use crate::model::{AuditPage, AuditedCredentialPage, CredentialUsage};
+use crate::model::{AuditEntry, AuditedCredential, CredentialUsage, Page};
 use leptos::prelude::*;
 
 /// One page of audit events matching the filters, newest first.
@@ -15,7 +15,7 @@ pub async fn audit_events(
     event: Option<String>,
     outcome: Option<String>,
     page: Option<i64>,
-) -> Result<AuditPage, AppError> {
+) -> Result<Page<AuditEntry>, AppError> {
     use crate::api::context;
     use crate::backend::auditing;
     let filter = crate::model::AuditFilter { from, to, actor, credential, event, outcome };
@@ -32,7 +32,7 @@ pub async fn audited_credentials(
     sort: Option<String>,
     dir: Option<String>,
     page: Option<i64>,
-) -> Result<AuditedCredentialPage, AppError> {
+) -> Result<Page<AuditedCredential>, AppError> {
     use crate::api::context;
     use crate::backend::auditing;
     let state = context::app_state()?;

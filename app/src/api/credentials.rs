@@ -3,7 +3,7 @@
 //! in the answers of `create_credential` and `regenerate_secret`.
 
 use crate::error::AppError;
-use crate::model::{CreatedSecret, CredentialFormData, CredentialPage, CredentialSummary};
+use crate::model::{CreatedSecret, CredentialFormData, CredentialList, CredentialSummary};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -22,7 +22,7 @@ pub async fn list_credentials(
     sort: Option<String>,
     dir: Option<String>,
     page: Option<i64>,
-) -> Result<CredentialPage, AppError> {
+) -> Result<CredentialList, AppError> {
     use crate::api::context;
     use crate::backend::credentials::service;
     use crate::model::CredentialSort;

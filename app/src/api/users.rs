@@ -3,7 +3,7 @@
 //! Administrator and self-lock-out guards live in the service.
 
 use crate::error::AppError;
-use crate::model::{IssuedPassword, Password, UserDetail, UserPage};
+use crate::model::{IssuedPassword, Page, Password, UserDetail, UserSummary};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -19,7 +19,7 @@ fn chosen_password(p: Option<Password>) -> Option<crate::backend::auth::Secret> 
 
 /// One page of users, filtered by username or display name.
 #[server(prefix = "/admin/fn", endpoint = "users/list")]
-pub async fn list_users(q: Option<String>, page: Option<i64>) -> Result<UserPage, AppError> {
+pub async fn list_users(q: Option<String>, page: Option<i64>) -> Result<Page<UserSummary>, AppError> {
     use crate::api::context;
     use crate::backend::users::service;
     let state = context::app_state()?;

@@ -6,8 +6,8 @@ use super::audit::{StoredEvent, COLUMNS};
 use super::auth::{Caller, Principal};
 use super::{AppState, Error, Result};
 use crate::model::{
-    parse_date, AuditEntry, AuditFilter, AuditPage, AuditedCredential, AuditedCredentialPage, CredentialSort,
-    CredentialUsage, CredentialView, Role, SECS_PER_DAY,
+    parse_date, AuditEntry, AuditFilter, AuditedCredential, CredentialSort, CredentialUsage, CredentialView, Page,
+    Role, SECS_PER_DAY,
 };
 use sqlx::FromRow;
 
@@ -136,14 +136,15 @@ fn entry(e: StoredEvent) -> AuditEntry {
 
 /// One page of audit events, newest first: Auditors (the audit page, and
 /// `GET /api/v1/audit` with an `auditor` token).
-pub async fn events(state: &AppState, who: &impl Caller, filter: &AuditFilter, page: i64) -> Result<AuditPage> {
+pub async fn events(state: &AppState, who: &impl Caller, filter: &AuditFilter, page: i64) -> Result<Page<AuditEntry>> {
     who.require_role(Role::Auditor)?;
     let page = page.max(1);
     let w = audit_where(filter)?;
     let count = format!("select count(*) from audit_events where {}", w.sql());
     let total: i64 = bind_args!(sqlx::query_scalar::<_, i64>(&count), &w.args).fetch_one(&state.db.pool).await?;
     let rows = select_events(state, &w, EVENTS_PER_PAGE, (page - 1) * EVENTS_PER_PAGE).await?;
-    Ok(AuditPage { items: rows.into_iter().map(entry).collect(), total, page, per_page: EVENTS_PER_PAGE })
+    let items = rows.into_iter().map(entry).collect();
+    Ok(Page { items, total, page, per_page: EVENTS_PER_PAGE, now: state.clock.unix() })
 }
 
 /// The filtered events as CSV, newest first, with each row's hash so an
@@ -378,13 +379,13 @@ pub async fn credentials(
     state: &AppState,
     principal: &Principal,
     q: &CredentialQuery,
-) -> Result<AuditedCredentialPage> {
+) -> Result<Page<AuditedCredential>> {
     principal.require(Role::Auditor)?;
     let now = state.clock.unix();
     let page = q.page.max(1);
     let (items, total) =
         select_credentials(state, q, now, CREDENTIALS_PER_PAGE, (page - 1) * CREDENTIALS_PER_PAGE).await?;
-    Ok(AuditedCredentialPage { items, total, page, per_page: CREDENTIALS_PER_PAGE, now })
+    Ok(Page { items, total, page, per_page: CREDENTIALS_PER_PAGE, now })
 }
 
 /// The filtered credentials as CSV. Never a secret.
@@ -415,7 +416,7 @@ pub async fn credentials_csv(state: &AppState, principal: &Principal, q: &Creden
             &c.owner_username,
             &held.join(" "),
             &lost.join(" "),
-            c.status(now),
+            c.status(now).as_str(),
             &iso_time(c.expires_at),
             &iso_time(c.created_at),
             &c.last_used_at.map(iso_time).unwrap_or_default(),

@@ -42,7 +42,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone() />
                 // Pages answering a plain form post are static: they show
                 // server-side results the client could not reproduce.
-                {use_context::<pages::credential_pages::NoJsOutcome>().is_none().then(|| view! { <HydrationScripts options /> })}
+                {use_context::<pages::credentials::NoJsOutcome>().is_none().then(|| view! { <HydrationScripts options /> })}
                 <MetaTags />
             </head>
             <body>
@@ -65,10 +65,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=layout::Layout ssr=SsrMode::Async>
                     <Route path=path!("/") view=pages::credentials::CredentialsPage ssr=SsrMode::Async />
-                    <Route path=path!("/credentials/new") view=pages::credential_pages::NewCredentialPage ssr=SsrMode::Async />
-                    <Route path=path!("/credentials/:id/edit") view=pages::credential_pages::EditCredentialPage ssr=SsrMode::Async />
-                    <Route path=path!("/credentials/:id/regenerate") view=pages::credential_pages::RegenerateCredentialPage ssr=SsrMode::Async />
-                    <Route path=path!("/credentials/:id/delete") view=pages::credential_pages::DeleteCredentialPage ssr=SsrMode::Async />
+                    <Route path=path!("/credentials/new") view=pages::credentials::NewCredentialPage ssr=SsrMode::Async />
+                    <Route path=path!("/credentials/:id/edit") view=pages::credentials::EditCredentialPage ssr=SsrMode::Async />
+                    <Route path=path!("/credentials/:id/regenerate") view=pages::credentials::RegenerateCredentialPage ssr=SsrMode::Async />
+                    <Route path=path!("/credentials/:id/delete") view=pages::credentials::DeleteCredentialPage ssr=SsrMode::Async />
                     <Route path=path!("/users") view=pages::users::UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/users/:id") view=pages::users::UserDetailPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async />

@@ -10,8 +10,8 @@ use crate::backend::tokens::repo::{self as tokens, Reason};
 use crate::backend::{settings, AppState, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::{
-    format_date, parse_date, CreatedSecret, CredentialFormData, CredentialPage, CredentialSort, CredentialSummary,
-    Role, SECS_PER_DAY,
+    format_date, parse_date, CreatedSecret, CredentialFormData, CredentialList, CredentialSort, CredentialSummary,
+    Page, Role, SECS_PER_DAY,
 };
 
 pub const PER_PAGE: i64 = 25;
@@ -122,7 +122,7 @@ pub async fn list(
     sort: CredentialSort,
     descending: bool,
     page: i64,
-) -> Result<CredentialPage> {
+) -> Result<CredentialList> {
     let page = page.max(1);
     let filter: String = filter.trim().chars().take(100).collect();
     let mut conn = state.db.pool.acquire().await?;
@@ -139,7 +139,7 @@ pub async fn list(
     )
     .await?;
     let api_enabled = settings::repo::load(&state.db.pool).await?.api_enabled();
-    Ok(CredentialPage { items, total, page, per_page: PER_PAGE, now: state.clock.unix(), api_enabled })
+    Ok(CredentialList { page: Page { items, total, page, per_page: PER_PAGE, now: state.clock.unix() }, api_enabled })
 }
 
 pub async fn create(state: &AppState, principal: &Principal, input: CredentialInput) -> Result<CreatedSecret> {

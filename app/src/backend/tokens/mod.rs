@@ -102,14 +102,13 @@ pub mod rules {
     /// owner, in a holding that began no later. A role removed and given
     /// back after `gen` is not the one the token was issued under.
     pub fn usable_roles<'a>(rows: impl IntoIterator<Item = &'a RoleRow>, gen: i64) -> Vec<Role> {
-        let mut roles: Vec<Role> = rows
+        // The credential's roles as of `gen`, each with whether the owner
+        // held it then.
+        let as_of_gen = rows
             .into_iter()
-            .filter(|r| r.added_gen.is_some_and(|a| a <= gen) && r.granted_gen.is_some_and(|g| g <= gen))
-            .filter_map(|r| r.role.as_deref().and_then(Role::from_slug))
-            .collect();
-        roles.sort();
-        roles.dedup();
-        roles
+            .filter(|r| r.added_gen.is_some_and(|a| a <= gen))
+            .filter_map(|r| Some((Role::from_slug(r.role.as_deref()?)?, r.granted_gen.is_some_and(|g| g <= gen))));
+        crate::model::token_roles(as_of_gen)
     }
 
     /// Whether a token issued under `token_gen` carrying `carried` survived

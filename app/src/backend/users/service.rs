@@ -12,7 +12,7 @@ use crate::backend::tokens::repo::{self as tokens, Reason};
 use crate::backend::tokens::TokenPrincipal;
 use crate::backend::{Db, Error, Result};
 use crate::model::AuditEvent;
-use crate::model::{Role, UserDetail, UserPage, UserSummary};
+use crate::model::{Page, Role, UserDetail, UserSummary};
 use std::net::IpAddr;
 
 pub const BOOTSTRAP_USERNAME: &str = "admin";
@@ -88,8 +88,8 @@ impl By<'_> {
     fn may_handle_administrator(self) -> bool {
         match self {
             By::Operator => true,
-            By::User(p) => p.has(Role::Administrator),
-            By::Client(t, _) => t.has(Role::Administrator),
+            By::User(p) => crate::model::may_handle_administrator(&p.roles),
+            By::Client(t, _) => crate::model::may_handle_administrator(&t.roles),
         }
     }
 
@@ -394,7 +394,7 @@ pub async fn list_with_roles(db: &Db) -> Result<Vec<UserWithRoles>> {
 pub const PER_PAGE: i64 = 25;
 
 /// One page of users, filtered by username or display name.
-pub async fn list(db: &Db, now: i64, principal: &Principal, filter: &str, page: i64) -> Result<UserPage> {
+pub async fn list(db: &Db, now: i64, principal: &Principal, filter: &str, page: i64) -> Result<Page<UserSummary>> {
     principal.require(Role::UserManager)?;
     let page = page.max(1);
     let filter: String = filter.trim().chars().take(100).collect();
@@ -403,7 +403,7 @@ pub async fn list(db: &Db, now: i64, principal: &Principal, filter: &str, page: 
     for u in users {
         items.push(summary(db, u).await?);
     }
-    Ok(UserPage { items, total, page, per_page: PER_PAGE, now })
+    Ok(Page { items, total, page, per_page: PER_PAGE, now })
 }
 
 async fn summary(db: &Db, u: repo::ListedUser) -> Result<UserSummary> {
@@ -426,11 +426,8 @@ pub async fn detail(db: &Db, now: i64, principal: &Principal, user_id: &str) -> 
     let by = By::User(principal);
     // The rule of `may_change_roles_of`, for the page.
     let can_manage_account = by.may_handle_administrator() || !user.roles.contains(&Role::Administrator);
-    let manageable: Vec<Role> = if can_manage_account {
-        Role::ALL.into_iter().filter(|r| *r != Role::Administrator || by.may_handle_administrator()).collect()
-    } else {
-        Vec::new()
-    };
+    let manageable: Vec<Role> =
+        if can_manage_account { crate::model::grantable_roles(by.may_handle_administrator()) } else { Vec::new() };
     Ok(UserDetail {
         revoked: repo::revoked_roles(&db.pool, &user.id).await?,
         is_self: user.id == principal.user_id,

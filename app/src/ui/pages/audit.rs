@@ -7,10 +7,10 @@ use crate::api::audit::{audit_events, audited_credentials, audited_usage};
 use crate::api::credentials::credential_usage;
 use crate::error::AppError;
 use crate::model::{
-    format_date, format_time_of_day, relative_time, AuditEntry, AuditPage, AuditedCredential, AuditedCredentialPage,
-    CredentialUsage, CredentialView, AUDIT_EVENT_TYPES, SECS_PER_DAY,
+    format_date, format_time_of_day, relative_time, AuditEntry, AuditedCredential, CredentialUsage, CredentialView,
+    Page, AUDIT_EVENT_TYPES, SECS_PER_DAY,
 };
-use crate::ui::components::{link_with, CredentialRoleChip, PageHead, SortHeader, TableFooter};
+use crate::ui::components::{link_with, CredentialRoleChip, CredentialStatusBadge, PageHead, SortHeader, TableFooter};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -114,7 +114,7 @@ fn error_alert(e: AppError) -> impl IntoView {
 }
 
 #[component]
-fn AuditTable(page: AuditPage) -> impl IntoView {
+fn AuditTable(page: Page<AuditEntry>) -> impl IntoView {
     if page.total == 0 {
         return Either::Left(view! {
             <div class="empty-state">
@@ -254,7 +254,7 @@ pub fn AllCredentialsPage() -> impl IntoView {
 }
 
 #[component]
-fn AuditedTable(page: AuditedCredentialPage) -> impl IntoView {
+fn AuditedTable(page: Page<AuditedCredential>) -> impl IntoView {
     if page.total == 0 {
         return Either::Left(view! {
             <div class="empty-state">
@@ -292,11 +292,7 @@ fn AuditedTable(page: AuditedCredentialPage) -> impl IntoView {
 
 #[component]
 fn AuditedRow(c: AuditedCredential, now: i64) -> impl IntoView {
-    let status = match c.status(now) {
-        "deleted" => view! { <span class="badge badge-muted">"Deleted"</span> }.into_any(),
-        "expired" => view! { <span class="badge badge-danger">"Expired"</span> }.into_any(),
-        _ => view! { <span class="badge badge-success">"Active"</span> }.into_any(),
-    };
+    let status = c.status(now);
     let roles = c.roles.iter().cloned().map(|role| view! { <CredentialRoleChip role /> }).collect_view();
     let last_used = c.last_used_at.map(|t| relative_time(now, t)).unwrap_or_else(|| "Never".to_string());
     let age_days = (now - c.secret_rotated_at) / SECS_PER_DAY;
@@ -309,7 +305,7 @@ fn AuditedRow(c: AuditedCredential, now: i64) -> impl IntoView {
             </td>
             <td>{c.owner_username}</td>
             <td><div class="chips">{roles}</div></td>
-            <td>{status}</td>
+            <td><CredentialStatusBadge status /></td>
             <td>
                 <div>{format_date(c.expires_at)}</div>
                 <div class="muted">{relative_time(now, c.expires_at)}</div>

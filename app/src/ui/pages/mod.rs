@@ -1,5 +1,4 @@
 pub mod audit;
-pub mod credential_pages;
 pub mod credentials;
 pub mod login;
 pub mod not_found;

@@ -3,36 +3,20 @@
 //! a page of its own (`/credentials/...`) that works without JavaScript;
 //! the list's links lead there, and with JavaScript they open the pop-ups.
 
+use super::dialogs::{CredentialDialogs, Dialog};
+use super::rights::EffectiveRightsNote;
 use crate::api::credentials::{
     credential_form, list_credentials, CreateCredential, DeleteCredential, RegenerateSecret, UpdateCredential,
 };
-use crate::error::AppError;
-use crate::model::{
-    format_date, relative_time, CreatedSecret, CredentialFormData, CredentialPage, CredentialSummary, EffectiveRights,
-    SECS_PER_DAY,
-};
+use crate::model::{format_date, relative_time, CredentialList, CredentialSummary, Page};
 use crate::ui::components::{
-    use_hydrated, CopyButton, CredentialFields, CredentialRoleChip, EffectiveRightsNote, FormValues, Modal, PageHead,
-    SecretPanel, SortHeader, TableFooter,
+    use_hydrated, CopyButton, CredentialRoleChip, CredentialStatusBadge, PageHead, SortHeader, TableFooter,
 };
 use leptos::either::Either;
 use leptos::ev::MouseEvent;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-
-/// Credentials expiring within this many days get an "Expires soon" badge.
-pub const EXPIRES_SOON_DAYS: i64 = 14;
-
-#[derive(Clone, Debug, PartialEq)]
-enum Dialog {
-    None,
-    Create,
-    Edit(CredentialSummary, EffectiveRights),
-    Regenerate(CredentialSummary),
-    Delete(CredentialSummary),
-    Secret { secret: CreatedSecret, heading: &'static str },
-}
 
 #[component]
 pub fn CredentialsPage() -> impl IntoView {
@@ -104,9 +88,9 @@ pub fn CredentialsPage() -> impl IntoView {
         <Transition fallback=|| view! { <div class="page-loading">"Loading…"</div> }>
             {move || Suspend::new(async move {
                 match list.await {
-                    Ok(page) => Either::Left(view! {
-                        <ApiSwitchedOff enabled=page.api_enabled />
-                        <CredentialTable page dialog />
+                    Ok(CredentialList { page, api_enabled }) => Either::Left(view! {
+                        <ApiSwitchedOff enabled=api_enabled />
+                        <CredentialTable page api_enabled dialog />
                     }),
                     Err(e) => Either::Right(view! { <div class="alert alert-error" role="alert">{e.to_string()}</div> }),
                 }
@@ -117,7 +101,7 @@ pub fn CredentialsPage() -> impl IntoView {
 }
 
 #[component]
-fn CredentialTable(page: CredentialPage, dialog: RwSignal<Dialog>) -> impl IntoView {
+fn CredentialTable(page: Page<CredentialSummary>, api_enabled: bool, dialog: RwSignal<Dialog>) -> impl IntoView {
     let query = use_query_map();
     let filtered = !query.read_untracked().get("q").unwrap_or_default().is_empty();
     if page.total == 0 {
@@ -147,7 +131,6 @@ fn CredentialTable(page: CredentialPage, dialog: RwSignal<Dialog>) -> impl IntoV
     }
 
     let now = page.now;
-    let api_enabled = page.api_enabled;
     let rows = page.items.iter().cloned().map(|c| view! { <CredentialRow c now api_enabled dialog /> }).collect_view();
     let (total, current, per_page) = (page.total, page.page, page.per_page);
 
@@ -194,15 +177,7 @@ fn CredentialRow(c: CredentialSummary, now: i64, api_enabled: bool, dialog: RwSi
     let id = c.id.clone();
     let short_id = format!("{}…", &id[..8.min(id.len())]);
     let roles = c.roles.iter().cloned().map(|role| view! { <CredentialRoleChip role /> }).collect_view();
-    let status = if c.expires_at <= now {
-        view! { <span class="badge badge-danger">"Expired"</span> }.into_any()
-    } else if c.expires_at - now <= EXPIRES_SOON_DAYS * SECS_PER_DAY {
-        view! { <span class="badge badge-warning">"Expires soon"</span> }.into_any()
-    } else if c.effective_roles().is_empty() {
-        view! { <span class="badge badge-muted" title="You no longer hold any of its roles: it cannot obtain tokens.">"No usable role"</span> }.into_any()
-    } else {
-        view! { <span class="badge badge-success">"Active"</span> }.into_any()
-    };
+    let status = c.status(now);
     let last_used = c.last_used_at.map(|t| relative_time(now, t)).unwrap_or_else(|| "Never".to_string());
     let open = move |d: Dialog| {
         move |ev: MouseEvent| {
@@ -233,7 +208,7 @@ fn CredentialRow(c: CredentialSummary, now: i64, api_enabled: bool, dialog: RwSi
                 <div class="chips">{roles}</div>
                 <EffectiveRightsNote rights=row_rights />
             </td>
-            <td>{status}</td>
+            <td><CredentialStatusBadge status /></td>
             <td>
                 <div>{format_date(c.expires_at)}</div>
                 <div class="muted">{relative_time(now, c.expires_at)}</div>
@@ -258,127 +233,5 @@ fn CredentialRow(c: CredentialSummary, now: i64, api_enabled: bool, dialog: RwSi
                 <a class="btn btn-sm btn-danger" href=format!("/credentials/{id}/delete") on:click=open(d)>"Delete"</a>
             </td>
         </tr>
-    }
-}
-
-#[component]
-fn CredentialDialogs(
-    dialog: RwSignal<Dialog>,
-    form: Resource<Result<CredentialFormData, AppError>>,
-    create: ServerAction<CreateCredential>,
-    update: ServerAction<UpdateCredential>,
-    regenerate: ServerAction<RegenerateSecret>,
-    delete: ServerAction<DeleteCredential>,
-) -> impl IntoView {
-    let close = Callback::new(move |_| dialog.set(Dialog::None));
-    let is = move |f: fn(&Dialog) -> bool| Signal::derive(move || f(&dialog.get()));
-    let create_error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
-    let update_error = Signal::derive(move || update.value().get().and_then(|r| r.err()));
-    let regen_error = move || regenerate.value().get().and_then(|r| r.err()).map(|e| e.to_string());
-    let delete_error = move || delete.value().get().and_then(|r| r.err()).map(|e| e.to_string());
-
-    view! {
-        <Modal open=is(|d| matches!(d, Dialog::Create)) on_close=close label="New credential">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    form.await.ok().map(|data| {
-                        let values = FormValues::for_create(&data);
-                        view! {
-                            <ActionForm action=create>
-                                <div class="modal-head"><h2>"New credential"</h2></div>
-                                <div class="modal-body stack">
-                                    <CredentialFields data values error=create_error prefix="create" />
-                                </div>
-                                <div class="modal-actions">
-                                    <button type="button" class="btn" on:click=move |_| close.run(())>"Cancel"</button>
-                                    <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>
-                                        "Generate key"
-                                    </button>
-                                </div>
-                            </ActionForm>
-                        }
-                    })
-                })}
-            </Transition>
-        </Modal>
-        <Modal open=is(|d| matches!(d, Dialog::Edit(..))) on_close=close label="Edit credential">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let data = form.await.ok();
-                    let Dialog::Edit(c, rights) = dialog.get() else { return None };
-                    let data = data?;
-                    let values = FormValues::for_edit(&c);
-                    Some(view! {
-                        <ActionForm action=update>
-                            <input type="hidden" name="id" value=c.id.clone() />
-                            <div class="modal-head"><h2>"Edit credential"</h2></div>
-                            <div class="modal-body stack">
-                                <EffectiveRightsNote rights full=true />
-                                <CredentialFields data values error=update_error prefix="edit" />
-                            </div>
-                            <div class="modal-actions">
-                                <button type="button" class="btn" on:click=move |_| close.run(())>"Cancel"</button>
-                                <button type="submit" class="btn btn-primary" disabled=move || update.pending().get()>
-                                    "Save changes"
-                                </button>
-                            </div>
-                        </ActionForm>
-                    })
-                })}
-            </Transition>
-        </Modal>
-        <Modal open=is(|d| matches!(d, Dialog::Regenerate(_))) on_close=close label="Regenerate secret">
-            {move || match dialog.get() {
-                Dialog::Regenerate(c) => Some(view! {
-                    <ActionForm action=regenerate>
-                        <input type="hidden" name="id" value=c.id.clone() />
-                        <div class="modal-head"><h2>"Regenerate the secret of " {c.name.clone()} "?"</h2></div>
-                        <div class="modal-body stack">
-                            <p>"The current secret and every token issued with it stop working immediately. "
-                               "The client ID, name, roles and expiry stay the same."</p>
-                            {regen_error().map(|m| view! { <div class="alert alert-error" role="alert">{m}</div> })}
-                        </div>
-                        <div class="modal-actions">
-                            <button type="button" class="btn" autofocus on:click=move |_| close.run(())>"Cancel"</button>
-                            <button type="submit" class="btn btn-danger">"Regenerate secret"</button>
-                        </div>
-                    </ActionForm>
-                }),
-                _ => None,
-            }}
-        </Modal>
-        <Modal open=is(|d| matches!(d, Dialog::Delete(_))) on_close=close label="Delete credential">
-            {move || match dialog.get() {
-                Dialog::Delete(c) => Some(view! {
-                    <ActionForm action=delete>
-                        <input type="hidden" name="id" value=c.id.clone() />
-                        <div class="modal-head"><h2>"Delete " {c.name.clone()} "?"</h2></div>
-                        <div class="modal-body stack">
-                            <p>"The credential can no longer obtain tokens, and every token it holds stops working "
-                               "immediately. Its audit trail is kept. This cannot be undone."</p>
-                            {delete_error().map(|m| view! { <div class="alert alert-error" role="alert">{m}</div> })}
-                        </div>
-                        <div class="modal-actions">
-                            <button type="button" class="btn" autofocus on:click=move |_| close.run(())>"Cancel"</button>
-                            <button type="submit" class="btn btn-danger">"Delete credential"</button>
-                        </div>
-                    </ActionForm>
-                }),
-                _ => None,
-            }}
-        </Modal>
-        <Modal open=is(|d| matches!(d, Dialog::Secret { .. })) on_close=close label="Credential secret">
-            {move || match dialog.get() {
-                Dialog::Secret { secret, heading } => Some(view! {
-                    <div class="modal-body">
-                        <SecretPanel secret heading />
-                    </div>
-                    <div class="modal-actions">
-                        <button type="button" class="btn btn-primary" on:click=move |_| close.run(())>"Done"</button>
-                    </div>
-                }),
-                _ => None,
-            }}
-        </Modal>
     }
 }

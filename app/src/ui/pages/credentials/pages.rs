@@ -3,10 +3,11 @@
 //! answered by the server with the next page (the secret, shown once, or
 //! the form again with its errors and the values typed so far).
 
+use super::form::{CredentialFields, FormValues};
+use super::secret::SecretPanel;
 use crate::api::credentials::{credential_form, get_credential};
 use crate::error::AppError;
 use crate::model::{CreatedSecret, CredentialFormData, CredentialSummary};
-use crate::ui::components::{CredentialFields, FormValues, SecretPanel};
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
