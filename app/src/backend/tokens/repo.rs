@@ -1,12 +1,18 @@
-//! Recording a token's death. Every event that kills tokens marks them
-//! revoked in the same transaction, with the reason, so that no later event
-//! (a role granted back, a clock that jumps) can revive them (LC-06). The
-//! validation path re-checks the live state as well, as a second line.
+//! SQL for tokens: the writer's insert of issued tokens, the one-statement
+//! reads of a client and of a token with everything their rules need, the
+//! purge of long-expired rows, and recording a token's death.
+//!
+//! Every event that kills tokens marks them revoked in the same transaction,
+//! with the reason, so that no later event (a role granted back, a clock that
+//! jumps) can revive them (LC-06). The validation path re-checks the live
+//! state as well, as a second line.
 
+use super::writer::NewToken;
 use crate::backend::changes::RightsChange;
+use crate::backend::db::values_list;
 use crate::backend::Result;
 use crate::model::Role;
-use sqlx::{Any, AnyPool, Executor, FromRow};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, FromRow};
 
 /// Why tokens died; stored in `tokens.revoked_reason`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +131,31 @@ pub async fn revoke_one<'e>(ex: impl Executor<'e, Database = Any>, key: &str, re
     .execute(ex)
     .await?;
     Ok(res.rows_affected())
+}
+
+/// Inserts issued tokens in one statement (a writer's batch), each last used
+/// when it was issued. A plain transaction: a new token changes no cached
+/// answer.
+pub async fn insert_issued(conn: &mut AnyConnection, tokens: &[NewToken]) -> Result<()> {
+    let sql = format!(
+        "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version, \
+         rights_gen) values {}",
+        values_list(conn, tokens.len(), 8)
+    );
+    let mut q = sqlx::query(&sql);
+    for t in tokens {
+        q = q
+            .bind(t.key.as_str())
+            .bind(t.credential_id.as_str())
+            .bind(t.roles.as_str())
+            .bind(t.issued_at)
+            .bind(t.expires_at)
+            .bind(t.issued_at)
+            .bind(t.secret_version)
+            .bind(t.rights_gen);
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// A credential and its owner as issuance needs them, read in one
