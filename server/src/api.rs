@@ -1,7 +1,7 @@
 //! The bearer-protected API under `/api/v1` (RFC 6750). One extractor,
 //! [`Bearer`], validates the token; each handler states the role it needs.
 
-use app::backend::auditing;
+use app::backend::audit;
 use app::backend::auth::ClientIp;
 use app::backend::credentials::repo as credentials;
 use app::backend::tokens::{service, TokenPrincipal, TokenRejection};
@@ -244,7 +244,7 @@ async fn list_audit_events(
         let body = json!({ "error": "invalid_request", "error_description": "page must be a whole number" });
         return (StatusCode::BAD_REQUEST, Json(body)).into_response();
     };
-    let page = match auditing::events(&state, &bearer.0, &filter, page.unwrap_or(1)).await {
+    let page = match audit::events(&state, &bearer.0, &filter, page.unwrap_or(1)).await {
         Ok(page) => page,
         Err(app::backend::Error::Invalid { message, .. }) => return invalid_request(&message),
         Err(e) => return internal(e).into_response(),

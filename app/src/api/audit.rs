@@ -17,11 +17,11 @@ pub async fn audit_events(
     outcome: Option<String>,
     page: Option<i64>,
 ) -> Result<AuditPage, AppError> {
-    use crate::backend::{auditing, context};
+    use crate::backend::{audit, context};
     let filter = crate::model::AuditFilter { from, to, actor, credential, event, outcome };
     let state = context::app_state()?;
     let principal = context::require_principal().or_else(context::fail)?;
-    auditing::events(&state, &principal, &filter, page.unwrap_or(1)).await.or_else(context::fail)
+    audit::events(&state, &principal, &filter, page.unwrap_or(1)).await.or_else(context::fail)
 }
 
 /// One page of every user's credentials (never a secret).
@@ -33,18 +33,18 @@ pub async fn audited_credentials(
     dir: Option<String>,
     page: Option<i64>,
 ) -> Result<AuditedCredentialPage, AppError> {
-    use crate::backend::{auditing, context};
+    use crate::backend::{audit, context};
     let state = context::app_state()?;
     let principal = context::require_principal().or_else(context::fail)?;
-    let query = auditing::query_from_params(q, view, sort, dir, page);
-    auditing::credentials(&state, &principal, &query).await.or_else(context::fail)
+    let query = audit::query_from_params(q, view, sort, dir, page);
+    audit::credentials(&state, &principal, &query).await.or_else(context::fail)
 }
 
 /// Any credential's tracked API use.
 #[server(prefix = "/admin/fn", endpoint = "audit/usage")]
 pub async fn audited_usage(id: String) -> Result<CredentialUsage, AppError> {
-    use crate::backend::{auditing, context};
+    use crate::backend::{audit, context};
     let state = context::app_state()?;
     let principal = context::require_principal().or_else(context::fail)?;
-    auditing::usage(&state, &principal, &id).await.or_else(context::fail)
+    audit::usage(&state, &principal, &id).await.or_else(context::fail)
 }

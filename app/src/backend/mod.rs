@@ -3,7 +3,6 @@
 //! CLI all call into here, so every rule is enforced in exactly one place.
 
 pub mod audit;
-pub mod auditing;
 pub mod auth;
 pub mod changes;
 pub mod clock;
