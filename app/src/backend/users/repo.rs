@@ -240,14 +240,22 @@ pub async fn find_listed(pool: &sqlx::AnyPool, user_id: &str) -> Result<Option<L
         .await?)
 }
 
+/// A role a user held and lost.
+#[derive(FromRow)]
+struct RevokedRoleRow {
+    role: String,
+    revoked_at: i64,
+}
+
 /// Roles the user held and lost, with when.
 pub async fn revoked_roles<'e>(ex: impl Executor<'e, Database = Any>, user_id: &str) -> Result<Vec<(Role, i64)>> {
-    let rows: Vec<(String, i64)> =
+    let rows: Vec<RevokedRoleRow> =
         sqlx::query_as("select role, revoked_at from user_roles where user_id = $1 and revoked_at is not null")
             .bind(user_id)
             .fetch_all(ex)
             .await?;
-    let mut out: Vec<(Role, i64)> = rows.into_iter().filter_map(|(s, at)| Some((Role::from_slug(&s)?, at))).collect();
+    let mut out: Vec<(Role, i64)> =
+        rows.into_iter().filter_map(|r| Some((Role::from_slug(&r.role)?, r.revoked_at))).collect();
     out.sort();
     Ok(out)
 }
