@@ -446,3 +446,113 @@ pub fn settings_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a 
     }
     form
 }
+
+/// Rows written straight into the tables, for tests that need many of them,
+/// or states the services never leave behind (a role held at a chosen
+/// generation, a token of a chosen age). No audit event, no epoch move.
+pub mod rows {
+    use sqlx::AnyPool;
+
+    pub async fn user(pool: &AnyPool, id: &str, active: bool, rights_gen: i64, tokens_valid_gen: i64) {
+        sqlx::query(
+            "insert into users (id, username, username_key, display_name, password_hash, active, \
+             sessions_valid_after, created_at, updated_at, rights_gen, tokens_valid_gen) \
+             values ($1, $1, $1, $1, 'not a hash', $2, 0, 1, 1, $3, $4)",
+        )
+        .bind(id)
+        .bind(i64::from(active))
+        .bind(rights_gen)
+        .bind(tokens_valid_gen)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    /// A role the user holds since generation `granted_gen`, or held until
+    /// `revoked_at`.
+    pub async fn user_role(pool: &AnyPool, user_id: &str, role: &str, granted_gen: i64, revoked_at: Option<i64>) {
+        sqlx::query(
+            "insert into user_roles (user_id, role, granted_at, revoked_at, granted_gen) values ($1, $2, 1, $3, $4)",
+        )
+        .bind(user_id)
+        .bind(role)
+        .bind(revoked_at)
+        .bind(granted_gen)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    /// A credential of `owner_id` whose secret digest is `secret_digest`.
+    pub struct Credential<'a> {
+        pub id: &'a str,
+        pub owner_id: &'a str,
+        pub secret_digest: &'a str,
+        pub secret_version: i64,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub last_used_at: Option<i64>,
+        pub deleted_at: Option<i64>,
+    }
+
+    pub async fn credential(pool: &AnyPool, c: Credential<'_>) {
+        sqlx::query(
+            "insert into credentials (id, owner_id, name, name_key, secret_digest, secret_version, expires_at, \
+             created_at, updated_at, secret_rotated_at, last_used_at, deleted_at) \
+             values ($1, $2, $1, $1, $3, $4, $5, $6, $6, $6, $7, $8)",
+        )
+        .bind(c.id)
+        .bind(c.owner_id)
+        .bind(c.secret_digest)
+        .bind(c.secret_version)
+        .bind(c.expires_at)
+        .bind(c.created_at)
+        .bind(c.last_used_at)
+        .bind(c.deleted_at)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    pub async fn credential_role(pool: &AnyPool, credential_id: &str, role: &str, added_gen: i64) {
+        sqlx::query("insert into credential_roles (credential_id, role, added_gen) values ($1, $2, $3)")
+            .bind(credential_id)
+            .bind(role)
+            .bind(added_gen)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+
+    /// A token stored under `key`, carrying `roles` (a scope string).
+    pub struct Token<'a> {
+        pub key: &'a str,
+        pub credential_id: &'a str,
+        pub roles: &'a str,
+        pub issued_at: i64,
+        pub expires_at: i64,
+        pub last_used_at: i64,
+        pub secret_version: i64,
+        pub rights_gen: i64,
+        pub revoked_at: Option<i64>,
+    }
+
+    pub async fn token(pool: &AnyPool, t: Token<'_>) {
+        sqlx::query(
+            "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, \
+             secret_version, rights_gen, revoked_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(t.key)
+        .bind(t.credential_id)
+        .bind(t.roles)
+        .bind(t.issued_at)
+        .bind(t.expires_at)
+        .bind(t.last_used_at)
+        .bind(t.secret_version)
+        .bind(t.rights_gen)
+        .bind(t.revoked_at)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+}

@@ -7,6 +7,7 @@ use super::chain::{self, Anchor, Head, Verdict, Walk};
 use super::query::{self, CredentialQuery, CREDENTIALS_PER_PAGE, CSV_MAX_ROWS, EVENTS_PER_PAGE};
 use super::{repo, Event, StoredEvent};
 use crate::backend::auth::{Caller, Principal};
+use crate::backend::credentials::service as credentials;
 use crate::backend::{AppState, Db, Error, Result};
 use crate::model::{AuditFilter, AuditPage, AuditedCredential, AuditedCredentialPage, CredentialUsage, Role};
 use serde_json::Value;
@@ -197,25 +198,24 @@ async fn select_credentials(
     offset: i64,
 ) -> Result<(Vec<AuditedCredential>, i64)> {
     let (rows, total) = repo::credentials_page(&state.db.pool, q, now, limit, offset).await?;
-    let mut conn = state.db.pool.acquire().await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in rows {
-        let roles =
-            crate::backend::credentials::repo::credential_roles_with_status(&mut conn, &r.id, &r.owner_id).await?;
-        items.push(AuditedCredential {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut roles = credentials::roles_with_status(&state.db, &ids).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| AuditedCredential {
+            roles: roles.remove(&r.id).unwrap_or_default(),
             id: r.id,
             name: r.name,
             owner_id: r.owner_id,
             owner_username: r.owner_username,
-            roles,
             expires_at: r.expires_at,
             created_at: r.created_at,
             last_used_at: r.last_used_at,
             deleted_at: r.deleted_at,
             secret_rotated_at: r.secret_rotated_at,
             live_tokens: r.live_tokens,
-        });
-    }
+        })
+        .collect();
     Ok((items, total))
 }
 

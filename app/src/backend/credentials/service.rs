@@ -7,12 +7,13 @@ use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::Principal;
 use crate::backend::secrets::{self, CLIENT_SECRET_PREFIX};
 use crate::backend::tokens::repo::{self as tokens, Reason};
-use crate::backend::{settings, AppState, Error, Result};
+use crate::backend::{settings, AppState, Db, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::{
-    format_date, parse_date, CreatedSecret, CredentialFormData, CredentialPage, CredentialSort, CredentialSummary,
-    Role, SECS_PER_DAY,
+    format_date, parse_date, CreatedSecret, CredentialFormData, CredentialPage, CredentialRole, CredentialSort,
+    CredentialSummary, Role, SECS_PER_DAY,
 };
+use std::collections::HashMap;
 
 pub const PER_PAGE: i64 = 25;
 pub const NAME_MAX_CHARS: usize = 100;
@@ -186,9 +187,16 @@ async fn owned(state: &AppState, principal: &Principal, id: &str) -> Result<repo
 /// One of the caller's credentials, with its roles' status.
 pub async fn get(state: &AppState, principal: &Principal, id: &str) -> Result<CredentialSummary> {
     let c = owned(state, principal, id).await?;
-    let mut conn = state.db.pool.acquire().await?;
-    let roles = repo::credential_roles_with_status(&mut conn, &c.id, &c.owner_id).await?;
+    let roles = roles_with_status(&state.db, &[&c.id]).await?.remove(&c.id).unwrap_or_default();
     Ok(c.into_summary(roles))
+}
+
+/// The roles of each of the credentials `ids` (deleted ones too), each
+/// marked with when the owner lost it, read for all of them at once: for
+/// the lists of other areas (the Auditors'). No authorization: the caller
+/// has checked who may see these credentials.
+pub async fn roles_with_status(db: &Db, ids: &[&str]) -> Result<HashMap<String, Vec<CredentialRole>>> {
+    repo::roles_with_status(&mut *db.pool.acquire().await?, ids).await
 }
 
 /// The tracked API use of one of the caller's credentials.

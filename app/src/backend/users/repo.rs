@@ -5,7 +5,8 @@ use super::User;
 use crate::backend::changes::RightsChange;
 use crate::backend::Result;
 use crate::model::Role;
-use sqlx::{Any, Executor, FromRow};
+use sqlx::{Any, AnyConnection, Executor, FromRow};
+use std::collections::HashMap;
 
 #[derive(FromRow)]
 struct UserRow {
@@ -128,6 +129,31 @@ pub async fn active_roles<'e>(ex: impl Executor<'e, Database = Any>, user_id: &s
     let mut roles: Vec<Role> = slugs.iter().filter_map(|s| Role::from_slug(s)).collect();
     roles.sort();
     Ok(roles)
+}
+
+/// A role a user holds.
+#[derive(FromRow)]
+struct HeldRoleRow {
+    user_id: String,
+    role: String,
+}
+
+/// The roles each of `user_ids` holds now, in catalogue order, read for all
+/// of them at once ([`crate::backend::db::fetch_in`]). A user who holds none
+/// has no entry.
+pub async fn active_roles_of(conn: &mut AnyConnection, user_ids: &[&str]) -> Result<HashMap<String, Vec<Role>>> {
+    let rows: Vec<HeldRoleRow> = crate::backend::db::fetch_in(conn, user_ids, |list| {
+        format!("select user_id, role from user_roles where revoked_at is null and user_id in {list}")
+    })
+    .await?;
+    let mut out: HashMap<String, Vec<Role>> = HashMap::new();
+    for r in rows {
+        if let Some(role) = Role::from_slug(&r.role) {
+            out.entry(r.user_id).or_default().push(role);
+        }
+    }
+    out.values_mut().for_each(|roles| roles.sort());
+    Ok(out)
 }
 
 /// Grants a role (or grants it back) as of rights generation `gen`.

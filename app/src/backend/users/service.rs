@@ -383,12 +383,13 @@ pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bo
 }
 
 pub async fn list_with_roles(db: &Db) -> Result<Vec<UserWithRoles>> {
-    let mut out = Vec::new();
-    for user in repo::list_users(&db.pool).await? {
-        let roles = repo::active_roles(&db.pool, &user.id).await?;
-        out.push(UserWithRoles { user, roles });
-    }
-    Ok(out)
+    let users = repo::list_users(&db.pool).await?;
+    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    let mut roles = repo::active_roles_of(&mut *db.pool.acquire().await?, &ids).await?;
+    Ok(users
+        .into_iter()
+        .map(|user| UserWithRoles { roles: roles.remove(&user.id).unwrap_or_default(), user })
+        .collect())
 }
 
 pub const PER_PAGE: i64 = 25;
@@ -399,30 +400,36 @@ pub async fn list(db: &Db, now: i64, principal: &Principal, filter: &str, page: 
     let page = page.max(1);
     let filter: String = filter.trim().chars().take(100).collect();
     let (users, total) = repo::search(&db.pool, &filter, PER_PAGE, (page - 1) * PER_PAGE).await?;
-    let mut items = Vec::with_capacity(users.len());
-    for u in users {
-        items.push(summary(db, u).await?);
-    }
+    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    let mut roles = repo::active_roles_of(&mut *db.pool.acquire().await?, &ids).await?;
+    let items = users
+        .into_iter()
+        .map(|u| {
+            let held = roles.remove(&u.id).unwrap_or_default();
+            summary(u, held)
+        })
+        .collect();
     Ok(UserPage { items, total, page, per_page: PER_PAGE, now })
 }
 
-async fn summary(db: &Db, u: repo::ListedUser) -> Result<UserSummary> {
-    Ok(UserSummary {
-        roles: repo::active_roles(&db.pool, &u.id).await?,
+fn summary(u: repo::ListedUser, roles: Vec<Role>) -> UserSummary {
+    UserSummary {
+        roles,
         id: u.id,
         username: u.username,
         display_name: u.display_name,
         active: u.active != 0,
         created_at: u.created_at,
         credentials: u.credentials,
-    })
+    }
 }
 
 /// One user, with what the caller may do to them.
 pub async fn detail(db: &Db, now: i64, principal: &Principal, user_id: &str) -> Result<UserDetail> {
     principal.require(Role::UserManager)?;
     let listed = repo::find_listed(&db.pool, user_id).await?.ok_or(Error::NotFound)?;
-    let user = summary(db, listed).await?;
+    let roles = repo::active_roles(&db.pool, &listed.id).await?;
+    let user = summary(listed, roles);
     let by = By::User(principal);
     // The rule of `may_change_roles_of`, for the page.
     let can_manage_account = by.may_handle_administrator() || !user.roles.contains(&Role::Administrator);
