@@ -6,7 +6,7 @@ use super::repo::{self, ListQuery, NewCredential, Update};
 use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::Principal;
 use crate::backend::secrets::{self, CLIENT_SECRET_PREFIX};
-use crate::backend::tokens::repo::{self as tokens, Reason};
+use crate::backend::tokens::{service as tokens, Reason};
 use crate::backend::{settings, AppState, Db, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::{
@@ -95,7 +95,7 @@ struct Valid {
 /// The rules shared by create and edit: name, expiry within the maximum
 /// lifetime from General Settings, and roles the caller holds now.
 async fn validate(state: &AppState, principal: &Principal, input: &CredentialInput, now: i64) -> Result<Valid> {
-    let s = settings::repo::load(&state.db.pool).await?;
+    let s = settings::load(&state.db).await?;
     Ok(Valid {
         name: validate_name(&input.name)?,
         expires_at: validate_expiry(&input.expires_on, now, s.max_credential_days)?,
@@ -104,7 +104,7 @@ async fn validate(state: &AppState, principal: &Principal, input: &CredentialInp
 }
 
 pub async fn form_data(state: &AppState, principal: &Principal) -> Result<CredentialFormData> {
-    let s = settings::repo::load(&state.db.pool).await?;
+    let s = settings::load(&state.db).await?;
     let today = state.clock.unix().div_euclid(SECS_PER_DAY);
     let default_days = DEFAULT_LIFETIME_DAYS.min(s.max_credential_days);
     Ok(CredentialFormData {
@@ -139,7 +139,7 @@ pub async fn list(
         },
     )
     .await?;
-    let api_enabled = settings::repo::load(&state.db.pool).await?.api_enabled();
+    let api_enabled = settings::load(&state.db).await?.api_enabled();
     Ok(CredentialPage { items, total, page, per_page: PER_PAGE, now: state.clock.unix(), api_enabled })
 }
 

@@ -11,6 +11,36 @@ pub mod writer;
 use crate::model::Role;
 use std::fmt;
 
+/// Why tokens died; stored in `tokens.revoked_reason`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    SecretRegenerated,
+    CredentialDeleted,
+    RoleRevoked,
+    /// A role of the owner was granted or removed, under the rule that
+    /// ends every token of the user (General Settings).
+    RolesChanged,
+    RoleRemovedFromCredential,
+    OwnerDeactivated,
+    Idle,
+    Expired,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::SecretRegenerated => "secret_regenerated",
+            Reason::CredentialDeleted => "credential_deleted",
+            Reason::RoleRevoked => "role_revoked",
+            Reason::RolesChanged => "roles_changed",
+            Reason::RoleRemovedFromCredential => "role_removed_from_credential",
+            Reason::OwnerDeactivated => "owner_deactivated",
+            Reason::Idle => "idle",
+            Reason::Expired => "expired",
+        }
+    }
+}
+
 /// An OAuth error as RFC 6749 §5.2 names them. Descriptions are fixed,
 /// ASCII, and never contain a presented secret or token (R6749-41, -42).
 #[derive(Clone, Debug, PartialEq, Eq)]

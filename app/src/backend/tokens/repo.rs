@@ -8,41 +8,12 @@
 //! state as well, as a second line.
 
 use super::writer::NewToken;
+use super::Reason;
 use crate::backend::changes::RightsChange;
 use crate::backend::db::values_list;
 use crate::backend::Result;
 use crate::model::Role;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, FromRow};
-
-/// Why tokens died; stored in `tokens.revoked_reason`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reason {
-    SecretRegenerated,
-    CredentialDeleted,
-    RoleRevoked,
-    /// A role of the owner was granted or removed, under the rule that
-    /// ends every token of the user (General Settings).
-    RolesChanged,
-    RoleRemovedFromCredential,
-    OwnerDeactivated,
-    Idle,
-    Expired,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::SecretRegenerated => "secret_regenerated",
-            Reason::CredentialDeleted => "credential_deleted",
-            Reason::RoleRevoked => "role_revoked",
-            Reason::RolesChanged => "roles_changed",
-            Reason::RoleRemovedFromCredential => "role_removed_from_credential",
-            Reason::OwnerDeactivated => "owner_deactivated",
-            Reason::Idle => "idle",
-            Reason::Expired => "expired",
-        }
-    }
-}
 
 fn carries(role: Role) -> String {
     format!("% {} %", role.slug().replace('_', "\\_"))

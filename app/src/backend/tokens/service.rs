@@ -20,10 +20,11 @@
 use super::cache::{CachedClient, CachedToken};
 use super::writer::NewToken;
 use super::{parse_scope, roles_to_scope, rules, scope_to_roles};
-use super::{AuthenticatedClient, Introspection, IssuedToken, OAuthError, TokenPrincipal, TokenRejection};
+use super::{AuthenticatedClient, Introspection, IssuedToken, OAuthError, Reason, TokenPrincipal, TokenRejection};
 use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::service::escape;
 use crate::backend::auth::throttle::{self, Key, Policy};
+use crate::backend::changes::RightsChange;
 use crate::backend::secrets;
 use crate::backend::{settings, AppState};
 use crate::model::AuditEvent;
@@ -242,7 +243,7 @@ enum Stored {
     Dead {
         credential_id: String,
         /// Dead by time but not yet marked: the reason to record.
-        unmarked: Option<(super::repo::Reason, String, String)>,
+        unmarked: Option<(Reason, String, String)>,
     },
     Live(CachedToken),
 }
@@ -263,9 +264,9 @@ async fn load(state: &AppState, key: &str, now: i64, s: &settings::Settings) -> 
     let last_used_at = t.last_used_at.max(state.usage.pending_token_use(key).unwrap_or(0));
     let expires_at = rules::effective_expiry(t.issued_at, t.expires_at, s.token_lifetime_secs);
     let timed_out = if now >= expires_at {
-        Some(super::repo::Reason::Expired)
+        Some(Reason::Expired)
     } else if now - last_used_at > s.token_idle_secs {
-        Some(super::repo::Reason::Idle)
+        Some(Reason::Idle)
     } else {
         None
     };
@@ -449,4 +450,52 @@ pub async fn purge_expired(pool: &AnyPool, now: i64) -> crate::backend::Result<u
         }
         tokio::time::sleep(PURGE_PAUSE).await;
     }
+}
+
+// --- ending tokens in another area's change ------------------------------------
+
+// A change to a user's rights or to a credential ends the tokens it makes
+// wrong in its own transaction, with the reason; each returns how many, for
+// the change's audit event. The generations (`rules`) end the tokens issued
+// meanwhile from an older reading (ADR 0005).
+
+/// Every live token of a credential.
+pub async fn revoke_for_credential(
+    tx: &mut RightsChange<'_>,
+    credential_id: &str,
+    reason: Reason,
+    now: i64,
+) -> crate::backend::Result<u64> {
+    super::repo::revoke_for_credential(tx, credential_id, reason, now).await
+}
+
+/// Live tokens of a credential that carry `role`.
+pub async fn revoke_for_credential_role(
+    tx: &mut RightsChange<'_>,
+    credential_id: &str,
+    role: Role,
+    reason: Reason,
+    now: i64,
+) -> crate::backend::Result<u64> {
+    super::repo::revoke_for_credential_role(tx, credential_id, role, reason, now).await
+}
+
+/// Live tokens of any of the owner's credentials that carry `role`.
+pub async fn revoke_for_owner_role(
+    tx: &mut RightsChange<'_>,
+    owner_id: &str,
+    role: Role,
+    now: i64,
+) -> crate::backend::Result<u64> {
+    super::repo::revoke_for_owner_role(tx, owner_id, role, now).await
+}
+
+/// Every live token of the owner's credentials.
+pub async fn revoke_for_owner(
+    tx: &mut RightsChange<'_>,
+    owner_id: &str,
+    reason: Reason,
+    now: i64,
+) -> crate::backend::Result<u64> {
+    super::repo::revoke_for_owner(tx, owner_id, reason, now).await
 }

@@ -8,8 +8,8 @@ use crate::backend::auth::password::{self, check_policy, PasswordHasher};
 use crate::backend::auth::{Principal, Secret};
 use crate::backend::credentials::service::slugs;
 use crate::backend::settings::{self, RoleChangeRule};
-use crate::backend::tokens::repo::{self as tokens, Reason};
 use crate::backend::tokens::TokenPrincipal;
+use crate::backend::tokens::{service as tokens, Reason};
 use crate::backend::{Db, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::{Role, UserDetail, UserPage, UserSummary};
@@ -190,6 +190,22 @@ pub struct BootstrapOutcome {
     pub generated_password: Option<Secret>,
 }
 
+/// The user and their password hash, by case-insensitive username: for
+/// checking a sign-in.
+pub async fn find_for_login(db: &Db, username: &str) -> Result<Option<(User, String)>> {
+    repo::find_for_login(&db.pool, username).await
+}
+
+pub async fn find_by_id(db: &Db, user_id: &str) -> Result<Option<User>> {
+    repo::find_by_id(&db.pool, user_id).await
+}
+
+/// The roles the user holds now, in catalogue order: what a principal acting
+/// for them carries (a session, the operator's CLI).
+pub async fn active_roles(db: &Db, user_id: &str) -> Result<Vec<Role>> {
+    repo::active_roles(&db.pool, user_id).await
+}
+
 pub async fn find_by_username(db: &Db, username: &str) -> Result<User> {
     repo::find_for_login(&db.pool, username.trim()).await?.map(|(u, _)| u).ok_or(Error::NotFound)
 }
@@ -305,7 +321,7 @@ pub async fn grant_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role
     by.authorize()?;
     let user = find(db, user_id).await?;
     may_change_roles_of(db, by, &user.id, role, true).await?;
-    let rule = settings::repo::load(&db.pool).await?.role_change_rule();
+    let rule = settings::load(db).await?.role_change_rule();
     let mut tx = db.begin_rights_change().await?;
     let gen = tx.bump_rights(&user.id, rule == RoleChangeRule::AllTokens).await?;
     if !repo::grant_role(&mut tx, &user.id, role, gen, now).await? {
@@ -327,7 +343,7 @@ pub async fn revoke_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Rol
     }
     let user = find(db, user_id).await?;
     may_change_roles_of(db, by, &user.id, role, false).await?;
-    let rule = settings::repo::load(&db.pool).await?.role_change_rule();
+    let rule = settings::load(db).await?.role_change_rule();
     let mut tx = db.begin_rights_change().await?;
     if !repo::revoke_role(&mut tx, &user.id, role, now).await? {
         return Ok(false);
@@ -444,7 +460,7 @@ pub async fn detail(db: &Db, now: i64, principal: &Principal, user_id: &str) -> 
         user,
         manageable,
         can_manage_account,
-        role_change_rule: settings::repo::load(&db.pool).await?.role_change_rule(),
+        role_change_rule: settings::load(db).await?.role_change_rule(),
         now,
     })
 }
