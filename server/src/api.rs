@@ -3,7 +3,7 @@
 
 use app::backend::audit;
 use app::backend::auth::ClientIp;
-use app::backend::credentials::repo as credentials;
+use app::backend::credentials::service as credentials;
 use app::backend::tokens::{service, TokenPrincipal, TokenRejection};
 use app::backend::users::service as users;
 use app::backend::AppState;
@@ -204,7 +204,7 @@ async fn list_credentials(
     bearer: Bearer,
 ) -> Result<Json<serde_json::Value>, BearerError> {
     bearer.require(Role::Auditor)?;
-    let rows = credentials::list_all(&state.db.pool).await.map_err(internal)?;
+    let rows = credentials::list_all(&state.db, &bearer.0).await.map_err(internal)?;
     Ok(Json(json!({
         "credentials": rows.iter().map(|(c, roles)| json!({
             "client_id": c.id,

@@ -428,7 +428,7 @@ async fn act_as(state: &AppState, username: &str) -> anyhow::Result<app::backend
     if !user.active {
         anyhow::bail!("{username} is deactivated");
     }
-    let roles = app::backend::users::repo::active_roles(&state.db.pool, &user.id).await.map_err(domain)?;
+    let roles = users::active_roles(&state.db, &user.id).await.map_err(domain)?;
     Ok(app::backend::auth::Principal {
         user_id: user.id,
         username: user.username,

@@ -4,7 +4,7 @@
 
 use super::repo::{self, ListQuery, NewCredential, Update};
 use crate::backend::audit::{self, Actor, Event, Target};
-use crate::backend::auth::Principal;
+use crate::backend::auth::{Caller, Principal};
 use crate::backend::secrets::{self, CLIENT_SECRET_PREFIX};
 use crate::backend::tokens::{service as tokens, Reason};
 use crate::backend::{settings, AppState, Db, Error, Result};
@@ -197,6 +197,13 @@ pub async fn get(state: &AppState, principal: &Principal, id: &str) -> Result<Cr
 /// has checked who may see these credentials.
 pub async fn roles_with_status(db: &Db, ids: &[&str]) -> Result<HashMap<String, Vec<CredentialRole>>> {
     repo::roles_with_status(&mut *db.pool.acquire().await?, ids).await
+}
+
+/// Every live credential with its roles, for Auditors (`GET
+/// /api/v1/credentials`).
+pub async fn list_all(db: &Db, who: &impl Caller) -> Result<Vec<(repo::Credential, Vec<Role>)>> {
+    who.require_role(Role::Auditor)?;
+    repo::list_all(&db.pool).await
 }
 
 /// The tracked API use of one of the caller's credentials.
