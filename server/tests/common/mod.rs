@@ -268,7 +268,7 @@ impl TestApp {
     }
 
     /// Writes the counted refused token requests now, as the periodic task
-    /// would (`backend/refusals.rs`).
+    /// would (`backend/refusals/`).
     pub async fn flush_refusals(&self) {
         self.state.refusals.flush(&self.state.db, self.now()).await.expect("flush refusals");
     }

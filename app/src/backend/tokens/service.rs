@@ -99,7 +99,7 @@ pub async fn authenticate(
         return Err(err);
     }
     // Refused while a key is full of failures; otherwise checked, and only
-    // a failure takes a slot (auth/throttle.rs, `FrontedThrottle`).
+    // a failure takes a slot (auth/throttle/, `FrontedThrottle`).
     let keys = failure_keys(client_id, ip);
     let throttled = |wait: u64| {
         tracing::warn!(event = "client_auth", outcome = "throttled", client_id = %escape(client_id), %ip);
@@ -153,7 +153,7 @@ pub async fn authenticate(
 /// sent (escaped and clipped: it is attacker-chosen text) and the address.
 /// Never the secret. Nothing is written here: the counts are added up per
 /// minute and flushed with one audit event per credential named
-/// (backend/refusals.rs), so a flood of refusals grows nothing.
+/// (backend/refusals/), so a flood of refusals grows nothing.
 async fn refused(
     state: &AppState,
     now: i64,
