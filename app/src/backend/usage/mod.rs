@@ -171,18 +171,7 @@ impl UsageRecorder {
 
 async fn write(pool: &AnyPool, batch: &Pending) -> Result<()> {
     let mut tx = pool.begin().await?;
-    for (credential_id, counts) in &batch.credentials {
-        for (day, endpoint, calls) in &counts.calls {
-            repo::add_calls(&mut *tx, credential_id, *day, endpoint, *calls).await?;
-        }
-        for (ip, (last_seen, calls)) in &counts.addresses {
-            repo::add_address(&mut *tx, credential_id, &ip.to_string(), *last_seen, *calls).await?;
-        }
-        repo::credential_used(&mut *tx, credential_id, counts.last_used).await?;
-    }
-    for (key, at) in &batch.token_uses {
-        repo::token_used(&mut *tx, key, *at).await?;
-    }
+    repo::add(&mut tx, batch).await?;
     tx.commit().await?;
     Ok(())
 }

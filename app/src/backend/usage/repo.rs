@@ -3,8 +3,9 @@
 //! The writes are additive, so every instance adds its own counts into the
 //! same rows.
 
+use super::Pending;
 use crate::backend::Result;
-use sqlx::{Any, AnyPool, Executor, FromRow};
+use sqlx::{AnyConnection, AnyPool, FromRow};
 
 /// Calls of one endpoint on one day (days since the Unix epoch).
 #[derive(Debug, FromRow)]
@@ -22,67 +23,51 @@ pub struct AddressRow {
     pub calls: i64,
 }
 
-pub async fn add_calls<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    credential_id: &str,
-    day: i64,
-    endpoint: &str,
-    calls: i64,
-) -> Result<()> {
-    sqlx::query(
-        "insert into credential_usage (credential_id, day, endpoint, calls) values ($1, $2, $3, $4) \
-         on conflict (credential_id, day, endpoint) do update set calls = credential_usage.calls + excluded.calls",
-    )
-    .bind(credential_id)
-    .bind(day)
-    .bind(endpoint)
-    .bind(calls)
-    .execute(ex)
-    .await?;
-    Ok(())
-}
-
-pub async fn add_address<'e>(
-    ex: impl Executor<'e, Database = Any>,
-    credential_id: &str,
-    ip: &str,
-    last_seen: i64,
-    calls: i64,
-) -> Result<()> {
-    sqlx::query(
-        "insert into credential_addresses (credential_id, ip, last_seen, calls) values ($1, $2, $3, $4) \
-         on conflict (credential_id, ip) do update set calls = credential_addresses.calls + excluded.calls, \
-         last_seen = case when excluded.last_seen > credential_addresses.last_seen \
-         then excluded.last_seen else credential_addresses.last_seen end",
-    )
-    .bind(credential_id)
-    .bind(ip)
-    .bind(last_seen)
-    .bind(calls)
-    .execute(ex)
-    .await?;
-    Ok(())
-}
-
-/// Moves the credential's last use to `at`, never back.
-pub async fn credential_used<'e>(ex: impl Executor<'e, Database = Any>, credential_id: &str, at: i64) -> Result<()> {
-    sqlx::query(
-        "update credentials set last_used_at = $1 where id = $2 and (last_used_at is null or last_used_at < $1)",
-    )
-    .bind(at)
-    .bind(credential_id)
-    .execute(ex)
-    .await?;
-    Ok(())
-}
-
-/// Moves the token's last use (by stored key) to `at`, never back.
-pub async fn token_used<'e>(ex: impl Executor<'e, Database = Any>, key: &str, at: i64) -> Result<()> {
-    sqlx::query("update tokens set last_used_at = $1 where token_digest = $2 and last_used_at < $1")
-        .bind(at)
-        .bind(key)
-        .execute(ex)
+/// Adds a batch of counters: the calls per endpoint and day and per source
+/// address, and each credential's and token's last use (never moved back).
+pub(super) async fn add(conn: &mut AnyConnection, batch: &Pending) -> Result<()> {
+    for (credential_id, counts) in &batch.credentials {
+        for (day, endpoint, calls) in &counts.calls {
+            sqlx::query(
+                "insert into credential_usage (credential_id, day, endpoint, calls) values ($1, $2, $3, $4) \
+                 on conflict (credential_id, day, endpoint) do update set calls = credential_usage.calls + excluded.calls",
+            )
+            .bind(credential_id)
+            .bind(day)
+            .bind(endpoint)
+            .bind(calls)
+            .execute(&mut *conn)
+            .await?;
+        }
+        for (ip, (last_seen, calls)) in &counts.addresses {
+            sqlx::query(
+                "insert into credential_addresses (credential_id, ip, last_seen, calls) values ($1, $2, $3, $4) \
+                 on conflict (credential_id, ip) do update set calls = credential_addresses.calls + excluded.calls, \
+                 last_seen = case when excluded.last_seen > credential_addresses.last_seen \
+                 then excluded.last_seen else credential_addresses.last_seen end",
+            )
+            .bind(credential_id)
+            .bind(ip.to_string())
+            .bind(last_seen)
+            .bind(calls)
+            .execute(&mut *conn)
+            .await?;
+        }
+        sqlx::query(
+            "update credentials set last_used_at = $1 where id = $2 and (last_used_at is null or last_used_at < $1)",
+        )
+        .bind(counts.last_used)
+        .bind(credential_id)
+        .execute(&mut *conn)
         .await?;
+    }
+    for (key, at) in &batch.token_uses {
+        sqlx::query("update tokens set last_used_at = $1 where token_digest = $2 and last_used_at < $1")
+            .bind(at)
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 
