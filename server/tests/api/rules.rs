@@ -356,7 +356,7 @@ async fn each_credential_view_lists_exactly_the_credentials_its_rule_names() {
             page: 1,
         };
         let (listed, total) = audit::repo::credentials_page(pool, &q, now, 1000, 0).await.unwrap();
-        let listed: Vec<&str> = listed.iter().map(|c| c.id.as_str()).collect();
+        let listed: Vec<&str> = listed.iter().map(|c| c.id()).collect();
         let named: Vec<&str> = written.iter().filter(|c| query::in_view(view, c, now)).map(|c| c.id.as_str()).collect();
         assert_eq!(listed, named, "{view:?}");
         assert_eq!(total as usize, named.len(), "{view:?}");

@@ -16,22 +16,22 @@ pub const CSV_MAX_ROWS: i64 = 50_000;
 
 // --- the audit log ------------------------------------------------------------
 
-/// The audit log's filters after every check; `None` filters nothing.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EventFilter {
-    /// Events at or after this instant (the start of the `from` day, UTC).
-    pub since: Option<i64>,
-    /// Events before this instant (the end of the `to` day, UTC).
-    pub before: Option<i64>,
-    /// An actor's name, in any case, or id; lower-cased (actor ids are
-    /// lower-case UUIDs, so one lower-cased value serves both).
-    pub actor: Option<String>,
-    /// A credential's id, as the target or the actor; lower-cased.
-    pub credential: Option<String>,
-    /// An event's stored name.
-    pub event: Option<String>,
+/// One of the audit log's filters, checked: an event must meet every one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// At or after this instant (the start of the `from` day, UTC).
+    Since(i64),
+    /// Before this instant (the end of the `to` day, UTC).
+    Before(i64),
+    /// By the actor of this name, in any case, or id; lower-cased (actor ids
+    /// are lower-case UUIDs, so one lower-cased value serves both).
+    Actor(String),
+    /// Done by or to the credential of this id; lower-cased.
+    Credential(String),
+    /// Of the event of this stored name.
+    Event(String),
     /// `success` or `failure`.
-    pub outcome: Option<String>,
+    Outcome(String),
 }
 
 fn day_of(field: &'static str, raw: &Option<String>) -> Result<Option<i64>> {
@@ -46,8 +46,9 @@ fn clean(raw: &Option<String>) -> Option<String> {
 }
 
 /// Checks the filters of the audit page (and of `GET /api/v1/audit`): dates
-/// as `YYYY-MM-DD`, in order, and an outcome that exists.
-pub fn event_filter(f: &AuditFilter) -> Result<EventFilter> {
+/// as `YYYY-MM-DD`, in order, and an outcome that exists. The conditions
+/// come in the form's order; none keeps every event.
+pub fn event_filter(f: &AuditFilter) -> Result<Vec<Condition>> {
     let (from, to) = (day_of("from", &f.from)?, day_of("to", &f.to)?);
     if let (Some(a), Some(b)) = (from, to) {
         if a > b {
@@ -59,14 +60,14 @@ pub fn event_filter(f: &AuditFilter) -> Result<EventFilter> {
         Some(o @ ("success" | "failure")) => Some(o.to_string()),
         Some(_) => return Err(Error::invalid("outcome", "Choose success or failure.")),
     };
-    Ok(EventFilter {
-        since: from.map(|day| day * SECS_PER_DAY),
-        before: to.map(|day| (day + 1) * SECS_PER_DAY),
-        actor: clean(&f.actor).map(|a| a.to_lowercase()),
-        credential: clean(&f.credential).map(|c| c.to_lowercase()),
-        event: clean(&f.event),
-        outcome,
-    })
+    let mut conditions = Vec::new();
+    conditions.extend(from.map(|day| Condition::Since(day * SECS_PER_DAY)));
+    conditions.extend(to.map(|day| Condition::Before((day + 1) * SECS_PER_DAY)));
+    conditions.extend(clean(&f.actor).map(|a| Condition::Actor(a.to_lowercase())));
+    conditions.extend(clean(&f.credential).map(|c| Condition::Credential(c.to_lowercase())));
+    conditions.extend(clean(&f.event).map(Condition::Event));
+    conditions.extend(outcome.map(Condition::Outcome));
+    Ok(conditions)
 }
 
 pub fn entry(e: StoredEvent) -> AuditEntry {

@@ -2,11 +2,11 @@
 //! (`audit_head`), the Auditors' filtered pages of the log, and their list
 //! of every user's credentials.
 
-use super::query::{self, AuditSort, CredentialQuery, EventFilter};
+use super::query::{self, AuditSort, Condition, CredentialQuery};
 use super::StoredEvent;
 use crate::backend::db::{escape_like, values_list};
 use crate::backend::Result;
-use crate::model::{CredentialSort, CredentialView};
+use crate::model::{AuditedCredential, CredentialRole, CredentialSort, CredentialView};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, FromRow};
 
 const COLUMNS: &str = "seq, at, event, outcome, actor_kind, actor_id, actor_name, ip, target_kind, target_id, \
@@ -166,38 +166,30 @@ macro_rules! bind_args {
 
 // --- the log --------------------------------------------------------------------
 
-fn event_where(f: &EventFilter) -> Where {
+fn event_where(f: &[Condition]) -> Where {
     let mut w = Where::default();
-    if let Some(at) = f.since {
-        w.push("at >= ?", Arg::Int(at));
-    }
-    if let Some(at) = f.before {
-        w.push("at < ?", Arg::Int(at));
-    }
-    if let Some(actor) = &f.actor {
-        w.push("(lower(actor_name) = ? or actor_id = ?)", Arg::Text(actor.clone()));
-    }
-    if let Some(c) = &f.credential {
-        w.push("(target_id = ? or actor_id = ?)", Arg::Text(c.clone()));
-    }
-    if let Some(e) = &f.event {
-        w.push("event = ?", Arg::Text(e.clone()));
-    }
-    if let Some(o) = &f.outcome {
-        w.push("outcome = ?", Arg::Text(o.clone()));
+    for c in f {
+        match c {
+            Condition::Since(at) => w.push("at >= ?", Arg::Int(*at)),
+            Condition::Before(at) => w.push("at < ?", Arg::Int(*at)),
+            Condition::Actor(a) => w.push("(lower(actor_name) = ? or actor_id = ?)", Arg::Text(a.clone())),
+            Condition::Credential(c) => w.push("(target_id = ? or actor_id = ?)", Arg::Text(c.clone())),
+            Condition::Event(e) => w.push("event = ?", Arg::Text(e.clone())),
+            Condition::Outcome(o) => w.push("outcome = ?", Arg::Text(o.clone())),
+        }
     }
     w
 }
 
 /// The events the filter keeps.
-pub async fn count_events(pool: &AnyPool, f: &EventFilter) -> Result<i64> {
+pub async fn count_events(pool: &AnyPool, f: &[Condition]) -> Result<i64> {
     let w = event_where(f);
     let count = format!("select count(*) from audit_events where {}", w.sql());
     Ok(bind_args!(sqlx::query_scalar::<_, i64>(&count), &w.args).fetch_one(pool).await?)
 }
 
 /// A page of the events the filter keeps, newest first.
-pub async fn events_page(pool: &AnyPool, f: &EventFilter, limit: i64, offset: i64) -> Result<Vec<StoredEvent>> {
+pub async fn events_page(pool: &AnyPool, f: &[Condition], limit: i64, offset: i64) -> Result<Vec<StoredEvent>> {
     let w = event_where(f);
     let (l, o) = (w.next(), w.next() + 1);
     let sql = format!("select {COLUMNS} from audit_events where {} order by seq desc limit ${l} offset ${o}", w.sql());
@@ -207,20 +199,43 @@ pub async fn events_page(pool: &AnyPool, f: &EventFilter, limit: i64, offset: i6
 
 // --- every credential -------------------------------------------------------------
 
-/// A credential as the Auditors' list reads it (its roles apart).
+/// A credential as the Auditors' list reads it, its roles apart; `live_tokens`
+/// counts the tokens not revoked and not past their stored expiry.
 #[derive(Debug, FromRow)]
 pub struct AuditedRow {
-    pub id: String,
-    pub name: String,
-    pub owner_id: String,
-    pub owner_username: String,
-    pub expires_at: i64,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
-    pub deleted_at: Option<i64>,
-    pub secret_rotated_at: i64,
-    /// Tokens not revoked and not past their stored expiry.
-    pub live_tokens: i64,
+    id: String,
+    name: String,
+    owner_id: String,
+    owner_username: String,
+    expires_at: i64,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    deleted_at: Option<i64>,
+    secret_rotated_at: i64,
+    live_tokens: i64,
+}
+
+impl AuditedRow {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The credential as Auditors see it, with its roles.
+    pub fn with_roles(self, roles: Vec<CredentialRole>) -> AuditedCredential {
+        AuditedCredential {
+            id: self.id,
+            name: self.name,
+            owner_id: self.owner_id,
+            owner_username: self.owner_username,
+            roles,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            deleted_at: self.deleted_at,
+            secret_rotated_at: self.secret_rotated_at,
+            live_tokens: self.live_tokens,
+        }
+    }
 }
 
 /// The view and the text filter of the list, over `credentials c join

@@ -198,22 +198,13 @@ async fn select_credentials(
     offset: i64,
 ) -> Result<(Vec<AuditedCredential>, i64)> {
     let (rows, total) = repo::credentials_page(&state.db.pool, q, now, limit, offset).await?;
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r.id()).collect();
     let mut roles = credentials::roles_with_status(&state.db, &ids).await?;
     let items = rows
         .into_iter()
-        .map(|r| AuditedCredential {
-            roles: roles.remove(&r.id).unwrap_or_default(),
-            id: r.id,
-            name: r.name,
-            owner_id: r.owner_id,
-            owner_username: r.owner_username,
-            expires_at: r.expires_at,
-            created_at: r.created_at,
-            last_used_at: r.last_used_at,
-            deleted_at: r.deleted_at,
-            secret_rotated_at: r.secret_rotated_at,
-            live_tokens: r.live_tokens,
+        .map(|r| {
+            let held = roles.remove(r.id()).unwrap_or_default();
+            r.with_roles(held)
         })
         .collect();
     Ok((items, total))
