@@ -10,6 +10,7 @@ mod common;
 
 use app::backend::audit;
 use app::backend::auth::Principal;
+use app::backend::credentials::repo::NewCredential;
 use app::backend::credentials::service as credentials;
 use app::backend::users::service as users;
 use app::model::{CredentialSort, Role, SECS_PER_DAY};
@@ -91,33 +92,28 @@ async fn warm(app: &common::TestApp, token: &str, statements: &RoleStatements) {
 async fn every_list_reads_the_roles_of_its_page_in_one_statement() {
     let statements = RoleStatements::install();
     let app = common::spawn().await;
-    let (db, pool, now) = (&app.state.db, &app.state.db.pool, app.now());
+    let (db, now) = (&app.state.db, app.now());
     let admin = users::find_by_username(db, "admin").await.unwrap();
 
     // More users and credentials than a page holds, each with two roles
     // (one of them lost by the owner, for the credentials).
     for i in 0..ROWS {
         let user = format!("user-{i:02}");
-        rows::user(pool, &user, true, 0, 0).await;
-        rows::user_role(pool, &user, "work_creator", 0, None).await;
-        rows::user_role(pool, &user, "team_leader", 0, Some(now)).await;
+        rows::user(db, &user, true, 0, 0).await;
+        rows::user_role(db, &user, Role::WorkCreator, 0, false).await;
+        rows::user_role(db, &user, Role::TeamLeader, 0, true).await;
         let credential = format!("credential-{i:02}");
-        rows::credential(
-            pool,
-            rows::Credential {
-                id: &credential,
-                owner_id: &admin.id,
-                secret_digest: "0",
-                secret_version: 1,
-                created_at: now,
-                expires_at: now + 30 * SECS_PER_DAY,
-                last_used_at: None,
-                deleted_at: None,
-            },
-        )
-        .await;
-        rows::credential_role(pool, &credential, "auditor", 0).await;
-        rows::credential_role(pool, &credential, "service_agent", 0).await;
+        let new = NewCredential {
+            id: &credential,
+            owner_id: &admin.id,
+            name: &credential,
+            secret_digest: "0",
+            expires_at: now + 30 * SECS_PER_DAY,
+            now,
+        };
+        rows::credential(db, new, 1, None, None).await;
+        rows::credential_role(db, &credential, Role::Auditor, 0).await;
+        rows::credential_role(db, &credential, Role::ServiceAgent, 0).await;
     }
     // A bearer token for the API's lists.
     let client = common::credential_for(&app, &admin.id, "admin", "API lists", &["auditor", "user_manager"]).await;

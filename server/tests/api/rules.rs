@@ -5,16 +5,18 @@
 //! - a client's usable roles: `tokens::repo::load_client` and `rules::usable_roles`;
 //! - whether a token lives: `tokens::repo::load_token` and
 //!   `rules::{effective_expiry, secret_still_valid, usable_roles, rights_alive}`;
-//! - which tokens carry a role: `tokens::repo::revoke_for_*_role` and `tokens::scope_to_roles`;
+//! - which tokens carry a role: `tokens::repo::revoke_live` (by role) and `tokens::scope_to_roles`;
 //! - the Auditors' credential views: `audit::repo` and `audit::query::in_view`,
 //!   which is the credential's status (`AuditedCredential::status`).
 
 use crate::common::{self, rows};
 use app::backend::audit::{self, query, AuditSort, CredentialQuery};
+use app::backend::credentials::repo::NewCredential;
 use app::backend::tokens::repo::RoleRow;
-use app::backend::tokens::{roles_to_scope, rules, scope_to_roles, service, Reason, TokenRejection};
+use app::backend::tokens::writer::NewToken;
+use app::backend::tokens::{roles_to_scope, rules, scope_to_roles, service, Ending, Reason, TokenRejection};
+use app::backend::Db;
 use app::model::{AuditedCredential, CredentialSort, CredentialView, Role, SECS_PER_DAY};
-use sqlx::AnyPool;
 use std::net::IpAddr;
 
 /// The rights generation of every owner, client and token below.
@@ -69,40 +71,52 @@ fn usable_by_the_rule(roles: &[OnCredential]) -> Vec<Role> {
 }
 
 /// Writes the roles on the credential and the owner's holdings of them.
-async fn write_roles(pool: &AnyPool, owner: &str, credential: &str, roles: &[OnCredential]) {
+async fn write_roles(db: &Db, owner: &str, credential: &str, roles: &[OnCredential]) {
     for &(role, added, holding) in roles {
-        rows::credential_role(pool, credential, role.slug(), added).await;
+        rows::credential_role(db, credential, role, added).await;
         match holding {
             Holding::Never => {}
-            Holding::Since(g) => rows::user_role(pool, owner, role.slug(), g, None).await,
-            Holding::Lost(g) => rows::user_role(pool, owner, role.slug(), g, Some(1)).await,
+            Holding::Since(g) => rows::user_role(db, owner, role, g, false).await,
+            Holding::Lost(g) => rows::user_role(db, owner, role, g, true).await,
         }
     }
 }
 
-fn live_credential<'a>(id: &'a str, owner_id: &'a str, secret_digest: &'a str, now: i64) -> rows::Credential<'a> {
-    rows::Credential {
-        id,
-        owner_id,
-        secret_digest,
-        secret_version: 1,
-        created_at: now,
-        expires_at: now + SECS_PER_DAY,
-        last_used_at: None,
-        deleted_at: None,
+/// A credential named by its id, created now, expiring in a day.
+fn credential<'a>(id: &'a str, owner_id: &'a str, secret_digest: &'a str, now: i64) -> NewCredential<'a> {
+    NewCredential { id, owner_id, name: id, secret_digest, expires_at: now + SECS_PER_DAY, now }
+}
+
+/// A token as issued: its stored key, credential, scope, times and generation.
+fn issued(
+    key: &str,
+    credential_id: &str,
+    scope: &str,
+    issued_at: i64,
+    expires_at: i64,
+    secret_version: i64,
+) -> NewToken {
+    NewToken {
+        key: key.to_string(),
+        credential_id: credential_id.to_string(),
+        roles: scope.to_string(),
+        issued_at,
+        expires_at,
+        secret_version,
+        rights_gen: GEN,
     }
 }
 
 #[tokio::test]
 async fn a_clients_usable_roles_follow_the_rule_on_every_holding() {
     let app = common::spawn().await;
-    let (pool, now) = (&app.state.db.pool, app.now());
+    let (db, now) = (&app.state.db, app.now());
     for (i, roles) in role_cases().into_iter().enumerate() {
         let (owner, client, secret) = (format!("client-owner-{i}"), format!("client-{i}"), format!("secret-{i}"));
-        rows::user(pool, &owner, true, GEN, 0).await;
+        rows::user(db, &owner, true, GEN, 0).await;
         let digest = app.state.secret_key.digest(&secret);
-        rows::credential(pool, live_credential(&client, &owner, &digest, now)).await;
-        write_roles(pool, &owner, &client, &roles).await;
+        rows::credential(db, credential(&client, &owner, &digest, now), 1, None, None).await;
+        write_roles(db, &owner, &client, &roles).await;
 
         let ip: IpAddr = format!("192.0.2.{i}").parse().unwrap();
         let found = service::authenticate(&app.state, &client, &secret, ip).await.expect("a live client");
@@ -197,40 +211,20 @@ fn alive_by_the_rules(c: &TokenCase, now: i64, lifetime_secs: i64, idle_secs: i6
 #[tokio::test]
 async fn a_token_lives_exactly_when_the_rules_say_so() {
     let app = common::spawn().await;
-    let (pool, now) = (&app.state.db.pool, app.now());
-    let settings = app::backend::settings::load(&app.state.db).await.unwrap();
+    let (db, now) = (&app.state.db, app.now());
+    let settings = app::backend::settings::load(db).await.unwrap();
     let mut outcomes = [0, 0];
     for (i, c) in token_cases().into_iter().enumerate() {
         let (owner, client) = (format!("token-owner-{i}"), format!("token-client-{i}"));
-        rows::user(pool, &owner, c.owner_active, GEN, c.tokens_valid_gen).await;
-        rows::credential(
-            pool,
-            rows::Credential {
-                secret_version: c.credential_secret_version,
-                expires_at: now + c.credential_expires_in,
-                deleted_at: c.deleted.then_some(now - 1),
-                ..live_credential(&client, &owner, "0", now)
-            },
-        )
-        .await;
-        write_roles(pool, &owner, &client, &c.roles).await;
+        rows::user(db, &owner, c.owner_active, GEN, c.tokens_valid_gen).await;
+        let new = NewCredential { expires_at: now + c.credential_expires_in, ..credential(&client, &owner, "0", now) };
+        rows::credential(db, new, c.credential_secret_version, None, c.deleted.then_some(now - 1)).await;
+        write_roles(db, &owner, &client, &c.roles).await;
         let token = app::backend::secrets::new_access_token(&app.state.secret_key);
         let scope = roles_to_scope(&c.carried);
-        rows::token(
-            pool,
-            rows::Token {
-                key: &token.key,
-                credential_id: &client,
-                roles: &scope,
-                issued_at: now - c.issued_ago,
-                expires_at: now + c.expires_in,
-                last_used_at: now - c.idle_for,
-                secret_version: c.token_secret_version,
-                rights_gen: GEN,
-                revoked_at: c.revoked.then_some(now - 1),
-            },
-        )
-        .await;
+        let stored =
+            issued(&token.key, &client, &scope, now - c.issued_ago, now + c.expires_in, c.token_secret_version);
+        rows::token(db, stored, now - c.idle_for, c.revoked.then_some(now - 1)).await;
 
         let expected = alive_by_the_rules(&c, now, settings.token_lifetime_secs, settings.token_idle_secs);
         match service::validate(&app.state, &token.value).await {
@@ -249,7 +243,7 @@ async fn a_token_lives_exactly_when_the_rules_say_so() {
 #[tokio::test]
 async fn the_tokens_that_carry_a_role_are_those_whose_scope_names_it() {
     let app = common::spawn().await;
-    let (db, pool, now) = (&app.state.db, &app.state.db.pool, app.now());
+    let (db, now) = (&app.state.db, app.now());
     // Every role alone, every pair, and all of them.
     let mut scopes: Vec<Vec<Role>> = Role::ALL.iter().map(|r| vec![*r]).collect();
     for (i, a) in Role::ALL.iter().enumerate() {
@@ -258,26 +252,12 @@ async fn the_tokens_that_carry_a_role_are_those_whose_scope_names_it() {
         }
     }
     scopes.push(Role::ALL.to_vec());
-    rows::user(pool, "carrier", true, GEN, 0).await;
+    rows::user(db, "carrier", true, GEN, 0).await;
     for (i, scope) in scopes.iter().enumerate() {
         let client = format!("carrier-{i}");
-        rows::credential(pool, live_credential(&client, "carrier", "0", now)).await;
+        rows::credential(db, credential(&client, "carrier", "0", now), 1, None, None).await;
         let token = app::backend::secrets::new_access_token(&app.state.secret_key);
-        rows::token(
-            pool,
-            rows::Token {
-                key: &token.key,
-                credential_id: &client,
-                roles: &roles_to_scope(scope),
-                issued_at: now,
-                expires_at: now + 600,
-                last_used_at: now,
-                secret_version: 1,
-                rights_gen: GEN,
-                revoked_at: None,
-            },
-        )
-        .await;
+        rows::token(db, issued(&token.key, &client, &roles_to_scope(scope), now, now + 600, 1), now, None).await;
     }
 
     for role in Role::ALL {
@@ -286,13 +266,13 @@ async fn the_tokens_that_carry_a_role_are_those_whose_scope_names_it() {
         let mut tx = db.begin_rights_change().await.unwrap();
         for (i, scope) in scopes.iter().enumerate() {
             let client = format!("carrier-{i}");
-            let ended =
-                service::revoke_for_credential_role(&mut tx, &client, role, Reason::RoleRevoked, now).await.unwrap();
+            let which = Ending::CredentialRole(&client, role);
+            let ended = service::end(&mut tx, which, Reason::RoleRemovedFromCredential, now).await.unwrap();
             assert_eq!(ended == 1, carrying(scope), "{role:?} on {scope:?}");
         }
         drop(tx);
         let mut tx = db.begin_rights_change().await.unwrap();
-        let ended = service::revoke_for_owner_role(&mut tx, "carrier", role, now).await.unwrap();
+        let ended = service::end(&mut tx, Ending::OwnerRole("carrier", role), Reason::RoleRevoked, now).await.unwrap();
         assert_eq!(ended as usize, scopes.iter().filter(|s| carrying(s)).count(), "{role:?}, owner-wide");
         drop(tx);
     }
@@ -301,9 +281,9 @@ async fn the_tokens_that_carry_a_role_are_those_whose_scope_names_it() {
 #[tokio::test]
 async fn each_credential_view_lists_exactly_the_credentials_its_rule_names() {
     let app = common::spawn().await;
-    let (pool, now) = (&app.state.db.pool, app.now());
+    let (db, now) = (&app.state.db, app.now());
     let (unused, expiring) = (query::unused_before(now), query::expiring_before(now));
-    rows::user(pool, "viewed", true, 0, 0).await;
+    rows::user(db, "viewed", true, 0, 0).await;
     // Each side of every boundary: expiry, the expiring window, last use
     // (or, never used, creation) against the unused window, and deletion.
     let expiries = [now - 1, now, now + 1, expiring - 1, expiring, expiring + SECS_PER_DAY];
@@ -319,17 +299,8 @@ async fn each_credential_view_lists_exactly_the_credentials_its_rule_names() {
         for expires_at in expiries {
             for (last_used_at, created_at) in uses {
                 let id = format!("view-{:02}", written.len());
-                let c = rows::Credential {
-                    id: &id,
-                    owner_id: "viewed",
-                    secret_digest: "0",
-                    secret_version: 1,
-                    created_at,
-                    expires_at,
-                    last_used_at,
-                    deleted_at,
-                };
-                rows::credential(pool, c).await;
+                let new = NewCredential { expires_at, ..credential(&id, "viewed", "0", created_at) };
+                rows::credential(db, new, 1, last_used_at, deleted_at).await;
                 written.push(AuditedCredential {
                     id: id.clone(),
                     name: id,
@@ -355,7 +326,7 @@ async fn each_credential_view_lists_exactly_the_credentials_its_rule_names() {
             descending: false,
             page: 1,
         };
-        let (listed, total) = audit::repo::credentials_page(pool, &q, now, 1000, 0).await.unwrap();
+        let (listed, total) = audit::repo::credentials_page(&db.pool, &q, now, 1000, 0).await.unwrap();
         let listed: Vec<&str> = listed.iter().map(|c| c.id()).collect();
         let named: Vec<&str> = written.iter().filter(|c| query::in_view(view, c, now)).map(|c| c.id.as_str()).collect();
         assert_eq!(listed, named, "{view:?}");

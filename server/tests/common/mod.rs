@@ -447,112 +447,77 @@ pub fn settings_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a 
     form
 }
 
-/// Rows written straight into the tables, for tests that need many of them,
-/// or states the services never leave behind (a role held at a chosen
-/// generation, a token of a chosen age). No audit event, no epoch move.
+/// Rows written through the repositories, then the columns that the
+/// services only set over time (a generation, a last use, a deletion) set
+/// directly: for tests that need many rows, or states of a chosen age. No
+/// audit event.
 pub mod rows {
-    use sqlx::AnyPool;
+    use app::backend::credentials::repo::{self as credentials, NewCredential};
+    use app::backend::tokens::writer::NewToken;
+    use app::backend::users::repo::{self as users, NewUser};
+    use app::backend::Db;
+    use app::model::Role;
 
-    pub async fn user(pool: &AnyPool, id: &str, active: bool, rights_gen: i64, tokens_valid_gen: i64) {
-        sqlx::query(
-            "insert into users (id, username, username_key, display_name, password_hash, active, \
-             sessions_valid_after, created_at, updated_at, rights_gen, tokens_valid_gen) \
-             values ($1, $1, $1, $1, 'not a hash', $2, 0, 1, 1, $3, $4)",
-        )
-        .bind(id)
-        .bind(i64::from(active))
-        .bind(rights_gen)
-        .bind(tokens_valid_gen)
-        .execute(pool)
-        .await
-        .unwrap();
+    /// A user whose id is also their username, with their generations.
+    pub async fn user(db: &Db, id: &str, active: bool, rights_gen: i64, tokens_valid_gen: i64) {
+        let new = NewUser { id, username: id, display_name: id, password_hash: "not a hash", now: 1 };
+        assert!(users::insert_user(&db.pool, new).await.unwrap(), "{id} is new");
+        let columns = [Some(i64::from(active)), Some(rights_gen), Some(tokens_valid_gen)];
+        set(db, "update users set active = $1, rights_gen = $2, tokens_valid_gen = $3 where id = $4", &columns, id)
+            .await;
     }
 
-    /// A role the user holds since generation `granted_gen`, or held until
-    /// `revoked_at`.
-    pub async fn user_role(pool: &AnyPool, user_id: &str, role: &str, granted_gen: i64, revoked_at: Option<i64>) {
-        sqlx::query(
-            "insert into user_roles (user_id, role, granted_at, revoked_at, granted_gen) values ($1, $2, 1, $3, $4)",
-        )
-        .bind(user_id)
-        .bind(role)
-        .bind(revoked_at)
-        .bind(granted_gen)
-        .execute(pool)
-        .await
-        .unwrap();
+    /// Runs `update`, whose parameters are `columns` and then the row's key.
+    async fn set(db: &Db, update: &str, columns: &[Option<i64>], key: &str) {
+        let mut q = sqlx::query(update);
+        for value in columns {
+            q = q.bind(*value);
+        }
+        q.bind(key).execute(&db.pool).await.unwrap();
     }
 
-    /// A credential of `owner_id` whose secret digest is `secret_digest`.
-    pub struct Credential<'a> {
-        pub id: &'a str,
-        pub owner_id: &'a str,
-        pub secret_digest: &'a str,
-        pub secret_version: i64,
-        pub created_at: i64,
-        pub expires_at: i64,
-        pub last_used_at: Option<i64>,
-        pub deleted_at: Option<i64>,
+    /// The user holds `role` in a holding that began at `granted_gen` or,
+    /// `lost`, held it then and lost it.
+    pub async fn user_role(db: &Db, user_id: &str, role: Role, granted_gen: i64, lost: bool) {
+        let mut tx = db.begin_rights_change().await.unwrap();
+        users::grant_role(&mut tx, user_id, role, granted_gen, 1).await.unwrap();
+        if lost {
+            users::revoke_role(&mut tx, user_id, role, 2).await.unwrap();
+        }
+        tx.commit().await.unwrap();
     }
 
-    pub async fn credential(pool: &AnyPool, c: Credential<'_>) {
-        sqlx::query(
-            "insert into credentials (id, owner_id, name, name_key, secret_digest, secret_version, expires_at, \
-             created_at, updated_at, secret_rotated_at, last_used_at, deleted_at) \
-             values ($1, $2, $1, $1, $3, $4, $5, $6, $6, $6, $7, $8)",
-        )
-        .bind(c.id)
-        .bind(c.owner_id)
-        .bind(c.secret_digest)
-        .bind(c.secret_version)
-        .bind(c.expires_at)
-        .bind(c.created_at)
-        .bind(c.last_used_at)
-        .bind(c.deleted_at)
-        .execute(pool)
-        .await
-        .unwrap();
+    /// The credential, created at `c.now`; then its secret version, last use
+    /// and deletion.
+    pub async fn credential(
+        db: &Db,
+        c: NewCredential<'_>,
+        secret_version: i64,
+        last_used_at: Option<i64>,
+        deleted_at: Option<i64>,
+    ) {
+        let id = c.id;
+        let mut tx = db.begin_rights_change().await.unwrap();
+        assert!(credentials::insert(&mut tx, c).await.unwrap(), "{id} is new");
+        tx.commit().await.unwrap();
+        let update = "update credentials set secret_version = $1, last_used_at = $2, deleted_at = $3 where id = $4";
+        set(db, update, &[Some(secret_version), last_used_at, deleted_at], id).await;
     }
 
-    pub async fn credential_role(pool: &AnyPool, credential_id: &str, role: &str, added_gen: i64) {
-        sqlx::query("insert into credential_roles (credential_id, role, added_gen) values ($1, $2, $3)")
-            .bind(credential_id)
-            .bind(role)
-            .bind(added_gen)
-            .execute(pool)
-            .await
-            .unwrap();
+    /// Puts `role` on the credential as of rights generation `added_gen`.
+    pub async fn credential_role(db: &Db, credential_id: &str, role: Role, added_gen: i64) {
+        let mut tx = db.begin_rights_change().await.unwrap();
+        let mut roles = credentials::roles_of(&mut *tx, credential_id).await.unwrap();
+        roles.push(role);
+        credentials::set_roles(&mut tx, credential_id, &roles, added_gen).await.unwrap();
+        tx.commit().await.unwrap();
     }
 
-    /// A token stored under `key`, carrying `roles` (a scope string).
-    pub struct Token<'a> {
-        pub key: &'a str,
-        pub credential_id: &'a str,
-        pub roles: &'a str,
-        pub issued_at: i64,
-        pub expires_at: i64,
-        pub last_used_at: i64,
-        pub secret_version: i64,
-        pub rights_gen: i64,
-        pub revoked_at: Option<i64>,
-    }
-
-    pub async fn token(pool: &AnyPool, t: Token<'_>) {
-        sqlx::query(
-            "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, \
-             secret_version, rights_gen, revoked_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(t.key)
-        .bind(t.credential_id)
-        .bind(t.roles)
-        .bind(t.issued_at)
-        .bind(t.expires_at)
-        .bind(t.last_used_at)
-        .bind(t.secret_version)
-        .bind(t.rights_gen)
-        .bind(t.revoked_at)
-        .execute(pool)
-        .await
-        .unwrap();
+    /// The token as the writer stores it; then its last use and revocation.
+    pub async fn token(db: &Db, t: NewToken, last_used_at: i64, revoked_at: Option<i64>) {
+        let mut conn = db.pool.acquire().await.unwrap();
+        app::backend::tokens::repo::insert_issued(&mut conn, std::slice::from_ref(&t)).await.unwrap();
+        let update = "update tokens set last_used_at = $1, revoked_at = $2 where token_digest = $3";
+        set(db, update, &[Some(last_used_at), revoked_at], &t.key).await;
     }
 }

@@ -6,7 +6,7 @@ use super::repo::{self, ListQuery, NewCredential, Update};
 use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::{Caller, Principal};
 use crate::backend::secrets::{self, CLIENT_SECRET_PREFIX};
-use crate::backend::tokens::{service as tokens, Reason};
+use crate::backend::tokens::{service as tokens, Ending, Reason};
 use crate::backend::{settings, AppState, Db, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::{
@@ -233,14 +233,8 @@ pub async fn update(state: &AppState, principal: &Principal, id: &str, input: Cr
     // Narrowing kills the tokens that carry a removed role.
     let mut killed = 0;
     for removed in current.iter().filter(|r| !roles.contains(r)) {
-        killed += tokens::revoke_for_credential_role(
-            &mut tx,
-            &credential.id,
-            *removed,
-            Reason::RoleRemovedFromCredential,
-            now,
-        )
-        .await?;
+        let which = Ending::CredentialRole(&credential.id, *removed);
+        killed += tokens::end(&mut tx, which, Reason::RoleRemovedFromCredential, now).await?;
     }
     let event = Event::new(AuditEvent::CredentialUpdated, Actor::user(principal))
         .ip(principal.ip)
@@ -265,7 +259,7 @@ pub async fn regenerate(state: &AppState, principal: &Principal, id: &str) -> Re
     if !repo::set_secret(&mut tx, &credential.id, &digest, now).await? {
         return Err(Error::NotFound);
     }
-    let killed = tokens::revoke_for_credential(&mut tx, &credential.id, Reason::SecretRegenerated, now).await?;
+    let killed = tokens::end(&mut tx, Ending::Credential(&credential.id), Reason::SecretRegenerated, now).await?;
     let event = Event::new(AuditEvent::CredentialSecretRegenerated, Actor::user(principal))
         .ip(principal.ip)
         .target(Target::credential(&credential.id, &credential.name))
@@ -283,7 +277,7 @@ pub async fn delete(state: &AppState, principal: &Principal, id: &str) -> Result
     if !repo::mark_deleted(&mut tx, &credential.id, now).await? {
         return Err(Error::NotFound);
     }
-    let killed = tokens::revoke_for_credential(&mut tx, &credential.id, Reason::CredentialDeleted, now).await?;
+    let killed = tokens::end(&mut tx, Ending::Credential(&credential.id), Reason::CredentialDeleted, now).await?;
     let event = Event::new(AuditEvent::CredentialDeleted, Actor::user(principal))
         .ip(principal.ip)
         .target(Target::credential(&credential.id, &credential.name))

@@ -41,6 +41,19 @@ impl Reason {
     }
 }
 
+/// Which live tokens a change ends ([`service::end`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending<'a> {
+    /// Every token of the credential.
+    Credential(&'a str),
+    /// The credential's tokens that carry the role.
+    CredentialRole(&'a str, Role),
+    /// Every token of the owner's credentials.
+    Owner(&'a str),
+    /// The tokens of the owner's credentials that carry the role.
+    OwnerRole(&'a str, Role),
+}
+
 /// An OAuth error as RFC 6749 §5.2 names them. Descriptions are fixed,
 /// ASCII, and never contain a presented secret or token (R6749-41, -42).
 #[derive(Clone, Debug, PartialEq, Eq)]

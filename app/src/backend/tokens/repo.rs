@@ -8,7 +8,7 @@
 //! state as well, as a second line.
 
 use super::writer::NewToken;
-use super::Reason;
+use super::{Ending, Reason};
 use crate::backend::changes::RightsChange;
 use crate::backend::db::values_list;
 use crate::backend::Result;
@@ -19,73 +19,27 @@ fn carries(role: Role) -> String {
     format!("% {} %", role.slug().replace('_', "\\_"))
 }
 
-/// Every live token of a credential.
-pub async fn revoke_for_credential(
-    tx: &mut RightsChange<'_>,
-    credential_id: &str,
-    reason: Reason,
-    now: i64,
-) -> Result<u64> {
-    let res = sqlx::query(
-        "update tokens set revoked_at = $1, revoked_reason = $2 where credential_id = $3 and revoked_at is null",
-    )
-    .bind(now)
-    .bind(reason.as_str())
-    .bind(credential_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(res.rows_affected())
-}
-
-/// Live tokens of a credential that carry `role`.
-pub async fn revoke_for_credential_role(
-    tx: &mut RightsChange<'_>,
-    credential_id: &str,
-    role: Role,
-    reason: Reason,
-    now: i64,
-) -> Result<u64> {
-    let res = sqlx::query(
-        "update tokens set revoked_at = $1, revoked_reason = $2 where credential_id = $3 and revoked_at is null \
-         and (' ' || roles || ' ') like $4 escape '\\'",
-    )
-    .bind(now)
-    .bind(reason.as_str())
-    .bind(credential_id)
-    .bind(carries(role))
-    .execute(&mut **tx)
-    .await?;
-    Ok(res.rows_affected())
-}
-
-/// Live tokens of any of the owner's credentials that carry `role`.
-pub async fn revoke_for_owner_role(tx: &mut RightsChange<'_>, owner_id: &str, role: Role, now: i64) -> Result<u64> {
-    let res = sqlx::query(
-        "update tokens set revoked_at = $1, revoked_reason = $2 where revoked_at is null \
-         and credential_id in (select id from credentials where owner_id = $3) \
-         and (' ' || roles || ' ') like $4 escape '\\'",
-    )
-    .bind(now)
-    .bind(Reason::RoleRevoked.as_str())
-    .bind(owner_id)
-    .bind(carries(role))
-    .execute(&mut **tx)
-    .await?;
-    Ok(res.rows_affected())
-}
-
-/// Every live token of the owner's credentials.
-pub async fn revoke_for_owner(tx: &mut RightsChange<'_>, owner_id: &str, reason: Reason, now: i64) -> Result<u64> {
-    let res = sqlx::query(
-        "update tokens set revoked_at = $1, revoked_reason = $2 where revoked_at is null \
-         and credential_id in (select id from credentials where owner_id = $3)",
-    )
-    .bind(now)
-    .bind(reason.as_str())
-    .bind(owner_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(res.rows_affected())
+/// Revokes the live tokens `which` names, with `reason`; returns how many.
+/// A token carries a role when its scope names it (`scope_to_roles`): the
+/// scope, padded with spaces, holds the slug between two spaces.
+pub async fn revoke_live(tx: &mut RightsChange<'_>, which: Ending<'_>, reason: Reason, now: i64) -> Result<u64> {
+    const OF_CREDENTIAL: &str = "credential_id = $3";
+    const OF_OWNER: &str = "credential_id in (select id from credentials where owner_id = $3)";
+    const CARRYING: &str = " and (' ' || roles || ' ') like $4 escape '\\'";
+    let (of, id, role) = match which {
+        Ending::Credential(id) => (OF_CREDENTIAL, id, None),
+        Ending::CredentialRole(id, role) => (OF_CREDENTIAL, id, Some(role)),
+        Ending::Owner(id) => (OF_OWNER, id, None),
+        Ending::OwnerRole(id, role) => (OF_OWNER, id, Some(role)),
+    };
+    let carrying = if role.is_some() { CARRYING } else { "" };
+    let sql =
+        format!("update tokens set revoked_at = $1, revoked_reason = $2 where revoked_at is null and {of}{carrying}");
+    let mut q = sqlx::query(&sql).bind(now).bind(reason.as_str()).bind(id);
+    if let Some(role) = role {
+        q = q.bind(carries(role));
+    }
+    Ok(q.execute(&mut **tx).await?.rows_affected())
 }
 
 /// One token, by its stored key, if not yet marked dead. Takes any

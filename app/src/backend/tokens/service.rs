@@ -20,7 +20,9 @@
 use super::cache::{CachedClient, CachedToken};
 use super::writer::NewToken;
 use super::{parse_scope, roles_to_scope, rules, scope_to_roles};
-use super::{AuthenticatedClient, Introspection, IssuedToken, OAuthError, Reason, TokenPrincipal, TokenRejection};
+use super::{
+    AuthenticatedClient, Ending, Introspection, IssuedToken, OAuthError, Reason, TokenPrincipal, TokenRejection,
+};
 use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::service::escape;
 use crate::backend::auth::throttle::{self, Key, Policy};
@@ -454,48 +456,16 @@ pub async fn purge_expired(pool: &AnyPool, now: i64) -> crate::backend::Result<u
 
 // --- ending tokens in another area's change ------------------------------------
 
-// A change to a user's rights or to a credential ends the tokens it makes
-// wrong in its own transaction, with the reason; each returns how many, for
-// the change's audit event. The generations (`rules`) end the tokens issued
-// meanwhile from an older reading (ADR 0005).
-
-/// Every live token of a credential.
-pub async fn revoke_for_credential(
+/// Ends the live tokens `which` names, inside another area's change (a
+/// credential edited, regenerated or deleted; a user's roles changed or the
+/// user deactivated), in its transaction and with its reason. Returns how
+/// many, for the change's audit event. The rights generations end the
+/// tokens issued meanwhile from an older reading (ADR 0005).
+pub async fn end(
     tx: &mut RightsChange<'_>,
-    credential_id: &str,
+    which: Ending<'_>,
     reason: Reason,
     now: i64,
 ) -> crate::backend::Result<u64> {
-    super::repo::revoke_for_credential(tx, credential_id, reason, now).await
-}
-
-/// Live tokens of a credential that carry `role`.
-pub async fn revoke_for_credential_role(
-    tx: &mut RightsChange<'_>,
-    credential_id: &str,
-    role: Role,
-    reason: Reason,
-    now: i64,
-) -> crate::backend::Result<u64> {
-    super::repo::revoke_for_credential_role(tx, credential_id, role, reason, now).await
-}
-
-/// Live tokens of any of the owner's credentials that carry `role`.
-pub async fn revoke_for_owner_role(
-    tx: &mut RightsChange<'_>,
-    owner_id: &str,
-    role: Role,
-    now: i64,
-) -> crate::backend::Result<u64> {
-    super::repo::revoke_for_owner_role(tx, owner_id, role, now).await
-}
-
-/// Every live token of the owner's credentials.
-pub async fn revoke_for_owner(
-    tx: &mut RightsChange<'_>,
-    owner_id: &str,
-    reason: Reason,
-    now: i64,
-) -> crate::backend::Result<u64> {
-    super::repo::revoke_for_owner(tx, owner_id, reason, now).await
+    super::repo::revoke_live(tx, which, reason, now).await
 }

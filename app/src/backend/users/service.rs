@@ -9,7 +9,7 @@ use crate::backend::auth::{Principal, Secret};
 use crate::backend::credentials::service::slugs;
 use crate::backend::settings::{self, RoleChangeRule};
 use crate::backend::tokens::TokenPrincipal;
-use crate::backend::tokens::{service as tokens, Reason};
+use crate::backend::tokens::{service as tokens, Ending, Reason};
 use crate::backend::{Db, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::{Role, UserDetail, UserPage, UserSummary};
@@ -298,9 +298,9 @@ async fn finish_role_change(
     now: i64,
 ) -> Result<()> {
     let ended = match (rule, granted) {
-        (RoleChangeRule::AllTokens, _) => tokens::revoke_for_owner(tx, &user.id, Reason::RolesChanged, now).await?,
+        (RoleChangeRule::AllTokens, _) => tokens::end(tx, Ending::Owner(&user.id), Reason::RolesChanged, now).await?,
         (RoleChangeRule::TokensWithRemovedRole, false) => {
-            tokens::revoke_for_owner_role(tx, &user.id, role, now).await?
+            tokens::end(tx, Ending::OwnerRole(&user.id, role), Reason::RoleRevoked, now).await?
         }
         (RoleChangeRule::TokensWithRemovedRole, true) => 0,
     };
@@ -385,7 +385,7 @@ pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bo
             .ip(by.ip())
             .target(Target::user(&user.id, &user.username));
     if !active {
-        let killed = tokens::revoke_for_owner(&mut tx, &user.id, Reason::OwnerDeactivated, now).await?;
+        let killed = tokens::end(&mut tx, Ending::Owner(&user.id), Reason::OwnerDeactivated, now).await?;
         repo::invalidate_sessions(&mut *tx, &user.id, now).await?;
         let sessions = repo::delete_sessions(&mut *tx, &user.id).await?;
         event = event.detail("tokens_revoked", killed).detail("sessions_ended", sessions);
