@@ -2,9 +2,9 @@
 //! [`Bearer`], validates the token; each handler states the role it needs.
 
 use crate::error::ApiError;
-use app::backend::auditing;
+use app::backend::audit;
 use app::backend::auth::ClientIp;
-use app::backend::credentials::repo as credentials;
+use app::backend::credentials::service as credentials;
 use app::backend::tokens::{service, TokenPrincipal};
 use app::backend::users::service as users;
 use app::backend::AppState;
@@ -141,7 +141,7 @@ async fn list_users(State(state): State<AppState>, bearer: Bearer) -> Result<Jso
 /// Every live credential, never a secret: Auditor.
 async fn list_credentials(State(state): State<AppState>, bearer: Bearer) -> Result<Json<serde_json::Value>, ApiError> {
     bearer.require(Role::Auditor)?;
-    let rows = credentials::list_all(&state.db.pool).await?;
+    let rows = credentials::list_all(&state.db, &bearer.0).await?;
     Ok(Json(json!({
         "credentials": rows.iter().map(|(c, roles)| json!({
             "client_id": c.id,
@@ -176,7 +176,7 @@ async fn list_audit_events(
     bearer.require(Role::Auditor)?;
     let parsed = query.ok().and_then(|Query(q)| Some((q.page.as_deref().map(str::parse).transpose().ok()?, q.filter)));
     let (page, filter) = parsed.ok_or(ApiError::BadParameter("page must be a whole number"))?;
-    let page = auditing::events(&state, &bearer.0, &filter, page.unwrap_or(1)).await?;
+    let page = audit::events(&state, &bearer.0, &filter, page.unwrap_or(1)).await?;
     Ok(Json(json!({
         "events": page.items.iter().map(|e| json!({
             "seq": e.seq,

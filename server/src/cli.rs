@@ -176,7 +176,7 @@ fn spawn_checkpointer(db: Db, writer: app::backend::tokens::writer::TokenWriter)
 }
 
 /// Adds the in-memory API usage counters to the database every few seconds
-/// (the loss window on a crash; see `backend/usage.rs`).
+/// (the loss window on a crash; see `backend/usage/`).
 fn spawn_usage_flusher(state: AppState) {
     let period = Duration::from_secs(app::backend::usage::FLUSH_INTERVAL_SECS);
     spawn_every(period, "could not write API usage counters; keeping them for the next try", move || {
@@ -187,7 +187,7 @@ fn spawn_usage_flusher(state: AppState) {
 
 /// Adds the in-memory counts of refused token requests to the database and
 /// the audit log every minute (the loss window on a crash; see
-/// `backend/refusals.rs`).
+/// `backend/refusals/`).
 fn spawn_refusal_flusher(state: AppState) {
     let period = Duration::from_secs(app::backend::refusals::FLUSH_INTERVAL_SECS);
     spawn_every(period, "could not write the counts of refused token requests; keeping them", move || {
@@ -436,7 +436,7 @@ async fn act_as(state: &AppState, username: &str) -> anyhow::Result<app::backend
     if !user.active {
         anyhow::bail!("{username} is deactivated");
     }
-    let roles = app::backend::users::repo::active_roles(&state.db.pool, &user.id).await.map_err(from_domain)?;
+    let roles = users::active_roles(&state.db, &user.id).await.map_err(from_domain)?;
     Ok(app::backend::auth::Principal {
         user_id: user.id,
         username: user.username,

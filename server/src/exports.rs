@@ -4,7 +4,7 @@
 //! same filters as the page.
 
 use app::backend::auth::CurrentPrincipal;
-use app::backend::{auditing, AppState, Error};
+use app::backend::{audit, AppState, Error};
 use app::error::AppError;
 use app::model::AuditFilter;
 use axum::extract::{Query, State};
@@ -46,7 +46,7 @@ async fn events(
 ) -> Response {
     let now = app::backend::Clock::unix(&*state.clock);
     let result = match principal.0 {
-        Some(p) => auditing::events_csv(&state, &p, &filter).await,
+        Some(p) => audit::events_csv(&state, &p, &filter).await,
         None => Err(Error::Unauthenticated),
     };
     csv(result, "audit", now)
@@ -66,9 +66,9 @@ async fn credentials(
     Query(p): Query<CredentialParams>,
 ) -> Response {
     let now = app::backend::Clock::unix(&*state.clock);
-    let query = auditing::query_from_params(p.q, p.view, p.sort, p.dir, None);
+    let query = audit::query_from_params(p.q, p.view, p.sort, p.dir, None);
     let result = match principal.0 {
-        Some(principal) => auditing::credentials_csv(&state, &principal, &query).await,
+        Some(principal) => audit::credentials_csv(&state, &principal, &query).await,
         None => Err(Error::Unauthenticated),
     };
     csv(result, "credentials", now)

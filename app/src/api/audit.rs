@@ -17,11 +17,11 @@ pub async fn audit_events(
     page: Option<i64>,
 ) -> Result<Page<AuditEntry>, AppError> {
     use crate::api::context;
-    use crate::backend::auditing;
+    use crate::backend::audit;
     let filter = crate::model::AuditFilter { from, to, actor, credential, event, outcome };
     let state = context::app_state()?;
     let principal = context::require_principal()?;
-    Ok(auditing::events(&state, &principal, &filter, page.unwrap_or(1)).await?)
+    Ok(audit::events(&state, &principal, &filter, page.unwrap_or(1)).await?)
 }
 
 /// One page of every user's credentials (never a secret).
@@ -34,19 +34,19 @@ pub async fn audited_credentials(
     page: Option<i64>,
 ) -> Result<Page<AuditedCredential>, AppError> {
     use crate::api::context;
-    use crate::backend::auditing;
+    use crate::backend::audit;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
-    let query = auditing::query_from_params(q, view, sort, dir, page);
-    Ok(auditing::credentials(&state, &principal, &query).await?)
+    let query = audit::query_from_params(q, view, sort, dir, page);
+    Ok(audit::credentials(&state, &principal, &query).await?)
 }
 
 /// Any credential's tracked API use.
 #[server(prefix = "/admin/fn", endpoint = "audit/usage")]
 pub async fn audited_usage(id: String) -> Result<CredentialUsage, AppError> {
     use crate::api::context;
-    use crate::backend::auditing;
+    use crate::backend::audit;
     let state = context::app_state()?;
     let principal = context::require_principal()?;
-    Ok(auditing::usage(&state, &principal, &id).await?)
+    Ok(audit::usage(&state, &principal, &id).await?)
 }

@@ -42,6 +42,37 @@ pub fn values_list(conn: &sqlx::AnyConnection, rows: usize, columns: usize) -> S
     out
 }
 
+/// Ids per statement in [`fetch_in`]: a page of any list, or a CSV export in
+/// a few statements, far below the parameters a statement may carry
+/// (32,766 on SQLite, 65,535 on PostgreSQL).
+pub const IN_LIST_MAX: usize = 500;
+
+/// The rows of `sql(list)` for every id of `ids`, where `list` is an `in`
+/// list of placeholders (`(?, ?)`, or `($1, $2)` on PostgreSQL, as
+/// [`values_list`] makes them) bound to the ids: the statement's only
+/// parameters. One statement per [`IN_LIST_MAX`] ids, none for no ids; so
+/// a list reads the related rows of a whole page at once, not one row at a
+/// time.
+pub async fn fetch_in<R>(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[&str],
+    sql: impl Fn(&str) -> String,
+) -> sqlx::Result<Vec<R>>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(IN_LIST_MAX) {
+        let sql = sql(&values_list(conn, 1, chunk.len()));
+        let mut q = sqlx::query_as::<_, R>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        rows.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(rows)
+}
+
 /// Escapes `%`, `_` and the backslash for a `like … escape` pattern.
 pub fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")

@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | client-secret and access-token digests (`secrets.rs`, ADR 0001) | the server key itself, **not derived** | none |
 //! | web session id digests (`auth/session_store.rs`) | derived | `appcred/v1/session-id` |
-//! | audit chain HMAC (`audit.rs`) | derived | `appcred/v1/audit-chain` |
+//! | audit chain HMAC (`audit/chain.rs`) | derived | `appcred/v1/audit-chain` |
 //! | encryption of JWT signing keys (reserved for a later release) | derived | `appcred/v1/jwt-key-encryption` |
 //!
 //! The digests of client secrets and tokens stay under the raw server key,

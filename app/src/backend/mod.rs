@@ -3,7 +3,6 @@
 //! CLI all call into here, so every rule is enforced in exactly one place.
 
 pub mod audit;
-pub mod auditing;
 pub mod auth;
 pub mod changes;
 pub mod clock;
@@ -55,7 +54,7 @@ pub struct State {
     /// Key for the digests of client secrets and tokens.
     pub secret_key: Arc<secrets::SecretKey>,
     /// Failed client authentications at the token endpoints: an in-memory
-    /// front over the database's counts (`auth/throttle.rs`).
+    /// front over the database's counts (`auth/throttle/`).
     pub oauth_failures: Arc<auth::throttle::FrontedThrottle>,
     /// Refused token requests, counted per minute and flushed in batches.
     pub refusals: Arc<refusals::RefusalLog>,

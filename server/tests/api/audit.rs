@@ -142,7 +142,7 @@ async fn each_action_writes_exactly_its_events() {
 
     let wrong = Client { id: client.id.clone(), secret: "acs_wrong".into() };
     token(&app, &wrong, &[]).await;
-    // Refusals are counted and written with the next flush (backend/refusals.rs).
+    // Refusals are counted and written with the next flush (backend/refusals/).
     app.flush_refusals().await;
     let e = tail.expect(&app, &["token.refused!"]).await.remove(0);
     let refused = &details(&e)["requests"][0];

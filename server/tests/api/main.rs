@@ -19,5 +19,6 @@ mod limits;
 mod oauth;
 mod processes;
 mod revocation;
+mod rules;
 mod throttles;
 mod users;

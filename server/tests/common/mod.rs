@@ -268,7 +268,7 @@ impl TestApp {
     }
 
     /// Writes the counted refused token requests now, as the periodic task
-    /// would (`backend/refusals.rs`).
+    /// would (`backend/refusals/`).
     pub async fn flush_refusals(&self) {
         self.state.refusals.flush(&self.state.db, self.now()).await.expect("flush refusals");
     }
@@ -445,4 +445,79 @@ pub fn settings_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a 
         }
     }
     form
+}
+
+/// Rows written through the repositories, then the columns that the
+/// services only set over time (a generation, a last use, a deletion) set
+/// directly: for tests that need many rows, or states of a chosen age. No
+/// audit event.
+pub mod rows {
+    use app::backend::credentials::repo::{self as credentials, NewCredential};
+    use app::backend::tokens::writer::NewToken;
+    use app::backend::users::repo::{self as users, NewUser};
+    use app::backend::Db;
+    use app::model::Role;
+
+    /// A user whose id is also their username, with their generations.
+    pub async fn user(db: &Db, id: &str, active: bool, rights_gen: i64, tokens_valid_gen: i64) {
+        let new = NewUser { id, username: id, display_name: id, password_hash: "not a hash", now: 1 };
+        assert!(users::insert_user(&db.pool, new).await.unwrap(), "{id} is new");
+        let columns = [Some(i64::from(active)), Some(rights_gen), Some(tokens_valid_gen)];
+        set(db, "update users set active = $1, rights_gen = $2, tokens_valid_gen = $3 where id = $4", &columns, id)
+            .await;
+    }
+
+    /// Runs `update`, whose parameters are `columns` and then the row's key.
+    async fn set(db: &Db, update: &str, columns: &[Option<i64>], key: &str) {
+        let mut q = sqlx::query(update);
+        for value in columns {
+            q = q.bind(*value);
+        }
+        q.bind(key).execute(&db.pool).await.unwrap();
+    }
+
+    /// The user holds `role` in a holding that began at `granted_gen` or,
+    /// `lost`, held it then and lost it.
+    pub async fn user_role(db: &Db, user_id: &str, role: Role, granted_gen: i64, lost: bool) {
+        let mut tx = db.begin_rights_change().await.unwrap();
+        users::grant_role(&mut tx, user_id, role, granted_gen, 1).await.unwrap();
+        if lost {
+            users::revoke_role(&mut tx, user_id, role, 2).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+
+    /// The credential, created at `c.now`; then its secret version, last use
+    /// and deletion.
+    pub async fn credential(
+        db: &Db,
+        c: NewCredential<'_>,
+        secret_version: i64,
+        last_used_at: Option<i64>,
+        deleted_at: Option<i64>,
+    ) {
+        let id = c.id;
+        let mut tx = db.begin_rights_change().await.unwrap();
+        assert!(credentials::insert(&mut tx, c).await.unwrap(), "{id} is new");
+        tx.commit().await.unwrap();
+        let update = "update credentials set secret_version = $1, last_used_at = $2, deleted_at = $3 where id = $4";
+        set(db, update, &[Some(secret_version), last_used_at, deleted_at], id).await;
+    }
+
+    /// Puts `role` on the credential as of rights generation `added_gen`.
+    pub async fn credential_role(db: &Db, credential_id: &str, role: Role, added_gen: i64) {
+        let mut tx = db.begin_rights_change().await.unwrap();
+        let mut roles = credentials::roles_of(&mut *tx, credential_id).await.unwrap();
+        roles.push(role);
+        credentials::set_roles(&mut tx, credential_id, &roles, added_gen).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// The token as the writer stores it; then its last use and revocation.
+    pub async fn token(db: &Db, t: NewToken, last_used_at: i64, revoked_at: Option<i64>) {
+        let mut conn = db.pool.acquire().await.unwrap();
+        app::backend::tokens::repo::insert_issued(&mut conn, std::slice::from_ref(&t)).await.unwrap();
+        let update = "update tokens set last_used_at = $1, revoked_at = $2 where token_digest = $3";
+        set(db, update, &[Some(last_used_at), revoked_at], &t.key).await;
+    }
 }

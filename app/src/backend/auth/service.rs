@@ -3,7 +3,7 @@
 use super::throttle::{self, Key, Policy};
 use super::{Principal, Secret, SessionAuth, SESSION_AUTH_KEY};
 use crate::backend::audit::{self, Actor, Event, Target};
-use crate::backend::users::repo as users;
+use crate::backend::users::service as users;
 use crate::backend::{settings, AppState, Error, Result};
 use crate::model::AuditEvent;
 use anyhow::Context as _;
@@ -62,7 +62,7 @@ pub async fn sign_in(
         }
     };
 
-    let found = if username.is_empty() { None } else { users::find_for_login(&state.db.pool, username).await? };
+    let found = if username.is_empty() { None } else { users::find_for_login(&state.db, username).await? };
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
@@ -90,7 +90,7 @@ pub async fn sign_in(
 
     throttle::release(&state.db.pool, slots).await?;
     throttle::clear(&state.db.pool, &keys[0].key).await?;
-    let roles = users::active_roles(&state.db.pool, &user.id).await?;
+    let roles = users::active_roles(&state.db, &user.id).await?;
     session.cycle_id().await.context("cycling the session id")?;
     session
         .insert(SESSION_AUTH_KEY, SessionAuth { user_id: user.id.clone(), authenticated_at: now, last_seen_at: now })
@@ -143,11 +143,11 @@ pub async fn resolve(state: &AppState, session: &Session) -> Result<SessionState
         return Ok(SessionState::Anonymous);
     };
     let now = state.clock.unix();
-    let s = settings::repo::load(&state.db.pool).await?;
+    let s = settings::load(&state.db).await?;
 
     let timed_out =
         now - auth.authenticated_at > s.session_absolute_secs || now - auth.last_seen_at > s.session_idle_secs;
-    let user = if timed_out { None } else { users::find_by_id(&state.db.pool, &auth.user_id).await? };
+    let user = if timed_out { None } else { users::find_by_id(&state.db, &auth.user_id).await? };
     let user = match user {
         Some(u) if u.active && auth.authenticated_at > u.sessions_valid_after => u,
         _ => {
@@ -160,7 +160,7 @@ pub async fn resolve(state: &AppState, session: &Session) -> Result<SessionState
         auth.last_seen_at = now;
         session.insert(SESSION_AUTH_KEY, auth).await.context("touching the session")?;
     }
-    let roles = users::active_roles(&state.db.pool, &user.id).await?;
+    let roles = users::active_roles(&state.db, &user.id).await?;
     Ok(SessionState::Active(Principal {
         user_id: user.id,
         username: user.username,

@@ -54,6 +54,13 @@ impl DbSessionStore {
     }
 }
 
+/// A stored session: its data (JSON) and when it expires.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    data: String,
+    expiry_date: i64,
+}
+
 fn user_id_of(record: &Record) -> Option<String> {
     record.data.get(SESSION_AUTH_KEY).and_then(|v| v.get("user_id")).and_then(|v| v.as_str()).map(str::to_owned)
 }
@@ -106,14 +113,14 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let row: Option<(String, i64)> =
+        let row: Option<SessionRow> =
             sqlx::query_as("select data, expiry_date from sessions where id = $1 and expiry_date > $2")
                 .bind(self.stored_id(session_id))
                 .bind(OffsetDateTime::now_utc().unix_timestamp())
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-        let Some((data, expiry)) = row else {
+        let Some(SessionRow { data, expiry_date: expiry }) = row else {
             return Ok(None);
         };
         let data: HashMap<String, serde_json::Value> =

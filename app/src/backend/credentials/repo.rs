@@ -4,6 +4,7 @@ use crate::backend::changes::RightsChange;
 use crate::backend::Result;
 use crate::model::{CredentialRole, CredentialSort, CredentialSummary, Role};
 use sqlx::{Any, AnyConnection, Executor, FromRow};
+use std::collections::HashMap;
 
 #[derive(FromRow)]
 struct Row {
@@ -219,56 +220,70 @@ pub async fn list_for_owner(conn: &mut AnyConnection, q: ListQuery<'_>) -> Resul
     .fetch_all(&mut *conn)
     .await?;
 
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        let roles = credential_roles_with_status(&mut *conn, &row.id, &row.owner_id).await?;
-        items.push(Credential::from(row).into_summary(roles));
-    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut roles = roles_with_status(&mut *conn, &ids).await?;
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let held = roles.remove(&row.id).unwrap_or_default();
+            Credential::from(row).into_summary(held)
+        })
+        .collect();
     Ok((items, total))
 }
 
-/// The credential's roles, each marked with when the owner lost it (if so).
-pub async fn credential_roles_with_status(
-    conn: &mut AnyConnection,
-    credential_id: &str,
-    owner_id: &str,
-) -> Result<Vec<CredentialRole>> {
-    let rows: Vec<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
-        "select cr.role, ur.granted_at, ur.revoked_at from credential_roles cr \
-         left join user_roles ur on ur.user_id = $2 and ur.role = cr.role \
-         where cr.credential_id = $1",
-    )
-    .bind(credential_id)
-    .bind(owner_id)
-    .fetch_all(&mut *conn)
+/// A role on a credential, with the owner's holding of it (none: never held).
+#[derive(FromRow)]
+struct RoleStatusRow {
+    credential_id: String,
+    role: String,
+    granted_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+/// The roles of each of the credentials `ids` (deleted ones too), each
+/// marked with when the owner lost it (if so), in catalogue order; read for
+/// all of them at once ([`crate::backend::db::fetch_in`]). A credential
+/// with no role has no entry.
+pub async fn roles_with_status(conn: &mut AnyConnection, ids: &[&str]) -> Result<HashMap<String, Vec<CredentialRole>>> {
+    let rows: Vec<RoleStatusRow> = crate::backend::db::fetch_in(conn, ids, |list| {
+        format!(
+            "select cr.credential_id, cr.role, ur.granted_at, ur.revoked_at from credential_roles cr \
+             join credentials c on c.id = cr.credential_id \
+             left join user_roles ur on ur.user_id = c.owner_id and ur.role = cr.role \
+             where cr.credential_id in {list}"
+        )
+    })
     .await?;
-    let mut roles: Vec<CredentialRole> = rows
-        .into_iter()
-        .filter_map(|(slug, granted, revoked)| {
-            let role = Role::from_slug(&slug)?;
-            // never held (granted is null) counts as revoked at creation time 0
-            let revoked_at = match (granted, revoked) {
-                (None, _) => Some(0),
-                (Some(_), r) => r,
-            };
-            Some(CredentialRole { role, revoked_at })
-        })
-        .collect();
-    roles.sort_by_key(|r| r.role);
-    Ok(roles)
+    let mut out: HashMap<String, Vec<CredentialRole>> = HashMap::new();
+    for r in rows {
+        let Some(role) = Role::from_slug(&r.role) else { continue };
+        // never held (granted is null) counts as revoked at creation time 0
+        let revoked_at = match (r.granted_at, r.revoked_at) {
+            (None, _) => Some(0),
+            (Some(_), revoked) => revoked,
+        };
+        out.entry(r.credential_id).or_default().push(CredentialRole { role, revoked_at });
+    }
+    out.values_mut().for_each(|roles| roles.sort_by_key(|r| r.role));
+    Ok(out)
 }
 
 /// Every live credential with its roles (for auditors).
 pub async fn list_all(pool: &sqlx::AnyPool) -> Result<Vec<(Credential, Vec<Role>)>> {
+    let mut conn = pool.acquire().await?;
     let rows = sqlx::query_as::<_, Row>(&format!(
         "select {COLUMNS} from credentials where deleted_at is null order by created_at, id"
     ))
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let roles = roles_of(pool, &row.id).await?;
-        out.push((Credential::from(row), roles));
-    }
-    Ok(out)
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut roles = roles_with_status(&mut conn, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let held = roles.remove(&row.id).unwrap_or_default();
+            (Credential::from(row), held.into_iter().map(|r| r.role).collect())
+        })
+        .collect())
 }

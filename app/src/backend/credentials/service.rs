@@ -4,15 +4,16 @@
 
 use super::repo::{self, ListQuery, NewCredential, Update};
 use crate::backend::audit::{self, Actor, Event, Target};
-use crate::backend::auth::Principal;
+use crate::backend::auth::{Caller, Principal};
 use crate::backend::secrets::{self, CLIENT_SECRET_PREFIX};
-use crate::backend::tokens::repo::{self as tokens, Reason};
-use crate::backend::{settings, AppState, Error, Result};
+use crate::backend::tokens::{service as tokens, Ending, Reason};
+use crate::backend::{settings, AppState, Db, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::{
-    format_date, parse_date, CreatedSecret, CredentialFormData, CredentialList, CredentialSort, CredentialSummary,
-    Page, Role, SECS_PER_DAY,
+    format_date, parse_date, CreatedSecret, CredentialFormData, CredentialList, CredentialRole, CredentialSort,
+    CredentialSummary, Page, Role, SECS_PER_DAY,
 };
+use std::collections::HashMap;
 
 pub const PER_PAGE: i64 = 25;
 pub const NAME_MAX_CHARS: usize = 100;
@@ -94,7 +95,7 @@ struct Valid {
 /// The rules shared by create and edit: name, expiry within the maximum
 /// lifetime from General Settings, and roles the caller holds now.
 async fn validate(state: &AppState, principal: &Principal, input: &CredentialInput, now: i64) -> Result<Valid> {
-    let s = settings::repo::load(&state.db.pool).await?;
+    let s = settings::load(&state.db).await?;
     Ok(Valid {
         name: validate_name(&input.name)?,
         expires_at: validate_expiry(&input.expires_on, now, s.max_credential_days)?,
@@ -103,7 +104,7 @@ async fn validate(state: &AppState, principal: &Principal, input: &CredentialInp
 }
 
 pub async fn form_data(state: &AppState, principal: &Principal) -> Result<CredentialFormData> {
-    let s = settings::repo::load(&state.db.pool).await?;
+    let s = settings::load(&state.db).await?;
     let today = state.clock.unix().div_euclid(SECS_PER_DAY);
     let default_days = DEFAULT_LIFETIME_DAYS.min(s.max_credential_days);
     Ok(CredentialFormData {
@@ -138,7 +139,7 @@ pub async fn list(
         },
     )
     .await?;
-    let api_enabled = settings::repo::load(&state.db.pool).await?.api_enabled();
+    let api_enabled = settings::load(&state.db).await?.api_enabled();
     Ok(CredentialList { page: Page { items, total, page, per_page: PER_PAGE, now: state.clock.unix() }, api_enabled })
 }
 
@@ -186,9 +187,23 @@ async fn owned(state: &AppState, principal: &Principal, id: &str) -> Result<repo
 /// One of the caller's credentials, with its roles' status.
 pub async fn get(state: &AppState, principal: &Principal, id: &str) -> Result<CredentialSummary> {
     let c = owned(state, principal, id).await?;
-    let mut conn = state.db.pool.acquire().await?;
-    let roles = repo::credential_roles_with_status(&mut conn, &c.id, &c.owner_id).await?;
+    let roles = roles_with_status(&state.db, &[&c.id]).await?.remove(&c.id).unwrap_or_default();
     Ok(c.into_summary(roles))
+}
+
+/// The roles of each of the credentials `ids` (deleted ones too), each
+/// marked with when the owner lost it, read for all of them at once: for
+/// the lists of other areas (the Auditors'). No authorization: the caller
+/// has checked who may see these credentials.
+pub async fn roles_with_status(db: &Db, ids: &[&str]) -> Result<HashMap<String, Vec<CredentialRole>>> {
+    repo::roles_with_status(&mut *db.pool.acquire().await?, ids).await
+}
+
+/// Every live credential with its roles, for Auditors (`GET
+/// /api/v1/credentials`).
+pub async fn list_all(db: &Db, who: &impl Caller) -> Result<Vec<(repo::Credential, Vec<Role>)>> {
+    who.require_role(Role::Auditor)?;
+    repo::list_all(&db.pool).await
 }
 
 /// The tracked API use of one of the caller's credentials.
@@ -218,14 +233,8 @@ pub async fn update(state: &AppState, principal: &Principal, id: &str, input: Cr
     // Narrowing kills the tokens that carry a removed role.
     let mut killed = 0;
     for removed in current.iter().filter(|r| !roles.contains(r)) {
-        killed += tokens::revoke_for_credential_role(
-            &mut tx,
-            &credential.id,
-            *removed,
-            Reason::RoleRemovedFromCredential,
-            now,
-        )
-        .await?;
+        let which = Ending::CredentialRole(&credential.id, *removed);
+        killed += tokens::end(&mut tx, which, Reason::RoleRemovedFromCredential, now).await?;
     }
     let event = Event::new(AuditEvent::CredentialUpdated, Actor::user(principal))
         .ip(principal.ip)
@@ -250,7 +259,7 @@ pub async fn regenerate(state: &AppState, principal: &Principal, id: &str) -> Re
     if !repo::set_secret(&mut tx, &credential.id, &digest, now).await? {
         return Err(Error::NotFound);
     }
-    let killed = tokens::revoke_for_credential(&mut tx, &credential.id, Reason::SecretRegenerated, now).await?;
+    let killed = tokens::end(&mut tx, Ending::Credential(&credential.id), Reason::SecretRegenerated, now).await?;
     let event = Event::new(AuditEvent::CredentialSecretRegenerated, Actor::user(principal))
         .ip(principal.ip)
         .target(Target::credential(&credential.id, &credential.name))
@@ -268,7 +277,7 @@ pub async fn delete(state: &AppState, principal: &Principal, id: &str) -> Result
     if !repo::mark_deleted(&mut tx, &credential.id, now).await? {
         return Err(Error::NotFound);
     }
-    let killed = tokens::revoke_for_credential(&mut tx, &credential.id, Reason::CredentialDeleted, now).await?;
+    let killed = tokens::end(&mut tx, Ending::Credential(&credential.id), Reason::CredentialDeleted, now).await?;
     let event = Event::new(AuditEvent::CredentialDeleted, Actor::user(principal))
         .ip(principal.ip)
         .target(Target::credential(&credential.id, &credential.name))

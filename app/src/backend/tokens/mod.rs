@@ -11,6 +11,49 @@ pub mod writer;
 use crate::model::Role;
 use std::fmt;
 
+/// Why tokens died; stored in `tokens.revoked_reason`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    SecretRegenerated,
+    CredentialDeleted,
+    RoleRevoked,
+    /// A role of the owner was granted or removed, under the rule that
+    /// ends every token of the user (General Settings).
+    RolesChanged,
+    RoleRemovedFromCredential,
+    OwnerDeactivated,
+    Idle,
+    Expired,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::SecretRegenerated => "secret_regenerated",
+            Reason::CredentialDeleted => "credential_deleted",
+            Reason::RoleRevoked => "role_revoked",
+            Reason::RolesChanged => "roles_changed",
+            Reason::RoleRemovedFromCredential => "role_removed_from_credential",
+            Reason::OwnerDeactivated => "owner_deactivated",
+            Reason::Idle => "idle",
+            Reason::Expired => "expired",
+        }
+    }
+}
+
+/// Which live tokens a change ends ([`service::end`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending<'a> {
+    /// Every token of the credential.
+    Credential(&'a str),
+    /// The credential's tokens that carry the role.
+    CredentialRole(&'a str, Role),
+    /// Every token of the owner's credentials.
+    Owner(&'a str),
+    /// The tokens of the owner's credentials that carry the role.
+    OwnerRole(&'a str, Role),
+}
+
 /// A client that proved its secret, with the General Settings read while
 /// authenticating it (one read per request serves the whole request).
 #[derive(Clone, Debug, PartialEq, Eq)]

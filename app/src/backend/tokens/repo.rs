@@ -1,114 +1,45 @@
-//! Recording a token's death. Every event that kills tokens marks them
-//! revoked in the same transaction, with the reason, so that no later event
-//! (a role granted back, a clock that jumps) can revive them (LC-06). The
-//! validation path re-checks the live state as well, as a second line.
+//! SQL for tokens: the writer's insert of issued tokens, the one-statement
+//! reads of a client and of a token with everything their rules need, the
+//! purge of long-expired rows, and recording a token's death.
+//!
+//! Every event that kills tokens marks them revoked in the same transaction,
+//! with the reason, so that no later event (a role granted back, a clock that
+//! jumps) can revive them (LC-06). The validation path re-checks the live
+//! state as well, as a second line.
 
+use super::writer::NewToken;
+use super::{Ending, Reason};
 use crate::backend::changes::RightsChange;
+use crate::backend::db::values_list;
 use crate::backend::Result;
 use crate::model::Role;
-use sqlx::{Any, AnyPool, Executor, FromRow};
-
-/// Why tokens died; stored in `tokens.revoked_reason`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reason {
-    SecretRegenerated,
-    CredentialDeleted,
-    RoleRevoked,
-    /// A role of the owner was granted or removed, under the rule that
-    /// ends every token of the user (General Settings).
-    RolesChanged,
-    RoleRemovedFromCredential,
-    OwnerDeactivated,
-    Idle,
-    Expired,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::SecretRegenerated => "secret_regenerated",
-            Reason::CredentialDeleted => "credential_deleted",
-            Reason::RoleRevoked => "role_revoked",
-            Reason::RolesChanged => "roles_changed",
-            Reason::RoleRemovedFromCredential => "role_removed_from_credential",
-            Reason::OwnerDeactivated => "owner_deactivated",
-            Reason::Idle => "idle",
-            Reason::Expired => "expired",
-        }
-    }
-}
+use sqlx::{Any, AnyConnection, AnyPool, Executor, FromRow};
 
 fn carries(role: Role) -> String {
     format!("% {} %", role.slug().replace('_', "\\_"))
 }
 
-/// Every live token of a credential.
-pub async fn revoke_for_credential(
-    tx: &mut RightsChange<'_>,
-    credential_id: &str,
-    reason: Reason,
-    now: i64,
-) -> Result<u64> {
-    let res = sqlx::query(
-        "update tokens set revoked_at = $1, revoked_reason = $2 where credential_id = $3 and revoked_at is null",
-    )
-    .bind(now)
-    .bind(reason.as_str())
-    .bind(credential_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(res.rows_affected())
-}
-
-/// Live tokens of a credential that carry `role`.
-pub async fn revoke_for_credential_role(
-    tx: &mut RightsChange<'_>,
-    credential_id: &str,
-    role: Role,
-    reason: Reason,
-    now: i64,
-) -> Result<u64> {
-    let res = sqlx::query(
-        "update tokens set revoked_at = $1, revoked_reason = $2 where credential_id = $3 and revoked_at is null \
-         and (' ' || roles || ' ') like $4 escape '\\'",
-    )
-    .bind(now)
-    .bind(reason.as_str())
-    .bind(credential_id)
-    .bind(carries(role))
-    .execute(&mut **tx)
-    .await?;
-    Ok(res.rows_affected())
-}
-
-/// Live tokens of any of the owner's credentials that carry `role`.
-pub async fn revoke_for_owner_role(tx: &mut RightsChange<'_>, owner_id: &str, role: Role, now: i64) -> Result<u64> {
-    let res = sqlx::query(
-        "update tokens set revoked_at = $1, revoked_reason = $2 where revoked_at is null \
-         and credential_id in (select id from credentials where owner_id = $3) \
-         and (' ' || roles || ' ') like $4 escape '\\'",
-    )
-    .bind(now)
-    .bind(Reason::RoleRevoked.as_str())
-    .bind(owner_id)
-    .bind(carries(role))
-    .execute(&mut **tx)
-    .await?;
-    Ok(res.rows_affected())
-}
-
-/// Every live token of the owner's credentials.
-pub async fn revoke_for_owner(tx: &mut RightsChange<'_>, owner_id: &str, reason: Reason, now: i64) -> Result<u64> {
-    let res = sqlx::query(
-        "update tokens set revoked_at = $1, revoked_reason = $2 where revoked_at is null \
-         and credential_id in (select id from credentials where owner_id = $3)",
-    )
-    .bind(now)
-    .bind(reason.as_str())
-    .bind(owner_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(res.rows_affected())
+/// Revokes the live tokens `which` names, with `reason`; returns how many.
+/// A token carries a role when its scope names it (`scope_to_roles`): the
+/// scope, padded with spaces, holds the slug between two spaces.
+pub async fn revoke_live(tx: &mut RightsChange<'_>, which: Ending<'_>, reason: Reason, now: i64) -> Result<u64> {
+    const OF_CREDENTIAL: &str = "credential_id = $3";
+    const OF_OWNER: &str = "credential_id in (select id from credentials where owner_id = $3)";
+    const CARRYING: &str = " and (' ' || roles || ' ') like $4 escape '\\'";
+    let (of, id, role) = match which {
+        Ending::Credential(id) => (OF_CREDENTIAL, id, None),
+        Ending::CredentialRole(id, role) => (OF_CREDENTIAL, id, Some(role)),
+        Ending::Owner(id) => (OF_OWNER, id, None),
+        Ending::OwnerRole(id, role) => (OF_OWNER, id, Some(role)),
+    };
+    let carrying = if role.is_some() { CARRYING } else { "" };
+    let sql =
+        format!("update tokens set revoked_at = $1, revoked_reason = $2 where revoked_at is null and {of}{carrying}");
+    let mut q = sqlx::query(&sql).bind(now).bind(reason.as_str()).bind(id);
+    if let Some(role) = role {
+        q = q.bind(carries(role));
+    }
+    Ok(q.execute(&mut **tx).await?.rows_affected())
 }
 
 /// One token, by its stored key, if not yet marked dead. Takes any
@@ -125,6 +56,31 @@ pub async fn revoke_one<'e>(ex: impl Executor<'e, Database = Any>, key: &str, re
     .execute(ex)
     .await?;
     Ok(res.rows_affected())
+}
+
+/// Inserts issued tokens in one statement (a writer's batch), each last used
+/// when it was issued. A plain transaction: a new token changes no cached
+/// answer.
+pub async fn insert_issued(conn: &mut AnyConnection, tokens: &[NewToken]) -> Result<()> {
+    let sql = format!(
+        "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version, \
+         rights_gen) values {}",
+        values_list(conn, tokens.len(), 8)
+    );
+    let mut q = sqlx::query(&sql);
+    for t in tokens {
+        q = q
+            .bind(t.key.as_str())
+            .bind(t.credential_id.as_str())
+            .bind(t.roles.as_str())
+            .bind(t.issued_at)
+            .bind(t.expires_at)
+            .bind(t.issued_at)
+            .bind(t.secret_version)
+            .bind(t.rights_gen);
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// A credential and its owner as issuance needs them, read in one

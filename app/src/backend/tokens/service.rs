@@ -20,10 +20,11 @@
 use super::cache::{CachedClient, CachedToken};
 use super::writer::NewToken;
 use super::{parse_scope, roles_to_scope, rules, scope_to_roles};
-use super::{AuthenticatedClient, Introspection, IssuedToken, TokenPrincipal};
+use super::{AuthenticatedClient, Ending, Introspection, IssuedToken, Reason, TokenPrincipal};
 use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::auth::service::escape;
 use crate::backend::auth::throttle::{self, Key, Policy};
+use crate::backend::changes::RightsChange;
 use crate::backend::secrets;
 use crate::backend::{settings, AppState, Error, Result};
 use crate::model::AuditEvent;
@@ -95,7 +96,7 @@ pub async fn authenticate(state: &AppState, client_id: &str, secret: &str, ip: I
         return Err(Error::Refused(API_SWITCHED_OFF));
     }
     // Refused while a key is full of failures; otherwise checked, and only
-    // a failure takes a slot (auth/throttle.rs, `FrontedThrottle`).
+    // a failure takes a slot (auth/throttle/, `FrontedThrottle`).
     let keys = failure_keys(client_id, ip);
     let throttled = |wait: u64| {
         tracing::warn!(event = "client_auth", outcome = "throttled", client_id = %escape(client_id), %ip);
@@ -145,7 +146,7 @@ pub async fn authenticate(state: &AppState, client_id: &str, secret: &str, ip: I
 /// credential the target, so its history shows the failed attempts; pass
 /// `credential` when the caller knows it, else the id is looked up.
 /// Nothing is written here: the counts are added up per minute and flushed
-/// with one audit event per credential named (backend/refusals.rs), so a
+/// with one audit event per credential named (backend/refusals/), so a
 /// flood of refusals grows nothing.
 pub async fn record_refusal(
     state: &AppState,
@@ -244,7 +245,7 @@ enum Stored {
     Dead {
         credential_id: String,
         /// Dead by time but not yet marked: the reason to record.
-        unmarked: Option<(super::repo::Reason, String, String)>,
+        unmarked: Option<(Reason, String, String)>,
     },
     Live(CachedToken),
 }
@@ -265,9 +266,9 @@ async fn load(state: &AppState, key: &str, now: i64, s: &settings::Settings) -> 
     let last_used_at = t.last_used_at.max(state.usage.pending_token_use(key).unwrap_or(0));
     let expires_at = rules::effective_expiry(t.issued_at, t.expires_at, s.token_lifetime_secs);
     let timed_out = if now >= expires_at {
-        Some(super::repo::Reason::Expired)
+        Some(Reason::Expired)
     } else if now - last_used_at > s.token_idle_secs {
-        Some(super::repo::Reason::Idle)
+        Some(Reason::Idle)
     } else {
         None
     };
@@ -437,4 +438,20 @@ pub async fn purge_expired(pool: &AnyPool, now: i64) -> Result<u64> {
         }
         tokio::time::sleep(PURGE_PAUSE).await;
     }
+}
+
+// --- ending tokens in another area's change ------------------------------------
+
+/// Ends the live tokens `which` names, inside another area's change (a
+/// credential edited, regenerated or deleted; a user's roles changed or the
+/// user deactivated), in its transaction and with its reason. Returns how
+/// many, for the change's audit event. The rights generations end the
+/// tokens issued meanwhile from an older reading (ADR 0005).
+pub async fn end(
+    tx: &mut RightsChange<'_>,
+    which: Ending<'_>,
+    reason: Reason,
+    now: i64,
+) -> crate::backend::Result<u64> {
+    super::repo::revoke_live(tx, which, reason, now).await
 }

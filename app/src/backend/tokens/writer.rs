@@ -10,7 +10,7 @@
 //! write-ahead log short ([`LogPolicy`], [`checkpoint_tick`]).
 
 use crate::backend::audit::{self, Event};
-use crate::backend::db::{values_list, Checkpoint, Db};
+use crate::backend::db::{Checkpoint, Db};
 use crate::backend::{Error, Result};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection};
@@ -278,24 +278,7 @@ async fn write_batch(
     events: Vec<(i64, Event)>,
 ) -> Result<()> {
     let mut tx = conn.begin().await?;
-    let sql = format!(
-        "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version, \
-         rights_gen) values {}",
-        values_list(&tx, tokens.len(), 8)
-    );
-    let mut q = sqlx::query(&sql);
-    for t in tokens {
-        q = q
-            .bind(t.key.as_str())
-            .bind(t.credential_id.as_str())
-            .bind(t.roles.as_str())
-            .bind(t.issued_at)
-            .bind(t.expires_at)
-            .bind(t.issued_at)
-            .bind(t.secret_version)
-            .bind(t.rights_gen);
-    }
-    q.execute(&mut *tx).await?;
+    super::repo::insert_issued(&mut tx, tokens).await?;
     audit::record_many(db, &mut tx, events).await?;
     tx.commit().await?;
     Ok(())

@@ -5,7 +5,8 @@ use super::User;
 use crate::backend::changes::RightsChange;
 use crate::backend::Result;
 use crate::model::Role;
-use sqlx::{Any, Executor, FromRow};
+use sqlx::{Any, AnyConnection, Executor, FromRow};
+use std::collections::HashMap;
 
 #[derive(FromRow)]
 struct UserRow {
@@ -130,6 +131,31 @@ pub async fn active_roles<'e>(ex: impl Executor<'e, Database = Any>, user_id: &s
     Ok(roles)
 }
 
+/// A role a user holds.
+#[derive(FromRow)]
+struct HeldRoleRow {
+    user_id: String,
+    role: String,
+}
+
+/// The roles each of `user_ids` holds now, in catalogue order, read for all
+/// of them at once ([`crate::backend::db::fetch_in`]). A user who holds none
+/// has no entry.
+pub async fn active_roles_of(conn: &mut AnyConnection, user_ids: &[&str]) -> Result<HashMap<String, Vec<Role>>> {
+    let rows: Vec<HeldRoleRow> = crate::backend::db::fetch_in(conn, user_ids, |list| {
+        format!("select user_id, role from user_roles where revoked_at is null and user_id in {list}")
+    })
+    .await?;
+    let mut out: HashMap<String, Vec<Role>> = HashMap::new();
+    for r in rows {
+        if let Some(role) = Role::from_slug(&r.role) {
+            out.entry(r.user_id).or_default().push(role);
+        }
+    }
+    out.values_mut().for_each(|roles| roles.sort());
+    Ok(out)
+}
+
 /// Grants a role (or grants it back) as of rights generation `gen`.
 /// Returns whether anything changed.
 pub async fn grant_role(tx: &mut RightsChange<'_>, user_id: &str, role: Role, gen: i64, now: i64) -> Result<bool> {
@@ -240,14 +266,22 @@ pub async fn find_listed(pool: &sqlx::AnyPool, user_id: &str) -> Result<Option<L
         .await?)
 }
 
+/// A role a user held and lost.
+#[derive(FromRow)]
+struct RevokedRoleRow {
+    role: String,
+    revoked_at: i64,
+}
+
 /// Roles the user held and lost, with when.
 pub async fn revoked_roles<'e>(ex: impl Executor<'e, Database = Any>, user_id: &str) -> Result<Vec<(Role, i64)>> {
-    let rows: Vec<(String, i64)> =
+    let rows: Vec<RevokedRoleRow> =
         sqlx::query_as("select role, revoked_at from user_roles where user_id = $1 and revoked_at is not null")
             .bind(user_id)
             .fetch_all(ex)
             .await?;
-    let mut out: Vec<(Role, i64)> = rows.into_iter().filter_map(|(s, at)| Some((Role::from_slug(&s)?, at))).collect();
+    let mut out: Vec<(Role, i64)> =
+        rows.into_iter().filter_map(|r| Some((Role::from_slug(&r.role)?, r.revoked_at))).collect();
     out.sort();
     Ok(out)
 }

@@ -8,8 +8,8 @@ use crate::backend::auth::password::{self, check_policy, PasswordHasher};
 use crate::backend::auth::{Principal, Secret};
 use crate::backend::credentials::service::slugs;
 use crate::backend::settings::{self, RoleChangeRule};
-use crate::backend::tokens::repo::{self as tokens, Reason};
 use crate::backend::tokens::TokenPrincipal;
+use crate::backend::tokens::{service as tokens, Ending, Reason};
 use crate::backend::{Db, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::{Page, Role, UserDetail, UserSummary};
@@ -190,6 +190,22 @@ pub struct BootstrapOutcome {
     pub generated_password: Option<Secret>,
 }
 
+/// The user and their password hash, by case-insensitive username: for
+/// checking a sign-in.
+pub async fn find_for_login(db: &Db, username: &str) -> Result<Option<(User, String)>> {
+    repo::find_for_login(&db.pool, username).await
+}
+
+pub async fn find_by_id(db: &Db, user_id: &str) -> Result<Option<User>> {
+    repo::find_by_id(&db.pool, user_id).await
+}
+
+/// The roles the user holds now, in catalogue order: what a principal acting
+/// for them carries (a session, the operator's CLI).
+pub async fn active_roles(db: &Db, user_id: &str) -> Result<Vec<Role>> {
+    repo::active_roles(&db.pool, user_id).await
+}
+
 pub async fn find_by_username(db: &Db, username: &str) -> Result<User> {
     repo::find_for_login(&db.pool, username.trim()).await?.map(|(u, _)| u).ok_or(Error::NotFound)
 }
@@ -282,9 +298,9 @@ async fn finish_role_change(
     now: i64,
 ) -> Result<()> {
     let ended = match (rule, granted) {
-        (RoleChangeRule::AllTokens, _) => tokens::revoke_for_owner(tx, &user.id, Reason::RolesChanged, now).await?,
+        (RoleChangeRule::AllTokens, _) => tokens::end(tx, Ending::Owner(&user.id), Reason::RolesChanged, now).await?,
         (RoleChangeRule::TokensWithRemovedRole, false) => {
-            tokens::revoke_for_owner_role(tx, &user.id, role, now).await?
+            tokens::end(tx, Ending::OwnerRole(&user.id, role), Reason::RoleRevoked, now).await?
         }
         (RoleChangeRule::TokensWithRemovedRole, true) => 0,
     };
@@ -305,7 +321,7 @@ pub async fn grant_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role
     by.authorize()?;
     let user = find(db, user_id).await?;
     may_change_roles_of(db, by, &user.id, role, true).await?;
-    let rule = settings::repo::load(&db.pool).await?.role_change_rule();
+    let rule = settings::load(db).await?.role_change_rule();
     let mut tx = db.begin_rights_change().await?;
     let gen = tx.bump_rights(&user.id, rule == RoleChangeRule::AllTokens).await?;
     if !repo::grant_role(&mut tx, &user.id, role, gen, now).await? {
@@ -327,7 +343,7 @@ pub async fn revoke_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Rol
     }
     let user = find(db, user_id).await?;
     may_change_roles_of(db, by, &user.id, role, false).await?;
-    let rule = settings::repo::load(&db.pool).await?.role_change_rule();
+    let rule = settings::load(db).await?.role_change_rule();
     let mut tx = db.begin_rights_change().await?;
     if !repo::revoke_role(&mut tx, &user.id, role, now).await? {
         return Ok(false);
@@ -369,7 +385,7 @@ pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bo
             .ip(by.ip())
             .target(Target::user(&user.id, &user.username));
     if !active {
-        let killed = tokens::revoke_for_owner(&mut tx, &user.id, Reason::OwnerDeactivated, now).await?;
+        let killed = tokens::end(&mut tx, Ending::Owner(&user.id), Reason::OwnerDeactivated, now).await?;
         repo::invalidate_sessions(&mut *tx, &user.id, now).await?;
         let sessions = repo::delete_sessions(&mut *tx, &user.id).await?;
         event = event.detail("tokens_revoked", killed).detail("sessions_ended", sessions);
@@ -383,12 +399,13 @@ pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bo
 }
 
 pub async fn list_with_roles(db: &Db) -> Result<Vec<UserWithRoles>> {
-    let mut out = Vec::new();
-    for user in repo::list_users(&db.pool).await? {
-        let roles = repo::active_roles(&db.pool, &user.id).await?;
-        out.push(UserWithRoles { user, roles });
-    }
-    Ok(out)
+    let users = repo::list_users(&db.pool).await?;
+    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    let mut roles = repo::active_roles_of(&mut *db.pool.acquire().await?, &ids).await?;
+    Ok(users
+        .into_iter()
+        .map(|user| UserWithRoles { roles: roles.remove(&user.id).unwrap_or_default(), user })
+        .collect())
 }
 
 pub const PER_PAGE: i64 = 25;
@@ -399,30 +416,36 @@ pub async fn list(db: &Db, now: i64, principal: &Principal, filter: &str, page: 
     let page = page.max(1);
     let filter: String = filter.trim().chars().take(100).collect();
     let (users, total) = repo::search(&db.pool, &filter, PER_PAGE, (page - 1) * PER_PAGE).await?;
-    let mut items = Vec::with_capacity(users.len());
-    for u in users {
-        items.push(summary(db, u).await?);
-    }
+    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    let mut roles = repo::active_roles_of(&mut *db.pool.acquire().await?, &ids).await?;
+    let items = users
+        .into_iter()
+        .map(|u| {
+            let held = roles.remove(&u.id).unwrap_or_default();
+            summary(u, held)
+        })
+        .collect();
     Ok(Page { items, total, page, per_page: PER_PAGE, now })
 }
 
-async fn summary(db: &Db, u: repo::ListedUser) -> Result<UserSummary> {
-    Ok(UserSummary {
-        roles: repo::active_roles(&db.pool, &u.id).await?,
+fn summary(u: repo::ListedUser, roles: Vec<Role>) -> UserSummary {
+    UserSummary {
+        roles,
         id: u.id,
         username: u.username,
         display_name: u.display_name,
         active: u.active != 0,
         created_at: u.created_at,
         credentials: u.credentials,
-    })
+    }
 }
 
 /// One user, with what the caller may do to them.
 pub async fn detail(db: &Db, now: i64, principal: &Principal, user_id: &str) -> Result<UserDetail> {
     principal.require(Role::UserManager)?;
     let listed = repo::find_listed(&db.pool, user_id).await?.ok_or(Error::NotFound)?;
-    let user = summary(db, listed).await?;
+    let roles = repo::active_roles(&db.pool, &listed.id).await?;
+    let user = summary(listed, roles);
     let by = By::User(principal);
     // The rule of `may_change_roles_of`, for the page.
     let can_manage_account = by.may_handle_administrator() || !user.roles.contains(&Role::Administrator);
@@ -434,7 +457,7 @@ pub async fn detail(db: &Db, now: i64, principal: &Principal, user_id: &str) -> 
         user,
         manageable,
         can_manage_account,
-        role_change_rule: settings::repo::load(&db.pool).await?.role_change_rule(),
+        role_change_rule: settings::load(db).await?.role_change_rule(),
         now,
     })
 }

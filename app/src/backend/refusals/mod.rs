@@ -14,6 +14,8 @@
 //! capped at [`MAX_KEYS_PER_MINUTE`]; past the cap, requests are counted in
 //! one overflow row of that minute ([`OVERFLOW`]).
 
+pub mod repo;
+
 use super::audit::{self, Actor, Event, Target};
 use super::Result;
 use crate::model::AuditEvent;
@@ -139,21 +141,7 @@ async fn write(db: &crate::backend::Db, batch: &Pending, now: i64) -> Result<()>
     // One event per credential named, and one for the rest; in a stable order.
     let mut groups: BTreeMap<Option<Credential>, Vec<(&Row, &Counted)>> = BTreeMap::new();
     for (row, counted) in &rows {
-        sqlx::query(
-            "insert into token_refusals (minute, client_id, address, reason, error, credential_id, requests) \
-             values ($1, $2, $3, $4, $5, $6, $7) \
-             on conflict (minute, client_id, address, reason) \
-             do update set requests = token_refusals.requests + excluded.requests",
-        )
-        .bind(row.minute)
-        .bind(&row.client_id)
-        .bind(&row.address)
-        .bind(&row.reason)
-        .bind(&counted.error)
-        .bind(counted.credential.as_ref().map(|(id, _)| id.clone()))
-        .bind(counted.count)
-        .execute(&mut *tx)
-        .await?;
+        repo::add(&mut *tx, row, counted).await?;
         groups.entry(counted.credential.clone()).or_default().push((row, counted));
     }
     let mut events = Vec::with_capacity(groups.len());
@@ -195,8 +183,7 @@ async fn write(db: &crate::backend::Db, batch: &Pending, now: i64) -> Result<()>
 
 /// Forgets counts older than `cutoff`.
 pub async fn purge_older_than(pool: &AnyPool, cutoff: i64) -> Result<u64> {
-    let res = sqlx::query("delete from token_refusals where minute < $1").bind(cutoff).execute(pool).await?;
-    Ok(res.rows_affected())
+    repo::purge_older_than(pool, cutoff).await
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@
 //!   [`FrontedThrottle::poll`] learns the keys that other instances filled.
 //!   The bound this leaves is stated in docs/security.md.
 
+pub mod repo;
+
 use crate::backend::Result;
 use hashlink::LruCache;
 use sqlx::AnyPool;
@@ -99,22 +101,10 @@ impl Reservation {
 
 /// Takes one slot (counts one attempt) on `key` unless it is full; a window
 /// that has ended starts again at one. `None`: the key is full.
-async fn take_slot(pool: &AnyPool, k: &Key, now: i64, only_below_limit: bool) -> Result<Option<(i64, i64)>> {
-    // $3: windows that started at or before it have ended.
-    const UPSERT: &str = "insert into throttle (key, window_start, failures) values ($1, $2, 1) \
-         on conflict (key) do update set \
-           failures = case when throttle.window_start <= $3 then 1 else throttle.failures + 1 end, \
-           window_start = case when throttle.window_start <= $3 then excluded.window_start else throttle.window_start end";
-    let sql = if only_below_limit {
-        format!("{UPSERT} where throttle.window_start <= $3 or throttle.failures < $4 returning window_start, failures")
-    } else {
-        format!("{UPSERT} returning window_start, failures")
-    };
-    let mut q = sqlx::query_as(&sql).bind(&k.key).bind(now).bind(now - k.policy.window_secs);
-    if only_below_limit {
-        q = q.bind(k.policy.limit);
-    }
-    Ok(q.fetch_optional(pool).await?)
+async fn take_slot(pool: &AnyPool, k: &Key, now: i64, only_below_limit: bool) -> Result<Option<Window>> {
+    let limit = only_below_limit.then_some(k.policy.limit);
+    let taken = repo::take_slot(pool, &k.key, now, now - k.policy.window_secs, limit).await?;
+    Ok(taken.map(|w| Window { start: w.window_start, counted: w.failures }))
 }
 
 /// Reserves one slot on every key, in order, atomically per key. When a key
@@ -124,13 +114,10 @@ pub async fn reserve(pool: &AnyPool, keys: &[Key], now: i64) -> Result<std::resu
     let mut held = Reservation::default();
     for k in keys {
         match take_slot(pool, k, now, true).await? {
-            Some((start, _)) => held.slots.push((k.key.clone(), start)),
+            Some(w) => held.slots.push((k.key.clone(), w.start)),
             None => {
                 release(pool, held).await?;
-                let start: Option<i64> = sqlx::query_scalar("select window_start from throttle where key = $1")
-                    .bind(&k.key)
-                    .fetch_optional(pool)
-                    .await?;
+                let start = repo::window_start(pool, &k.key).await?;
                 let retry_after_secs = start.map_or(1, |s| wait_until(s, k.policy.window_secs, now));
                 return Ok(Err(Refusal { retry_after_secs }));
             }
@@ -143,26 +130,18 @@ pub async fn reserve(pool: &AnyPool, keys: &[Key], now: i64) -> Result<std::resu
 /// has since been restarted is not taken from the new window.
 pub async fn release(pool: &AnyPool, reservation: Reservation) -> Result<()> {
     for (key, start) in reservation.slots {
-        sqlx::query(
-            "update throttle set failures = failures - 1 where key = $1 and window_start = $2 and failures > 0",
-        )
-        .bind(&key)
-        .bind(start)
-        .execute(pool)
-        .await?;
+        repo::give_back(pool, &key, start).await?;
     }
     Ok(())
 }
 
 pub async fn clear(pool: &AnyPool, key: &str) -> Result<()> {
-    sqlx::query("delete from throttle where key = $1").bind(key).execute(pool).await?;
-    Ok(())
+    repo::delete(pool, key).await
 }
 
 /// Forgets windows that ended long ago.
 pub async fn purge_older_than(pool: &AnyPool, cutoff: i64) -> Result<u64> {
-    let res = sqlx::query("delete from throttle where window_start < $1").bind(cutoff).execute(pool).await?;
-    Ok(res.rows_affected())
+    repo::purge_older_than(pool, cutoff).await
 }
 
 // --- the in-memory front ------------------------------------------------------
@@ -293,8 +272,8 @@ impl FrontedThrottle {
             return Ok(Some(refusal));
         }
         for k in keys {
-            if let Some((start, counted)) = take_slot(pool, k, now, false).await? {
-                self.learn(&k.key, start, counted);
+            if let Some(w) = take_slot(pool, k, now, false).await? {
+                self.learn(&k.key, w.start, w.counted);
             }
         }
         Ok(None)
@@ -319,19 +298,9 @@ impl FrontedThrottle {
     /// so that a block reached through other instances holds here too. At
     /// most `FRONT_CAPACITY` rows, fullest first.
     pub async fn poll(&self, pool: &AnyPool, prefix: &str, min_limit: i64, window_secs: i64, now: i64) -> Result<()> {
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "select key, window_start, failures from throttle \
-             where window_start > $1 and failures >= $2 and key like $3 \
-             order by failures desc limit $4",
-        )
-        .bind(now - window_secs)
-        .bind(min_limit)
-        .bind(format!("{prefix}%"))
-        .bind(FRONT_CAPACITY as i64)
-        .fetch_all(pool)
-        .await?;
-        for (key, start, counted) in rows {
-            self.learn(&key, start, counted);
+        let rows = repo::full_keys(pool, prefix, now - window_secs, min_limit, FRONT_CAPACITY as i64).await?;
+        for r in rows {
+            self.learn(&r.key, r.window.window_start, r.window.failures);
         }
         Ok(())
     }

@@ -1,88 +1,13 @@
-//! General Settings: one row, read on every use so that a change made on one
-//! instance applies on all of them at once. Only Administrators change it,
-//! and every change is audited with its before and after values.
+//! Reading and changing General Settings: the settings in force (cached for
+//! one epoch), the form's validation, and the Administrator's change, audited
+//! with its before and after values.
 
-use super::audit::{self, Actor, Event, Target};
-use super::auth::Principal;
-use super::changes::RightsChange;
-use super::{AppState, Error, Result};
+use super::{repo, RoleChangeRule, Settings};
+use crate::backend::audit::{self, Actor, Event, Target};
+use crate::backend::auth::Principal;
+use crate::backend::{AppState, Db, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::{Role, SettingsView};
-use sqlx::AnyPool;
-
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct Settings {
-    pub token_idle_secs: i64,
-    pub token_lifetime_secs: i64,
-    pub max_credential_days: i64,
-    pub api_enabled: i64,
-    pub session_idle_secs: i64,
-    pub session_absolute_secs: i64,
-    /// [`RoleChangeRule::as_str`].
-    pub role_change_ends: String,
-}
-
-/// The values a new installation starts with (the first migration's row).
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            token_idle_secs: 1200,
-            token_lifetime_secs: 3600,
-            max_credential_days: 365,
-            api_enabled: 1,
-            session_idle_secs: 1800,
-            session_absolute_secs: 43200,
-            role_change_ends: RoleChangeRule::AllTokens.as_str().to_string(),
-        }
-    }
-}
-
-impl Settings {
-    pub fn api_enabled(&self) -> bool {
-        self.api_enabled != 0
-    }
-
-    pub fn role_change_rule(&self) -> RoleChangeRule {
-        RoleChangeRule::parse(&self.role_change_ends).unwrap_or(RoleChangeRule::AllTokens)
-    }
-}
-
-pub use crate::model::RoleChangeRule;
-
-pub mod repo {
-    use super::*;
-
-    const COLUMNS: &str = "token_idle_secs, token_lifetime_secs, max_credential_days, api_enabled, \
-                           session_idle_secs, session_absolute_secs, role_change_ends";
-
-    /// The settings, from the pool or inside a change's transaction.
-    pub async fn load<'e>(ex: impl sqlx::Executor<'e, Database = sqlx::Any>) -> Result<Settings> {
-        Ok(sqlx::query_as::<_, Settings>(&format!("select {COLUMNS} from settings where id = 1")).fetch_one(ex).await?)
-    }
-
-    pub async fn updated_at(pool: &AnyPool) -> Result<i64> {
-        Ok(sqlx::query_scalar("select updated_at from settings where id = 1").fetch_one(pool).await?)
-    }
-
-    pub async fn store(tx: &mut RightsChange<'_>, s: &Settings, now: i64) -> Result<()> {
-        sqlx::query(
-            "update settings set token_idle_secs = $1, token_lifetime_secs = $2, max_credential_days = $3, \
-             api_enabled = $4, session_idle_secs = $5, session_absolute_secs = $6, role_change_ends = $8, \
-             updated_at = $7 where id = 1",
-        )
-        .bind(s.token_idle_secs)
-        .bind(s.token_lifetime_secs)
-        .bind(s.max_credential_days)
-        .bind(s.api_enabled)
-        .bind(s.session_idle_secs)
-        .bind(s.session_absolute_secs)
-        .bind(now)
-        .bind(s.role_change_ends.as_str())
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
-    }
-}
 
 /// The settings in force: from the cache while the cache epoch holds (a
 /// settings change moves it), otherwise from the database.
@@ -96,6 +21,12 @@ pub async fn current(state: &AppState) -> Result<Settings> {
     let s = repo::load(&state.db.pool).await?;
     state.token_cache.put_settings(epoch, s.clone());
     Ok(s)
+}
+
+/// The settings as stored, read from the database (never the cache): for a
+/// service that reads them once for the operation at hand.
+pub async fn load(db: &Db) -> Result<Settings> {
+    repo::load(&db.pool).await
 }
 
 /// The form's fields as typed (text, so that a bad value gets a message
@@ -181,7 +112,7 @@ pub async fn update(state: &AppState, principal: &Principal, input: &SettingsInp
     let mut tx = state.db.begin_rights_change().await?;
     // Write first: on SQLite this takes the write lock before the read, so
     // the "before" values are the ones being replaced.
-    sqlx::query("update settings set updated_at = updated_at where id = 1").execute(&mut *tx).await?;
+    repo::lock(&mut *tx).await?;
     let old = repo::load(&mut *tx).await?;
     repo::store(&mut tx, &new, now).await?;
     let event = Event::new(AuditEvent::SettingsChanged, Actor::user(principal))

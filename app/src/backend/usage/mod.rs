@@ -1,4 +1,4 @@
-//! API access tracking per credential (issue 6, item 5): calls per endpoint
+//! API access tracking per credential: calls per endpoint
 //! per day, the addresses they came from, and the credential's "last used";
 //! and each token's last use, which the idle rule reads.
 //!
@@ -8,6 +8,8 @@
 //! server flushes once more on graceful shutdown. A crash loses at most the
 //! calls of the last interval; a failed flush puts its counters back, so a
 //! database outage loses nothing while the process lives.
+
+pub mod repo;
 
 use super::Result;
 use crate::model::{CredentialUsage, EndpointDay, SourceAddress, SECS_PER_DAY};
@@ -169,48 +171,7 @@ impl UsageRecorder {
 
 async fn write(pool: &AnyPool, batch: &Pending) -> Result<()> {
     let mut tx = pool.begin().await?;
-    for (credential_id, counts) in &batch.credentials {
-        for (day, endpoint, calls) in &counts.calls {
-            sqlx::query(
-                "insert into credential_usage (credential_id, day, endpoint, calls) values ($1, $2, $3, $4) \
-                 on conflict (credential_id, day, endpoint) do update set calls = credential_usage.calls + excluded.calls",
-            )
-            .bind(credential_id)
-            .bind(day)
-            .bind(endpoint)
-            .bind(calls)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (ip, (last_seen, calls)) in &counts.addresses {
-            sqlx::query(
-                "insert into credential_addresses (credential_id, ip, last_seen, calls) values ($1, $2, $3, $4) \
-                 on conflict (credential_id, ip) do update set calls = credential_addresses.calls + excluded.calls, \
-                 last_seen = case when excluded.last_seen > credential_addresses.last_seen \
-                 then excluded.last_seen else credential_addresses.last_seen end",
-            )
-            .bind(credential_id)
-            .bind(ip.to_string())
-            .bind(last_seen)
-            .bind(calls)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query(
-            "update credentials set last_used_at = $1 where id = $2 and (last_used_at is null or last_used_at < $1)",
-        )
-        .bind(counts.last_used)
-        .bind(credential_id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for (key, at) in &batch.token_uses {
-        sqlx::query("update tokens set last_used_at = $1 where token_digest = $2 and last_used_at < $1")
-            .bind(at)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-    }
+    repo::add(&mut tx, batch).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -227,13 +188,8 @@ pub async fn for_credential(
     let since = now.div_euclid(SECS_PER_DAY) - HISTORY_DAYS + 1;
     let (pending_calls, pending_addresses) = recorder.pending_for(credential_id);
     let mut days: HashMap<(i64, String), i64> = HashMap::new();
-    let stored: Vec<(i64, String, i64)> =
-        sqlx::query_as("select day, endpoint, calls from credential_usage where credential_id = $1 and day >= $2")
-            .bind(credential_id)
-            .bind(since)
-            .fetch_all(pool)
-            .await?;
-    for (day, endpoint, calls) in stored.into_iter().chain(pending_calls.into_iter().filter(|(d, ..)| *d >= since)) {
+    let stored = repo::days_since(pool, credential_id, since).await?.into_iter().map(|r| (r.day, r.endpoint, r.calls));
+    for (day, endpoint, calls) in stored.chain(pending_calls.into_iter().filter(|(d, ..)| *d >= since)) {
         *days.entry((day, endpoint)).or_default() += calls;
     }
     let mut days: Vec<EndpointDay> = days
@@ -242,16 +198,9 @@ pub async fn for_credential(
         .collect();
     days.sort_by(|a, b| b.day.cmp(&a.day).then_with(|| a.endpoint.cmp(&b.endpoint)));
 
-    let stored: Vec<AddressCount> = sqlx::query_as(
-        "select ip, last_seen, calls from credential_addresses where credential_id = $1 \
-         order by last_seen desc, ip limit $2",
-    )
-    .bind(credential_id)
-    .bind(RECENT_ADDRESSES)
-    .fetch_all(pool)
-    .await?;
+    let stored = repo::recent_addresses(pool, credential_id, RECENT_ADDRESSES).await?;
     let mut addresses: HashMap<String, (i64, i64)> = HashMap::new();
-    for (ip, seen, calls) in stored.into_iter().chain(pending_addresses) {
+    for (ip, seen, calls) in stored.into_iter().map(|r| (r.ip, r.last_seen, r.calls)).chain(pending_addresses) {
         let e = addresses.entry(ip).or_default();
         e.0 = e.0.max(seen);
         e.1 += calls;
