@@ -3,9 +3,10 @@
 
 use crate::error::ApiError;
 use app::backend::audit;
-use app::backend::auth::ClientIp;
+use app::backend::caller::ClientIp;
+use app::backend::caller::{Caller, TokenPrincipal};
 use app::backend::credentials::service as credentials;
-use app::backend::tokens::{service, TokenPrincipal};
+use app::backend::tokens::service;
 use app::backend::users::service as users;
 use app::backend::AppState;
 use app::model::Role;
@@ -57,8 +58,13 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     Ok(token)
 }
 
-/// A request authenticated by a valid bearer token.
-pub struct Bearer(pub TokenPrincipal);
+/// A request authenticated by a valid bearer token: the token's principal
+/// and the caller's address. Every log line of the request names the
+/// client (the request span's `client_id`).
+pub struct Bearer {
+    pub token: TokenPrincipal,
+    pub ip: Option<std::net::IpAddr>,
+}
 
 impl FromRequestParts<AppState> for Bearer {
     type Rejection = ApiError;
@@ -67,12 +73,14 @@ impl FromRequestParts<AppState> for Bearer {
         let token = bearer_token(parts)?;
         match service::validate(state, token).await {
             Ok(p) => {
+                tracing::Span::current().record("client_id", p.credential_id.as_str());
                 // API access tracking: method and route template, in memory.
                 let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("?");
-                if let Some(ip) = parts.extensions.get::<ClientIp>() {
-                    state.usage.record(&p.credential_id, parts.method.as_str(), route, ip.0, state.clock.unix());
+                let ip = parts.extensions.get::<ClientIp>().map(|c| c.0);
+                if let Some(ip) = ip {
+                    state.usage.record(&p.credential_id, parts.method.as_str(), route, ip, state.clock.unix());
                 }
-                Ok(Bearer(p))
+                Ok(Bearer { token: p, ip })
             }
             Err(e) => Err(e.into()),
         }
@@ -80,13 +88,9 @@ impl FromRequestParts<AppState> for Bearer {
 }
 
 impl Bearer {
-    fn require(&self, role: Role) -> Result<(), ApiError> {
-        if self.0.has(role) {
-            Ok(())
-        } else {
-            tracing::warn!(event = "api_forbidden", client_id = %self.0.credential_id, needed = role.slug());
-            Err(ApiError::InsufficientScope(role))
-        }
+    /// The caller the services authorize.
+    pub fn caller(&self) -> Caller {
+        Caller::Client(self.token.clone(), self.ip)
     }
 }
 
@@ -110,7 +114,7 @@ struct Owner<'a> {
 }
 
 /// The credential, its owner and the roles this token carries.
-async fn me(Bearer(p): Bearer) -> Response {
+async fn me(Bearer { token: p, .. }: Bearer) -> Response {
     Json(Me {
         client_id: &p.credential_id,
         credential_name: &p.credential_name,
@@ -125,8 +129,7 @@ async fn me(Bearer(p): Bearer) -> Response {
 
 /// Users and their roles: User Manager.
 async fn list_users(State(state): State<AppState>, bearer: Bearer) -> Result<Json<serde_json::Value>, ApiError> {
-    bearer.require(Role::UserManager)?;
-    let list = users::list_with_roles(&state.db).await?;
+    let list = users::list_with_roles(&state, &bearer.caller()).await?;
     Ok(Json(json!({
         "users": list.iter().map(|u| json!({
             "id": u.user.id,
@@ -140,8 +143,7 @@ async fn list_users(State(state): State<AppState>, bearer: Bearer) -> Result<Jso
 
 /// Every live credential, never a secret: Auditor.
 async fn list_credentials(State(state): State<AppState>, bearer: Bearer) -> Result<Json<serde_json::Value>, ApiError> {
-    bearer.require(Role::Auditor)?;
-    let rows = credentials::list_all(&state.db, &bearer.0).await?;
+    let rows = credentials::list_all(&state, &bearer.caller()).await?;
     Ok(Json(json!({
         "credentials": rows.iter().map(|(c, roles)| json!({
             "client_id": c.id,
@@ -173,10 +175,11 @@ async fn list_audit_events(
     bearer: Bearer,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    bearer.require(Role::Auditor)?;
+    let caller = bearer.caller();
+    caller.require(Role::Auditor)?;
     let parsed = query.ok().and_then(|Query(q)| Some((q.page.as_deref().map(str::parse).transpose().ok()?, q.filter)));
     let (page, filter) = parsed.ok_or(ApiError::BadParameter("page must be a whole number"))?;
-    let page = audit::events(&state, &bearer.0, &filter, page.unwrap_or(1)).await?;
+    let page = audit::events(&state, &caller, &filter, page.unwrap_or(1)).await?;
     Ok(Json(json!({
         "events": page.items.iter().map(|e| json!({
             "seq": e.seq,
@@ -225,12 +228,11 @@ async fn change_role(
     grant: bool,
 ) -> Result<StatusCode, ApiError> {
     let role = Role::from_slug(role).ok_or(ApiError::NotFound)?;
-    let by = users::By::Client(&bearer.0, Some(ip.0));
-    let now = state.clock.unix();
+    let by = Caller::Client(bearer.token.clone(), Some(ip.0));
     let result = if grant {
-        users::grant_role(&state.db, now, by, id, role).await
+        users::grant_role(state, &by, id, role).await
     } else {
-        users::revoke_role(&state.db, now, by, id, role).await
+        users::revoke_role(state, &by, id, role).await
     };
     result?;
     Ok(StatusCode::NO_CONTENT)

@@ -316,7 +316,7 @@ impl ServeConfig {
             (None, None) => None,
         };
         if let Some(p) = &admin_password {
-            app::backend::auth::password::check_policy(p, "admin")
+            app::backend::password::check_policy(p, "admin")
                 .map_err(|m| anyhow::anyhow!("APPCRED_ADMIN_PASSWORD is not acceptable: {m}"))?;
         }
         Ok(ServeConfig {

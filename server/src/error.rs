@@ -43,7 +43,11 @@ impl From<Error> for ApiError {
         match e {
             Error::Unauthenticated | Error::InvalidCredentials => ApiError::InvalidToken(INVALID_TOKEN.into()),
             Error::Refused(reason) => ApiError::InvalidToken(reason.into()),
-            Error::MissingRole(role) => ApiError::InsufficientScope(role),
+            Error::MissingRole(role) => {
+                // The request span names the client.
+                tracing::warn!(event = "api_forbidden", needed = role.slug());
+                ApiError::InsufficientScope(role)
+            }
             Error::NotFound => ApiError::NotFound,
             Error::Invalid { message, .. } => ApiError::Unprocessable(message),
             Error::Throttled { retry_after_secs } => ApiError::Throttled { retry_after_secs },

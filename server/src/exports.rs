@@ -3,7 +3,8 @@
 //! Auditor role checked by the auditing service), so a link can carry the
 //! same filters as the page.
 
-use app::backend::auth::CurrentPrincipal;
+use app::backend::caller::{Caller, CurrentPrincipal};
+use app::backend::credentials::{audited, service as credentials};
 use app::backend::{audit, AppState, Error};
 use app::error::AppError;
 use app::model::AuditFilter;
@@ -46,7 +47,7 @@ async fn events(
 ) -> Response {
     let now = app::backend::Clock::unix(&*state.clock);
     let result = match principal.0 {
-        Some(p) => audit::events_csv(&state, &p, &filter).await,
+        Some(p) => audit::events_csv(&state, &Caller::Person(p), &filter).await,
         None => Err(Error::Unauthenticated),
     };
     csv(result, "audit", now)
@@ -66,9 +67,9 @@ async fn credentials(
     Query(p): Query<CredentialParams>,
 ) -> Response {
     let now = app::backend::Clock::unix(&*state.clock);
-    let query = audit::query_from_params(p.q, p.view, p.sort, p.dir, None);
+    let query = audited::query_from_params(p.q, p.view, p.sort, p.dir, None);
     let result = match principal.0 {
-        Some(principal) => audit::credentials_csv(&state, &principal, &query).await,
+        Some(p) => credentials::audited_csv(&state, &Caller::Person(p), &query).await,
         None => Err(Error::Unauthenticated),
     };
     csv(result, "credentials", now)

@@ -13,3 +13,4 @@ pub mod nojs;
 pub mod oauth;
 pub mod router;
 pub mod serve;
+pub mod startup;

@@ -3,7 +3,7 @@
 //! and security headers.
 
 use app::backend::auth::service::{self, SessionState};
-use app::backend::auth::{ClientIp, CurrentPrincipal};
+use app::backend::caller::{ClientIp, CurrentPrincipal};
 use app::backend::AppState;
 use app::error::AppError;
 use axum::extract::{ConnectInfo, Request, State};
@@ -118,7 +118,14 @@ pub async fn drop_foreign_request_id(mut req: Request) -> Request {
 /// string, which could carry a token sent where it does not belong).
 pub fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+    // `client_id` is filled in by the bearer extractor (`api::Bearer`).
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+        client_id = tracing::field::Empty
+    )
 }
 
 /// Resolves the session into the request's principal, once.

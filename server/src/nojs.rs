@@ -3,7 +3,7 @@
 //! by rendering the next page on the server (never a redirect carrying a
 //! secret), or by redirecting to the list when there is nothing to show.
 
-use app::backend::auth::{CurrentPrincipal, Principal};
+use app::backend::caller::{Caller, CurrentPrincipal};
 use app::backend::credentials::service::{self, CredentialInput};
 use app::backend::AppState;
 use app::model::Role;
@@ -28,8 +28,9 @@ pub fn routes() -> Router<AppState> {
         .route("/credentials/{id}/delete", post(delete))
 }
 
-fn principal(parts: &Parts) -> Option<Principal> {
-    parts.extensions.get::<CurrentPrincipal>().and_then(|p| p.0.clone())
+/// The signed-in user as the services' caller, if any.
+fn caller(parts: &Parts) -> Option<Caller> {
+    parts.extensions.get::<CurrentPrincipal>().and_then(|p| p.0.clone()).map(Caller::Person)
 }
 
 async fn read_form(body: Body) -> Result<Vec<(String, String)>, Response> {
@@ -87,7 +88,7 @@ async fn render(state: AppState, parts: Parts, outcome: NoJsOutcome) -> Response
 
 async fn create(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let Some(p) = principal(&parts) else { return Redirect::to("/login?next=/credentials/new").into_response() };
+    let Some(p) = caller(&parts) else { return Redirect::to("/login?next=/credentials/new").into_response() };
     let form = match read_form(body).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -101,7 +102,7 @@ async fn create(State(state): State<AppState>, req: Request) -> Response {
 
 async fn edit(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let Some(p) = principal(&parts) else { return Redirect::to("/login").into_response() };
+    let Some(p) = caller(&parts) else { return Redirect::to("/login").into_response() };
     let form = match read_form(body).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -115,7 +116,7 @@ async fn edit(State(state): State<AppState>, Path(id): Path<String>, req: Reques
 
 async fn regenerate(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
     let (parts, _body) = req.into_parts();
-    let Some(p) = principal(&parts) else { return Redirect::to("/login").into_response() };
+    let Some(p) = caller(&parts) else { return Redirect::to("/login").into_response() };
     match service::regenerate(&state, &p, &id).await {
         Ok(secret) => render(state, parts, NoJsOutcome::Secret { secret, heading: "New secret generated" }).await,
         Err(e) => render(state, parts, NoJsOutcome::Error(e.into())).await,
@@ -124,7 +125,7 @@ async fn regenerate(State(state): State<AppState>, Path(id): Path<String>, req: 
 
 async fn delete(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
     let (parts, _body) = req.into_parts();
-    let Some(p) = principal(&parts) else { return Redirect::to("/login").into_response() };
+    let Some(p) = caller(&parts) else { return Redirect::to("/login").into_response() };
     match service::delete(&state, &p, &id).await {
         Ok(()) => Redirect::to("/").into_response(),
         Err(e) => render(state, parts, NoJsOutcome::Error(e.into())).await,

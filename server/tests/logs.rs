@@ -154,7 +154,7 @@ async fn a_secret_sent_as_the_client_id_is_neither_logged_nor_audited() {
     let (capture, _guard) = capture_logs();
     let app = common::spawn().await;
     let owner = app.create_user("swapper", "a long secret phrase", &[app::model::Role::WorkCreator]).await;
-    let c = common::credential_for(&app, &owner, "swapper", "Swapped", &["work_creator"]).await;
+    let c = common::credential_for(&app, &owner, "Swapped", &["work_creator"]).await;
     let token = common::access_token(&app, &c).await;
     for (id, secret) in [(c.secret.as_str(), c.id.as_str()), (token.as_str(), c.secret.as_str())] {
         for auth in [Some(common::basic(id, secret)), None] {

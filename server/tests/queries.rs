@@ -8,8 +8,6 @@
 // global, because on SQLite statements run on the driver's worker thread.
 mod common;
 
-use app::backend::audit;
-use app::backend::auth::Principal;
 use app::backend::credentials::repo::NewCredential;
 use app::backend::credentials::service as credentials;
 use app::backend::users::service as users;
@@ -116,33 +114,28 @@ async fn every_list_reads_the_roles_of_its_page_in_one_statement() {
         rows::credential_role(db, &credential, Role::ServiceAgent, 0).await;
     }
     // A bearer token for the API's lists.
-    let client = common::credential_for(&app, &admin.id, "admin", "API lists", &["auditor", "user_manager"]).await;
+    let client = common::credential_for(&app, &admin.id, "API lists", &["auditor", "user_manager"]).await;
     let token = common::access_token(&app, &client).await;
-    let principal = Principal {
-        user_id: admin.id.clone(),
-        username: admin.username.clone(),
-        display_name: admin.display_name.clone(),
-        roles: Role::ALL.to_vec(),
-        ip: None,
-    };
+    let principal = common::person(&app, &admin.id).await;
     statements.take();
 
-    let page = users::list(db, now, &principal, "user-", 1).await.unwrap();
+    let page = users::list(&app.state, &principal, "user-", 1).await.unwrap();
     assert_eq!((page.items.len(), page.items[3].roles.as_slice()), (25, [Role::WorkCreator].as_slice()));
     assert_eq!(statements.take(), 1, "the Users page");
 
-    assert_eq!(users::list_with_roles(db).await.unwrap().len(), ROWS + 1);
+    assert_eq!(users::list_with_roles(&app.state, &principal).await.unwrap().len(), ROWS + 1);
     assert_eq!(statements.take(), 1, "every user with their roles (the CLI)");
 
     let page = credentials::list(&app.state, &principal, "credential-", CredentialSort::Name, false, 1).await.unwrap();
     assert_eq!((page.page.items.len(), page.page.items[3].roles.len()), (25, 2));
     assert_eq!(statements.take(), 1, "the owner's credentials");
 
-    let query = audit::query_from_params(Some("credential-".into()), None, None, None, None);
-    let page = audit::credentials(&app.state, &principal, &query).await.unwrap();
+    let query =
+        app::backend::credentials::audited::query_from_params(Some("credential-".into()), None, None, None, None);
+    let page = credentials::audited(&app.state, &principal, &query).await.unwrap();
     assert_eq!((page.items.len(), page.items[3].roles.len()), (25, 2));
     assert_eq!(statements.take(), 1, "the Auditor's credentials");
-    assert!(audit::credentials_csv(&app.state, &principal, &query).await.unwrap().contains("credential-29"));
+    assert!(credentials::audited_csv(&app.state, &principal, &query).await.unwrap().contains("credential-29"));
     assert_eq!(statements.take(), 1, "the Auditor's credentials as CSV");
 
     warm(&app, &token, &statements).await;

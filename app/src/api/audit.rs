@@ -20,8 +20,8 @@ pub async fn audit_events(
     use crate::backend::audit;
     let filter = crate::model::AuditFilter { from, to, actor, credential, event, outcome };
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    Ok(audit::events(&state, &principal, &filter, page.unwrap_or(1)).await?)
+    let caller = context::caller()?;
+    Ok(audit::events(&state, &caller, &filter, page.unwrap_or(1)).await?)
 }
 
 /// One page of every user's credentials (never a secret).
@@ -34,19 +34,19 @@ pub async fn audited_credentials(
     page: Option<i64>,
 ) -> Result<Page<AuditedCredential>, AppError> {
     use crate::api::context;
-    use crate::backend::audit;
+    use crate::backend::credentials::{audited, service};
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    let query = audit::query_from_params(q, view, sort, dir, page);
-    Ok(audit::credentials(&state, &principal, &query).await?)
+    let caller = context::caller()?;
+    let query = audited::query_from_params(q, view, sort, dir, page);
+    Ok(service::audited(&state, &caller, &query).await?)
 }
 
 /// Any credential's tracked API use.
 #[server(prefix = "/admin/fn", endpoint = "audit/usage")]
 pub async fn audited_usage(id: String) -> Result<CredentialUsage, AppError> {
     use crate::api::context;
-    use crate::backend::audit;
+    use crate::backend::credentials::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    Ok(audit::usage(&state, &principal, &id).await?)
+    let caller = context::caller()?;
+    Ok(service::audited_usage(&state, &caller, &id).await?)
 }

@@ -4,7 +4,7 @@
 //! with `?`); the server gives its response the error's status in one place
 //! (the server's `middleware::server_fn_status`).
 
-use crate::backend::auth::{ClientIp, CurrentPrincipal, Principal};
+use crate::backend::caller::{Caller, ClientIp, CurrentPrincipal, Principal};
 use crate::backend::AppState;
 use crate::error::AppError;
 use http::request::Parts;
@@ -33,6 +33,11 @@ pub fn principal() -> Result<Option<Principal>, AppError> {
 pub fn require_principal() -> Result<Principal, AppError> {
     let principal = principal()?.ok_or(AppError::Unauthenticated)?;
     Ok(principal)
+}
+
+/// The signed-in user as the caller of the services, or `Unauthenticated`.
+pub fn caller() -> Result<Caller, AppError> {
+    Ok(Caller::Person(require_principal()?))
 }
 
 pub fn client_ip() -> Result<ClientIp, AppError> {

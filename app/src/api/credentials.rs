@@ -28,10 +28,10 @@ pub async fn list_credentials(
     use crate::model::CredentialSort;
 
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
+    let caller = context::caller()?;
     let sort = sort.as_deref().and_then(CredentialSort::from_param).unwrap_or(CredentialSort::Name);
     let descending = dir.as_deref() == Some("desc");
-    Ok(service::list(&state, &principal, q.as_deref().unwrap_or(""), sort, descending, page.unwrap_or(1)).await?)
+    Ok(service::list(&state, &caller, q.as_deref().unwrap_or(""), sort, descending, page.unwrap_or(1)).await?)
 }
 
 /// The roles the caller may grant and the expiry limits.
@@ -40,8 +40,8 @@ pub async fn credential_form() -> Result<CredentialFormData, AppError> {
     use crate::api::context;
     use crate::backend::credentials::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    Ok(service::form_data(&state, &principal).await?)
+    let caller = context::caller()?;
+    Ok(service::form_data(&state, &caller).await?)
 }
 
 /// One of the caller's credentials (for the edit page).
@@ -50,8 +50,8 @@ pub async fn get_credential(id: String) -> Result<CredentialSummary, AppError> {
     use crate::api::context;
     use crate::backend::credentials::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    Ok(service::get(&state, &principal, &id).await?)
+    let caller = context::caller()?;
+    Ok(service::get(&state, &caller, &id).await?)
 }
 
 /// Creates a credential and returns its client id and secret, once.
@@ -64,8 +64,8 @@ pub async fn create_credential(
     use crate::api::context;
     use crate::backend::credentials::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    Ok(service::create(&state, &principal, input(name, expires_on, roles)).await?)
+    let caller = context::caller()?;
+    Ok(service::create(&state, &caller, input(name, expires_on, roles)).await?)
 }
 
 /// Edits name, expiry and roles of one of the caller's credentials.
@@ -79,8 +79,8 @@ pub async fn update_credential(
     use crate::api::context;
     use crate::backend::credentials::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    Ok(service::update(&state, &principal, &id, input(name, expires_on, roles)).await?)
+    let caller = context::caller()?;
+    Ok(service::update(&state, &caller, &id, input(name, expires_on, roles)).await?)
 }
 
 /// Replaces the secret; the old one stops working at once.
@@ -89,8 +89,8 @@ pub async fn regenerate_secret(id: String) -> Result<CreatedSecret, AppError> {
     use crate::api::context;
     use crate::backend::credentials::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    Ok(service::regenerate(&state, &principal, &id).await?)
+    let caller = context::caller()?;
+    Ok(service::regenerate(&state, &caller, &id).await?)
 }
 
 /// Deletes one of the caller's credentials.
@@ -99,8 +99,8 @@ pub async fn delete_credential(id: String) -> Result<(), AppError> {
     use crate::api::context;
     use crate::backend::credentials::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    Ok(service::delete(&state, &principal, &id).await?)
+    let caller = context::caller()?;
+    Ok(service::delete(&state, &caller, &id).await?)
 }
 
 /// The tracked API use of one of the caller's credentials.
@@ -109,6 +109,6 @@ pub async fn credential_usage(id: String) -> Result<crate::model::CredentialUsag
     use crate::api::context;
     use crate::backend::credentials::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    Ok(service::usage(&state, &principal, &id).await?)
+    let caller = context::caller()?;
+    Ok(service::usage(&state, &caller, &id).await?)
 }

@@ -9,7 +9,8 @@ use leptos::prelude::*;
 #[server(prefix = "/admin/fn", endpoint = "login")]
 pub async fn login(username: String, password: Password, next: Option<String>) -> Result<(), AppError> {
     use crate::api::context;
-    use crate::backend::auth::{service, Secret};
+    use crate::backend::auth::service;
+    use crate::backend::secrets::Secret;
 
     let state = context::app_state()?;
     let session = context::session()?;

@@ -10,8 +10,8 @@ pub async fn get_settings() -> Result<SettingsView, AppError> {
     use crate::api::context;
     use crate::backend::settings;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    Ok(settings::get(&state, &principal).await?)
+    let caller = context::caller()?;
+    Ok(settings::get(&state, &caller).await?)
 }
 
 /// Stores new General Settings; they apply at once.
@@ -28,7 +28,7 @@ pub async fn update_settings(
     use crate::api::context;
     use crate::backend::settings;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
+    let caller = context::caller()?;
     let input = settings::SettingsInput {
         token_idle_minutes,
         token_lifetime_secs,
@@ -38,5 +38,5 @@ pub async fn update_settings(
         session_absolute_hours,
         role_change_ends: role_change_ends.unwrap_or_default(),
     };
-    Ok(settings::update(&state, &principal, &input).await?)
+    Ok(settings::update(&state, &caller, &input).await?)
 }

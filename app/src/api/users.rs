@@ -13,8 +13,8 @@ fn role(slug: &str) -> Result<crate::model::Role, AppError> {
 
 /// Empty means "generate one".
 #[cfg(feature = "ssr")]
-fn chosen_password(p: Option<Password>) -> Option<crate::backend::auth::Secret> {
-    p.filter(|p| !p.0.is_empty()).map(|p| crate::backend::auth::Secret::new(p.0))
+fn chosen_password(p: Option<Password>) -> Option<crate::backend::secrets::Secret> {
+    p.filter(|p| !p.0.is_empty()).map(|p| crate::backend::secrets::Secret::new(p.0))
 }
 
 /// One page of users, filtered by username or display name.
@@ -23,8 +23,8 @@ pub async fn list_users(q: Option<String>, page: Option<i64>) -> Result<Page<Use
     use crate::api::context;
     use crate::backend::users::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    Ok(service::list(&state.db, state.clock.unix(), &principal, q.as_deref().unwrap_or(""), page.unwrap_or(1)).await?)
+    let caller = context::caller()?;
+    Ok(service::list(&state, &caller, q.as_deref().unwrap_or(""), page.unwrap_or(1)).await?)
 }
 
 #[server(prefix = "/admin/fn", endpoint = "users/get")]
@@ -32,8 +32,8 @@ pub async fn get_user(id: String) -> Result<UserDetail, AppError> {
     use crate::api::context;
     use crate::backend::users::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    Ok(service::detail(&state.db, state.clock.unix(), &principal, &id).await?)
+    let caller = context::caller()?;
+    Ok(service::detail(&state, &caller, &id).await?)
 }
 
 /// Creates a user. With an empty password the server generates one and
@@ -46,15 +46,14 @@ pub async fn create_user(
     roles: Option<Vec<String>>,
 ) -> Result<IssuedPassword, AppError> {
     use crate::api::context;
-    use crate::backend::users::service::{self, By, NewUserInput};
+    use crate::backend::users::service::{self, NewUserInput};
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
+    let caller = context::caller()?;
     let roles = roles.unwrap_or_default().iter().map(|s| role(s)).collect::<Result<Vec<_>, _>>()?;
     let password = chosen_password(password);
     let input =
         NewUserInput { username: &username, display_name: &display_name, password: password.as_ref(), roles: &roles };
-    let (user, generated) =
-        service::create_user(&state.db, &state.passwords, state.clock.unix(), By::User(&principal), input).await?;
+    let (user, generated) = service::create_user(&state, &caller, input).await?;
     Ok(IssuedPassword {
         user_id: user.id,
         username: user.username,
@@ -65,11 +64,11 @@ pub async fn create_user(
 #[server(prefix = "/admin/fn", endpoint = "users/grant")]
 pub async fn grant_role(id: String, role: String) -> Result<(), AppError> {
     use crate::api::context;
-    use crate::backend::users::service::{self, By};
+    use crate::backend::users::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
+    let caller = context::caller()?;
     let role = self::role(&role)?;
-    service::grant_role(&state.db, state.clock.unix(), By::User(&principal), &id, role).await?;
+    service::grant_role(&state, &caller, &id, role).await?;
     Ok(())
 }
 
@@ -77,11 +76,11 @@ pub async fn grant_role(id: String, role: String) -> Result<(), AppError> {
 #[server(prefix = "/admin/fn", endpoint = "users/revoke")]
 pub async fn revoke_role(id: String, role: String) -> Result<(), AppError> {
     use crate::api::context;
-    use crate::backend::users::service::{self, By};
+    use crate::backend::users::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
+    let caller = context::caller()?;
     let role = self::role(&role)?;
-    service::revoke_role(&state.db, state.clock.unix(), By::User(&principal), &id, role).await?;
+    service::revoke_role(&state, &caller, &id, role).await?;
     Ok(())
 }
 
@@ -89,10 +88,10 @@ pub async fn revoke_role(id: String, role: String) -> Result<(), AppError> {
 #[server(prefix = "/admin/fn", endpoint = "users/active")]
 pub async fn set_user_active(id: String, active: bool) -> Result<(), AppError> {
     use crate::api::context;
-    use crate::backend::users::service::{self, By};
+    use crate::backend::users::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
-    service::set_active(&state.db, state.clock.unix(), By::User(&principal), &id, active).await?;
+    let caller = context::caller()?;
+    service::set_active(&state, &caller, &id, active).await?;
     Ok(())
 }
 
@@ -100,19 +99,11 @@ pub async fn set_user_active(id: String, active: bool) -> Result<(), AppError> {
 #[server(prefix = "/admin/fn", endpoint = "users/password")]
 pub async fn reset_password(id: String, password: Option<Password>) -> Result<IssuedPassword, AppError> {
     use crate::api::context;
-    use crate::backend::users::service::{self, By};
+    use crate::backend::users::service;
     let state = context::app_state()?;
-    let principal = context::require_principal()?;
+    let caller = context::caller()?;
     let password = chosen_password(password);
-    let (user, generated) = service::set_password(
-        &state.db,
-        &state.passwords,
-        state.clock.unix(),
-        By::User(&principal),
-        &id,
-        password.as_ref(),
-    )
-    .await?;
+    let (user, generated) = service::set_password(&state, &caller, &id, password.as_ref()).await?;
     Ok(IssuedPassword {
         user_id: user.id,
         username: user.username,

@@ -4,15 +4,17 @@
 
 pub mod audit;
 pub mod auth;
-pub mod changes;
+pub mod caller;
 pub mod clock;
 pub mod credentials;
 pub mod db;
 pub mod error;
 pub mod keys;
+pub mod password;
 pub mod refusals;
 pub mod secrets;
 pub mod settings;
+pub mod throttle;
 pub mod tokens;
 pub mod usage;
 pub mod users;
@@ -23,7 +25,7 @@ pub use clock::{Clock, SystemClock};
 pub use db::Db;
 pub use error::{Error, Result};
 
-use auth::password::PasswordHasher;
+use password::PasswordHasher;
 
 /// Everything a request handler needs. Cloned by every extractor and
 /// middleware, so it is one `Arc`: a clone is a reference-count bump.
@@ -55,7 +57,7 @@ pub struct State {
     pub secret_key: Arc<secrets::SecretKey>,
     /// Failed client authentications at the token endpoints: an in-memory
     /// front over the database's counts (`auth/throttle/`).
-    pub oauth_failures: Arc<auth::throttle::FrontedThrottle>,
+    pub oauth_failures: Arc<throttle::FrontedThrottle>,
     /// Refused token requests, counted per minute and flushed in batches.
     pub refusals: Arc<refusals::RefusalLog>,
     /// API calls per credential, counted in memory and flushed in batches.

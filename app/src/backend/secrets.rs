@@ -232,7 +232,7 @@ const REDACT_MIN_BODY: usize = 16;
 /// least 16 characters of base64url, the alphabet of their bodies) with
 /// `[redacted]`. The checksum is not checked: a mistyped secret is still a
 /// secret. Used on
-/// everything that reaches a log line (`auth::service::escape`) or the
+/// everything that reaches a log line (`secrets::escape`) or the
 /// audit log (`audit::record_many`), so that a secret sent where an id was
 /// expected is written nowhere.
 pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
@@ -285,9 +285,60 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// A password (or any other secret) in memory. `Debug` never prints it.
+#[derive(Clone, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Makes user-supplied text safe to put in a log line (ASVS V16.4.1):
+/// anything shaped like a client secret or token is redacted
+/// ([`redact`]), then control characters, including newlines and ANSI
+/// escapes, are escaped.
+pub fn escape(s: &str) -> String {
+    let clipped: String = redact(s).chars().take(128).collect();
+    clipped.escape_default().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_never_shows_in_debug_output() {
+        let s = Secret::new("hunter2-correct-horse");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert_eq!(s.expose(), "hunter2-correct-horse");
+    }
+
+    #[test]
+    fn log_escaping_neutralises_newlines_and_ansi_escapes() {
+        let e = escape("evil\nuser\u{1b}[31m");
+        assert!(!e.contains('\n') && !e.contains('\u{1b}'));
+        assert!(e.contains("\\n") && e.contains("\\u{1b}"));
+    }
+
+    #[test]
+    fn log_escaping_redacts_secrets_and_tokens() {
+        let secret = generate(CLIENT_SECRET_PREFIX);
+        let e = escape(&format!("{}{secret}", "x ".repeat(55)));
+        assert!(!e.contains(&secret[4..12]) && e.ends_with("[redacted]"), "{e}");
+    }
 
     #[test]
     fn generated_values_carry_256_bits_in_the_unreserved_alphabet() {

@@ -4,7 +4,7 @@
 pub mod error;
 pub mod form;
 
-use app::backend::auth::ClientIp;
+use app::backend::caller::ClientIp;
 use app::backend::tokens::service::{self, RefusedRequest};
 use app::backend::tokens::AuthenticatedClient;
 use app::backend::AppState;

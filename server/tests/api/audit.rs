@@ -206,13 +206,7 @@ async fn each_action_writes_exactly_its_events() {
     app.server_fn("settings/update", &form, Some(&admin)).await;
     tail.expect(&app, &[]).await;
 
-    let owner = app::backend::auth::Principal {
-        user_id: alice_id.clone(),
-        username: "alice".into(),
-        display_name: "Alice".into(),
-        roles: vec![Role::WorkCreator, Role::TeamLeader],
-        ip: None,
-    };
+    let owner = person(&app, &alice_id).await;
     app::backend::credentials::service::delete(&app.state, &owner, &client.id).await.unwrap();
     let e = tail.expect(&app, &["credential.deleted"]).await.remove(0);
     assert!(e.ip.is_none());
@@ -493,7 +487,7 @@ async fn an_auditor_cannot_change_anything_that_is_not_their_own() {
     // ASVS-A2: read-only role; other users' credentials are "not found"
     let app = spawn().await;
     let alice = app.create_user("alice", PW, &[Role::WorkCreator]).await;
-    let c = credential_for(&app, &alice, "alice", "sync", &["work_creator"]).await;
+    let c = credential_for(&app, &alice, "sync", &["work_creator"]).await;
     app.create_user("audrey", PW, &[Role::Auditor]).await;
     let audrey = app.sign_in("audrey", PW).await;
     let before = all_events(&app).await.len();
@@ -544,7 +538,7 @@ async fn auditors_filter_page_and_export_the_audit_log() {
     let app = spawn().await;
     app.create_user("audrey", PW, &[Role::Auditor]).await;
     let alice = app.create_user("alice", PW, &[Role::WorkCreator]).await;
-    let c = credential_for(&app, &alice, "alice", "=cmd|calc", &["work_creator"]).await;
+    let c = credential_for(&app, &alice, "=cmd|calc", &["work_creator"]).await;
     access_token(&app, &c).await;
     token(&app, &Client { id: c.id.clone(), secret: "acs_nope".into() }, &[]).await;
     app.flush_refusals().await;
@@ -616,20 +610,14 @@ async fn auditors_see_every_credential_with_its_state_and_never_a_secret() {
     app.create_user("audrey", PW, &[Role::Auditor]).await;
     let alice = app.create_user("alice", PW, &[Role::WorkCreator, Role::TeamLeader]).await;
     let bob = app.create_user("bob", PW, &[Role::WorkCreator]).await;
-    let a1 = credential_for(&app, &alice, "alice", "alpha", &["work_creator", "team_leader"]).await;
-    let b1 = credential_for(&app, &bob, "bob", "bravo", &["work_creator"]).await;
-    let b2 = credential_for(&app, &bob, "bob", "charlie", &["work_creator"]).await;
+    let a1 = credential_for(&app, &alice, "alpha", &["work_creator", "team_leader"]).await;
+    let b1 = credential_for(&app, &bob, "bravo", &["work_creator"]).await;
+    let b2 = credential_for(&app, &bob, "charlie", &["work_creator"]).await;
     access_token(&app, &a1).await;
     access_token(&app, &a1).await;
-    let by = app::backend::users::service::By::Operator;
-    app::backend::users::service::revoke_role(&app.state.db, app.now(), by, &alice, Role::TeamLeader).await.unwrap();
-    let bob_principal = app::backend::auth::Principal {
-        user_id: bob.clone(),
-        username: "bob".into(),
-        display_name: "bob".into(),
-        roles: vec![Role::WorkCreator],
-        ip: None,
-    };
+    let by = app::backend::caller::Caller::Operator;
+    app::backend::users::service::revoke_role(&app.state, &by, &alice, Role::TeamLeader).await.unwrap();
+    let bob_principal = person(&app, &bob).await;
     app::backend::credentials::service::delete(&app.state, &bob_principal, &b2.id).await.unwrap();
 
     let list = |form: Vec<(&'static str, &'static str)>| {
@@ -679,7 +667,7 @@ async fn auditors_see_every_credential_with_its_state_and_never_a_secret() {
 async fn api_use_is_counted_per_endpoint_day_and_address_and_survives_a_restart() {
     let app = spawn().await;
     let alice = app.create_user("alice", PW, &[Role::WorkCreator, Role::UserManager]).await;
-    let c = credential_for(&app, &alice, "alice", "sync", &["work_creator", "user_manager"]).await;
+    let c = credential_for(&app, &alice, "sync", &["work_creator", "user_manager"]).await;
     let t = access_token(&app, &c).await;
     for _ in 0..3 {
         assert_alive(&app, &t).await;
@@ -738,7 +726,7 @@ async fn api_use_is_counted_per_endpoint_day_and_address_and_survives_a_restart(
 async fn api_use_shows_at_once_before_the_batch_is_written() {
     let app = spawn().await;
     let alice = app.create_user("alice", PW, &[Role::WorkCreator]).await;
-    let c = credential_for(&app, &alice, "alice", "sync", &["work_creator"]).await;
+    let c = credential_for(&app, &alice, "sync", &["work_creator"]).await;
     let t = access_token(&app, &c).await;
     assert_alive(&app, &t).await;
     let alice_s = app.sign_in("alice", PW).await;

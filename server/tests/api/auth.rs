@@ -250,12 +250,10 @@ async fn changing_a_password_ends_every_session_of_that_user() {
     app.clock.advance(1);
     let admin = app::backend::users::service::find_by_username(&app.state.db, "admin").await.unwrap();
     app::backend::users::service::set_password(
-        &app.state.db,
-        &app.state.passwords,
-        app.now(),
-        app::backend::users::service::By::Operator,
+        &app.state,
+        &app::backend::caller::Caller::Operator,
         &admin.id,
-        Some(&app::backend::auth::Secret::new("a brand new passphrase")),
+        Some(&app::backend::secrets::Secret::new("a brand new passphrase")),
     )
     .await
     .unwrap();

@@ -61,7 +61,7 @@ async fn every_function_and_endpoint_answers_each_caller_as_the_table_says() {
     let owner_id = app.create_user("owner", PW, &[Role::WorkCreator]).await;
     app.create_user("other", PW, &[Role::WorkCreator]).await;
     let victim = app.create_user("victim", PW, &[Role::TeamLeader]).await;
-    let target = credential_for(&app, &owner_id, "owner", "Target credential", &["work_creator"]).await;
+    let target = credential_for(&app, &owner_id, "Target credential", &["work_creator"]).await;
     let expires = app::model::format_date(app.now() + 30 * 86_400);
 
     let mut callers = vec![Caller::SignedOut, Caller::Other, Caller::Deactivated];
@@ -81,8 +81,8 @@ async fn every_function_and_endpoint_answers_each_caller_as_the_table_says() {
             Caller::Deactivated => {
                 let id = app.create_user("gone", PW, &Role::ALL).await;
                 let cookie = app.sign_in("gone", PW).await;
-                let by = app::backend::users::service::By::Operator;
-                app::backend::users::service::set_active(&app.state.db, app.now(), by, &id, false).await.unwrap();
+                let by = app::backend::caller::Caller::Operator;
+                app::backend::users::service::set_active(&app.state, &by, &id, false).await.unwrap();
                 cookie
             }
         };
@@ -172,7 +172,7 @@ async fn every_api_endpoint_answers_tokens_with_and_without_its_role() {
     let victim = app.create_user("victim", PW, &[Role::TeamLeader]).await;
     let mut tokens = std::collections::HashMap::new();
     for role in [Role::WorkCreator, Role::UserManager, Role::Auditor] {
-        let c = credential_for(&app, &owner, "owner", role.slug(), &[role.slug()]).await;
+        let c = credential_for(&app, &owner, role.slug(), &[role.slug()]).await;
         tokens.insert(role, access_token(&app, &c).await);
     }
     let roles_path = format!("/api/v1/users/{victim}/roles/work_assigner");
@@ -222,8 +222,8 @@ async fn every_api_endpoint_answers_tokens_with_and_without_its_role() {
         }
     }
     // a token of a deactivated owner answers nothing
-    let by = app::backend::users::service::By::Operator;
-    app::backend::users::service::set_active(&app.state.db, app.now(), by, &owner, false).await.unwrap();
+    let by = app::backend::caller::Caller::Operator;
+    app::backend::users::service::set_active(&app.state, &by, &owner, false).await.unwrap();
     for (method, path, _, _) in &table {
         let got = bearer_call(&app, method, path, &tokens[&Role::UserManager]).await.status;
         if got != StatusCode::UNAUTHORIZED {

@@ -241,8 +241,8 @@ async fn editing_narrows_and_rewidens_roles_only_within_the_owners_roles() {
     // a role the owner loses stays on the record, greyed, and survives an edit
     app.clock.advance(5);
     let alice_id = app::backend::users::service::find_by_username(&app.state.db, "alice").await.unwrap().id;
-    let by = app::backend::users::service::By::Operator;
-    app::backend::users::service::revoke_role(&app.state.db, app.now(), by, &alice_id, Role::TeamLeader).await.unwrap();
+    let by = app::backend::caller::Caller::Operator;
+    app::backend::users::service::revoke_role(&app.state, &by, &alice_id, Role::TeamLeader).await.unwrap();
     let page = list(&app, &alice, &[]).await;
     let roles = page["items"][0]["roles"].as_array().unwrap();
     let tl = roles.iter().find(|r| r["role"] == "TeamLeader").expect("kept on the record");

@@ -1,8 +1,9 @@
 //! The database layer on both backends: migrations, the bootstrap admin and
 //! the role store (issue 2).
 
-use app::backend::auth::password::PasswordHasher;
-use app::backend::auth::Secret;
+use app::backend::caller::Caller;
+use app::backend::password::PasswordHasher;
+use app::backend::secrets::Secret;
 use app::backend::users::{repo, service};
 use app::backend::{settings, Db};
 use app::model::Role;
@@ -69,13 +70,11 @@ async fn a_supplied_bootstrap_password_is_used_and_not_echoed() {
 
 #[tokio::test]
 async fn roles_are_granted_revoked_and_granted_back() {
-    let db = crate::common::connect(&crate::common::fresh_database_url().await).await;
-    let hasher = PasswordHasher::new(1);
+    let app = crate::common::spawn_on(crate::common::fresh_database_url().await).await;
+    let (db, by) = (&app.state.db, &Caller::Operator);
     let (user, _) = service::create_user(
-        &db,
-        &hasher,
-        10,
-        service::By::Operator,
+        &app.state,
+        by,
         service::NewUserInput {
             username: "dave",
             display_name: "Dave",
@@ -86,11 +85,11 @@ async fn roles_are_granted_revoked_and_granted_back() {
     .await
     .unwrap();
     assert_eq!(repo::active_roles(&db.pool, &user.id).await.unwrap(), vec![Role::WorkCreator, Role::TeamLeader]);
-    assert!(service::revoke_role(&db, 20, service::By::Operator, &user.id, Role::TeamLeader).await.unwrap());
-    assert!(
-        !service::revoke_role(&db, 21, service::By::Operator, &user.id, Role::TeamLeader).await.unwrap(),
-        "already revoked"
-    );
+    app.clock.advance(10);
+    let revoked = app.now();
+    assert!(service::revoke_role(&app.state, by, &user.id, Role::TeamLeader).await.unwrap());
+    app.clock.advance(1);
+    assert!(!service::revoke_role(&app.state, by, &user.id, Role::TeamLeader).await.unwrap(), "already revoked");
     assert_eq!(repo::active_roles(&db.pool, &user.id).await.unwrap(), vec![Role::WorkCreator]);
     let revoked_at: Option<i64> =
         sqlx::query_scalar("select revoked_at from user_roles where user_id = $1 and role = 'team_leader'")
@@ -98,31 +97,26 @@ async fn roles_are_granted_revoked_and_granted_back() {
             .fetch_one(&db.pool)
             .await
             .unwrap();
-    assert_eq!(revoked_at, Some(20), "the revocation date is kept for the UI");
-    assert!(service::grant_role(&db, 30, service::By::Operator, &user.id, Role::TeamLeader).await.unwrap());
-    assert!(
-        !service::grant_role(&db, 31, service::By::Operator, &user.id, Role::TeamLeader).await.unwrap(),
-        "already held"
-    );
+    assert_eq!(revoked_at, Some(revoked), "the revocation date is kept for the UI");
+    assert!(service::grant_role(&app.state, by, &user.id, Role::TeamLeader).await.unwrap());
+    assert!(!service::grant_role(&app.state, by, &user.id, Role::TeamLeader).await.unwrap(), "already held");
     assert_eq!(repo::active_roles(&db.pool, &user.id).await.unwrap(), vec![Role::WorkCreator, Role::TeamLeader]);
 }
 
 #[tokio::test]
 async fn usernames_are_unique_regardless_of_case_and_bad_input_writes_nothing() {
-    let db = crate::common::connect(&crate::common::fresh_database_url().await).await;
-    let hasher = PasswordHasher::new(1);
+    let app = crate::common::spawn_on(crate::common::fresh_database_url().await).await;
+    let (db, by) = (&app.state.db, &Caller::Operator);
     let input = |username: &'static str, password: &'static str| service::NewUserInput {
         username,
         display_name: "Someone",
         password: Some(Box::leak(Box::new(Secret::new(password)))),
         roles: &[],
     };
-    service::create_user(&db, &hasher, 1, service::By::Operator, input("erin", "a long secret phrase")).await.unwrap();
-    let err = service::create_user(&db, &hasher, 1, service::By::Operator, input("ERIN", "another long password"))
-        .await
-        .unwrap_err();
+    service::create_user(&app.state, by, input("erin", "a long secret phrase")).await.unwrap();
+    let err = service::create_user(&app.state, by, input("ERIN", "another long password")).await.unwrap_err();
     assert!(matches!(err, app::backend::Error::Invalid { field: "username", .. }), "{err:?}");
-    let err = service::create_user(&db, &hasher, 1, service::By::Operator, input("frank", "short")).await.unwrap_err();
+    let err = service::create_user(&app.state, by, input("frank", "short")).await.unwrap_err();
     assert!(matches!(err, app::backend::Error::Invalid { field: "password", .. }), "{err:?}");
     assert_eq!(repo::count_users(&db.pool).await.unwrap(), 1);
 }
@@ -209,7 +203,7 @@ async fn the_background_checkpoint_moves_the_write_ahead_log_into_the_database()
     use crate::common::*;
     let app = spawn().await;
     let user_id = app.create_user("alice", "correct horse battery staple", &[Role::WorkCreator]).await;
-    let c = credential_for(&app, &user_id, "alice", "checkpoint", &["work_creator"]).await;
+    let c = credential_for(&app, &user_id, "checkpoint", &["work_creator"]).await;
     app.state.db.checkpoint().await.expect("a checkpoint on a quiet database");
     if crate::common::backend_name() != "sqlite" {
         return; // nothing to do on PostgreSQL, and nothing to observe
@@ -255,13 +249,14 @@ async fn the_writer_finishes_a_checkpoint_between_batches_so_the_log_starts_over
     // docs/benchmarks.md, seventh measurement).
     use crate::common::*;
     use app::backend::audit::{Actor, Event};
-    use app::backend::tokens::writer::{self, LogPolicy, NewToken, Step};
+    use app::backend::tokens::repo::NewToken;
+    use app::backend::tokens::writer::{self, LogPolicy, Step};
     if crate::common::backend_name() != "sqlite" {
         return; // PostgreSQL manages its own log
     }
     let app = spawn().await;
     let user_id = app.create_user("alice", "correct horse battery staple", &[Role::WorkCreator]).await;
-    let c = credential_for(&app, &user_id, "alice", "log", &["work_creator"]).await;
+    let c = credential_for(&app, &user_id, "log", &["work_creator"]).await;
     let writer = app.state.token_writer.clone();
     let store = |writer: writer::TokenWriter, n: usize, credential: String| async move {
         let row = NewToken {

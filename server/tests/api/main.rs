@@ -20,5 +20,6 @@ mod oauth;
 mod processes;
 mod revocation;
 mod rules;
+mod structure;
 mod throttles;
 mod users;

@@ -97,8 +97,8 @@ impl Cluster {
         let pw = "correct horse battery staple";
         let alice = setup.create_user("alice", pw, &[Role::WorkCreator, Role::TeamLeader]).await;
         let manager = setup.create_user("manny", pw, &[Role::UserManager]).await;
-        let c = credential_for(&setup, &alice, "alice", "loop", &["work_creator", "team_leader"]).await;
-        let m = credential_for(&setup, &manager, "manny", "ops", &["user_manager"]).await;
+        let c = credential_for(&setup, &alice, "loop", &["work_creator", "team_leader"]).await;
+        let m = credential_for(&setup, &manager, "ops", &["user_manager"]).await;
         let url = setup.db_url.clone();
         let (a, b) = (Server::start(&url).await, Server::start(&url).await);
         Cluster { url, alice, c, m, a, b }

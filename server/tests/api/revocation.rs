@@ -6,8 +6,9 @@
 //! dead token writes nothing.
 
 use crate::common::*;
+use app::backend::caller::Caller;
 use app::backend::tokens::service as tokens;
-use app::backend::users::service::{self as users, By};
+use app::backend::users::service as users;
 use app::backend::Error;
 use app::model::Role;
 use axum::http::StatusCode;
@@ -45,13 +46,13 @@ async fn is_valid(app: &TestApp, token: &str) -> bool {
 async fn a_token_issued_across_a_deactivation_stays_dead_after_reactivation() {
     let app = spawn().await;
     let id = alice(&app, &[Role::WorkCreator]).await;
-    let c = credential_for(&app, &id, "alice", "loop", &["work_creator"]).await;
+    let c = credential_for(&app, &id, "loop", &["work_creator"]).await;
     let before = access_token(&app, &c).await;
     let raced = issued_across(&app, &c, || async {
-        users::set_active(&app.state.db, app.now(), By::Operator, &id, false).await.unwrap();
+        users::set_active(&app.state, &Caller::Operator, &id, false).await.unwrap();
     })
     .await;
-    users::set_active(&app.state.db, app.now(), By::Operator, &id, true).await.unwrap();
+    users::set_active(&app.state, &Caller::Operator, &id, true).await.unwrap();
     assert!(!is_valid(&app, &before).await, "the token from before the deactivation");
     assert!(!is_valid(&app, &raced).await, "the token answered after the deactivation committed");
     assert!(is_valid(&app, &access_token(&app, &c).await).await, "a token requested after reactivation works");
@@ -63,12 +64,12 @@ async fn a_token_issued_across_a_role_removal_stays_dead_after_the_role_is_given
         let app = spawn().await;
         set_rule(&app, rule).await;
         let id = alice(&app, &[Role::WorkCreator, Role::TeamLeader]).await;
-        let c = credential_for(&app, &id, "alice", "loop", &["work_creator", "team_leader"]).await;
+        let c = credential_for(&app, &id, "loop", &["work_creator", "team_leader"]).await;
         let raced = issued_across(&app, &c, || async {
-            users::revoke_role(&app.state.db, app.now(), By::Operator, &id, Role::TeamLeader).await.unwrap();
+            users::revoke_role(&app.state, &Caller::Operator, &id, Role::TeamLeader).await.unwrap();
         })
         .await;
-        users::grant_role(&app.state.db, app.now(), By::Operator, &id, Role::TeamLeader).await.unwrap();
+        users::grant_role(&app.state, &Caller::Operator, &id, Role::TeamLeader).await.unwrap();
         assert!(!is_valid(&app, &raced).await, "{rule}: the raced token carried the removed role");
         assert!(is_valid(&app, &access_token(&app, &c).await).await, "{rule}: a new token works");
     }
@@ -78,14 +79,8 @@ async fn a_token_issued_across_a_role_removal_stays_dead_after_the_role_is_given
 async fn a_token_issued_across_a_regenerate_or_a_role_edit_stays_dead() {
     let app = spawn().await;
     let id = alice(&app, &[Role::WorkCreator, Role::TeamLeader]).await;
-    let principal = app::backend::auth::Principal {
-        user_id: id.clone(),
-        username: "alice".into(),
-        display_name: "alice".into(),
-        roles: vec![Role::WorkCreator, Role::TeamLeader],
-        ip: None,
-    };
-    let c = credential_for(&app, &id, "alice", "loop", &["work_creator", "team_leader"]).await;
+    let principal = person(&app, &id).await;
+    let c = credential_for(&app, &id, "loop", &["work_creator", "team_leader"]).await;
     let edit = |roles: &[&str]| app::backend::credentials::service::CredentialInput {
         name: "loop".into(),
         expires_on: app::model::format_date(app.now() + 20 * app::model::SECS_PER_DAY),
@@ -130,18 +125,18 @@ async fn audit_details(app: &TestApp, event: &str) -> serde_json::Value {
 async fn by_default_any_role_change_ends_every_token_of_the_user() {
     let app = spawn().await;
     let id = alice(&app, &[Role::WorkCreator, Role::TeamLeader]).await;
-    let c = credential_for(&app, &id, "alice", "a", &["work_creator"]).await;
-    let other = credential_for(&app, &id, "alice", "b", &["team_leader"]).await;
+    let c = credential_for(&app, &id, "a", &["work_creator"]).await;
+    let other = credential_for(&app, &id, "b", &["team_leader"]).await;
     let (t1, t2) = (access_token(&app, &c).await, access_token(&app, &other).await);
     assert_alive(&app, &t1).await; // cached: the change must reach the cache too
-    users::grant_role(&app.state.db, app.now(), By::Operator, &id, Role::Auditor).await.unwrap();
+    users::grant_role(&app.state, &Caller::Operator, &id, Role::Auditor).await.unwrap();
     assert_dead(&app, &t1).await;
     assert_dead(&app, &t2).await;
     let d = audit_details(&app, "user.role_granted").await;
     assert_eq!((d["rule"].as_str(), d["tokens_revoked"].as_i64()), (Some("all_tokens"), Some(2)), "{d}");
 
     let (t1, t2) = (access_token(&app, &c).await, access_token(&app, &other).await);
-    users::revoke_role(&app.state.db, app.now(), By::Operator, &id, Role::Auditor).await.unwrap();
+    users::revoke_role(&app.state, &Caller::Operator, &id, Role::Auditor).await.unwrap();
     assert_dead(&app, &t1).await;
     assert_dead(&app, &t2).await;
     let d = audit_details(&app, "user.role_revoked").await;
@@ -153,13 +148,13 @@ async fn under_the_narrow_rule_only_tokens_carrying_the_removed_role_end() {
     let app = spawn().await;
     set_rule(&app, "tokens_with_removed_role").await;
     let id = alice(&app, &[Role::WorkCreator, Role::TeamLeader]).await;
-    let c = credential_for(&app, &id, "alice", "a", &["work_creator"]).await;
-    let other = credential_for(&app, &id, "alice", "b", &["team_leader"]).await;
+    let c = credential_for(&app, &id, "a", &["work_creator"]).await;
+    let other = credential_for(&app, &id, "b", &["team_leader"]).await;
     let (t1, t2) = (access_token(&app, &c).await, access_token(&app, &other).await);
-    users::grant_role(&app.state.db, app.now(), By::Operator, &id, Role::Auditor).await.unwrap();
+    users::grant_role(&app.state, &Caller::Operator, &id, Role::Auditor).await.unwrap();
     assert_alive(&app, &t1).await;
     assert_alive(&app, &t2).await;
-    users::revoke_role(&app.state.db, app.now(), By::Operator, &id, Role::TeamLeader).await.unwrap();
+    users::revoke_role(&app.state, &Caller::Operator, &id, Role::TeamLeader).await.unwrap();
     assert_alive(&app, &t1).await;
     assert_dead(&app, &t2).await;
     let d = audit_details(&app, "user.role_revoked").await;
@@ -183,7 +178,7 @@ async fn the_users_page_says_what_a_role_change_will_end_before_it_is_made() {
 async fn a_shorter_lifetime_ends_live_tokens_older_than_it_and_a_longer_one_extends_none() {
     let app = spawn().await;
     let id = alice(&app, &[Role::WorkCreator]).await;
-    let c = credential_for(&app, &id, "alice", "a", &["work_creator"]).await;
+    let c = credential_for(&app, &id, "a", &["work_creator"]).await;
     let old = access_token(&app, &c).await;
     app.clock.advance(600);
     let young = access_token(&app, &c).await;
@@ -216,7 +211,7 @@ async fn only_an_administrator_changes_the_roles_of_an_administrator() {
     let app = spawn().await;
     let admin = users::find_by_username(&app.state.db, "admin").await.unwrap().id;
     let um = app.create_user("manny", PW, &[Role::UserManager]).await;
-    let c = credential_for(&app, &um, "manny", "um", &["user_manager"]).await;
+    let c = credential_for(&app, &um, "um", &["user_manager"]).await;
     let t = access_token(&app, &c).await;
     for (method, role) in [("DELETE", "user_manager"), ("PUT", "auditor"), ("DELETE", "auditor")] {
         let res = bearer_call(&app, method, &format!("/api/v1/users/{admin}/roles/{role}"), &t).await;
@@ -234,7 +229,7 @@ async fn only_an_administrator_changes_the_roles_of_an_administrator() {
     let manny = app.sign_in("manny", PW).await;
     let res = app.server_fn("users/revoke", &[("id", admin.as_str()), ("role", "user_manager")], Some(&manny)).await;
     assert!(res.status.is_client_error(), "{} {}", res.status, res.body);
-    assert!(users::revoke_role(&app.state.db, app.now(), By::Operator, &admin, Role::Auditor).await.unwrap());
+    assert!(users::revoke_role(&app.state, &Caller::Operator, &admin, Role::Auditor).await.unwrap());
     let actor: String = sqlx::query_scalar(
         "select actor_kind from audit_events where event = 'user.role_revoked' order by seq desc limit 1",
     )
@@ -256,8 +251,8 @@ async fn audit_rows(app: &TestApp) -> i64 {
 async fn revoking_an_unknown_or_dead_token_writes_nothing_and_moves_no_epoch() {
     let app = spawn().await;
     let id = alice(&app, &[Role::WorkCreator]).await;
-    let c = credential_for(&app, &id, "alice", "a", &["work_creator"]).await;
-    let other = credential_for(&app, &id, "alice", "b", &["work_creator"]).await;
+    let c = credential_for(&app, &id, "a", &["work_creator"]).await;
+    let other = credential_for(&app, &id, "b", &["work_creator"]).await;
     let t = access_token(&app, &c).await;
     let revoke = |token: String, by: &Client| {
         let auth = basic(&by.id, &by.secret);
@@ -287,11 +282,11 @@ async fn a_change_on_another_instance_applies_here_without_waiting_for_a_poll() 
     let here = spawn().await;
     let there = here.another_instance().await;
     let id = alice(&here, &[Role::WorkCreator, Role::TeamLeader]).await;
-    let c = credential_for(&here, &id, "alice", "a", &["work_creator", "team_leader"]).await;
+    let c = credential_for(&here, &id, "a", &["work_creator", "team_leader"]).await;
     let t = access_token(&here, &c).await;
     assert_alive(&here, &t).await; // cached here
     assert_alive(&there, &t).await;
-    users::revoke_role(&there.state.db, there.now(), By::Operator, &id, Role::TeamLeader).await.unwrap();
+    users::revoke_role(&there.state, &Caller::Operator, &id, Role::TeamLeader).await.unwrap();
     let started = std::time::Instant::now();
     match backend_name() {
         "sqlite" => assert_dead(&here, &t).await,
@@ -311,7 +306,7 @@ async fn an_instance_that_cannot_confirm_it_is_current_stops_answering_from_cach
     }
     let app = spawn().await;
     let id = alice(&app, &[Role::WorkCreator]).await;
-    let c = credential_for(&app, &id, "alice", "a", &["work_creator"]).await;
+    let c = credential_for(&app, &id, "a", &["work_creator"]).await;
     let t = access_token(&app, &c).await;
     assert_alive(&app, &t).await; // cached
                                   // Polls and pings now fail (they read the counter first), and a change
@@ -319,7 +314,7 @@ async fn an_instance_that_cannot_confirm_it_is_current_stops_answering_from_cach
     sqlx::query("alter table cache_epoch rename to cache_epoch_gone").execute(&app.state.db.pool).await.unwrap();
     sqlx::query("update tokens set revoked_at = 1").execute(&app.state.db.pool).await.unwrap();
     assert_alive(&app, &t).await; // still confirmed: the cache answers
-    tokio::time::sleep(std::time::Duration::from_millis(app::backend::changes::CONFIRMATION_MILLIS + 300)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(app::backend::db::changes::CONFIRMATION_MILLIS + 300)).await;
     assert_eq!(app.state.db.epoch(), None, "no confirmation within twice the poll interval");
     assert_dead(&app, &t).await; // read from the database
     sqlx::query("alter table cache_epoch_gone rename to cache_epoch").execute(&app.state.db.pool).await.unwrap();

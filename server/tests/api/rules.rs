@@ -6,14 +6,14 @@
 //! - whether a token lives: `tokens::repo::load_token` and
 //!   `rules::{effective_expiry, secret_still_valid, usable_roles, rights_alive}`;
 //! - which tokens carry a role: `tokens::repo::revoke_live` (by role) and `tokens::scope_to_roles`;
-//! - the Auditors' credential views: `audit::repo` and `audit::query::in_view`,
+//! - the Auditors' credential views: `audit::repo` and `audit::audited::in_view`,
 //!   which is the credential's status (`AuditedCredential::status`).
 
 use crate::common::{self, rows};
-use app::backend::audit::{self, query, AuditSort, CredentialQuery};
+use app::backend::credentials::audited::{self, AuditSort, CredentialQuery};
 use app::backend::credentials::repo::NewCredential;
+use app::backend::tokens::repo::NewToken;
 use app::backend::tokens::repo::RoleRow;
-use app::backend::tokens::writer::NewToken;
 use app::backend::tokens::{roles_to_scope, rules, scope_to_roles, service, Ending, Reason};
 use app::backend::Db;
 use app::model::{AuditedCredential, CredentialSort, CredentialView, Role, SECS_PER_DAY};
@@ -284,7 +284,7 @@ async fn the_tokens_that_carry_a_role_are_those_whose_scope_names_it() {
 async fn each_credential_view_lists_exactly_the_credentials_its_rule_names() {
     let app = common::spawn().await;
     let (db, now) = (&app.state.db, app.now());
-    let (unused, expiring) = (query::unused_before(now), query::expiring_before(now));
+    let (unused, expiring) = (audited::unused_before(now), audited::expiring_before(now));
     rows::user(db, "viewed", true, 0, 0).await;
     // Each side of every boundary: expiry, the expiring window, last use
     // (or, never used, creation) against the unused window, and deletion.
@@ -328,9 +328,11 @@ async fn each_credential_view_lists_exactly_the_credentials_its_rule_names() {
             descending: false,
             page: 1,
         };
-        let (listed, total) = audit::repo::credentials_page(&db.pool, &q, now, 1000, 0).await.unwrap();
+        let (listed, total) =
+            app::backend::credentials::repo::credentials_page(&db.pool, &q, now, 1000, 0).await.unwrap();
         let listed: Vec<&str> = listed.iter().map(|c| c.id()).collect();
-        let named: Vec<&str> = written.iter().filter(|c| query::in_view(view, c, now)).map(|c| c.id.as_str()).collect();
+        let named: Vec<&str> =
+            written.iter().filter(|c| audited::in_view(view, c, now)).map(|c| c.id.as_str()).collect();
         assert_eq!(listed, named, "{view:?}");
         assert_eq!(total as usize, named.len(), "{view:?}");
         assert!(!named.is_empty(), "{view:?} has cases");

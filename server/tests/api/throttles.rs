@@ -13,7 +13,7 @@ const GRANT: [(&str, &str); 1] = [("grant_type", "client_credentials")];
 
 async fn client(app: &TestApp) -> Client {
     let user_id = app.create_user("alice", PW, &[Role::WorkCreator]).await;
-    credential_for(app, &user_id, "alice", "integration", &["work_creator"]).await
+    credential_for(app, &user_id, "integration", &["work_creator"]).await
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {

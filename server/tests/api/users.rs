@@ -96,7 +96,7 @@ async fn under_the_narrow_rule_removing_a_role_kills_only_the_tokens_carrying_it
         .await
         .unwrap();
     let alice_id = app.create_user("alice", PW, &[Role::WorkCreator, Role::TeamLeader]).await;
-    let c = credential_for(&app, &alice_id, "alice", "sync", &["work_creator", "team_leader"]).await;
+    let c = credential_for(&app, &alice_id, "sync", &["work_creator", "team_leader"]).await;
     let both = access_token(&app, &c).await;
     let only_wc =
         json(&token(&app, &c, &[("scope", "work_creator")]).await)["access_token"].as_str().unwrap().to_string();
@@ -130,7 +130,7 @@ async fn under_the_narrow_rule_removing_a_role_kills_only_the_tokens_carrying_it
 async fn a_credential_left_without_usable_roles_cannot_get_tokens() {
     let app = spawn().await;
     let id = app.create_user("alice", PW, &[Role::TeamLeader, Role::WorkCreator]).await;
-    let c = credential_for(&app, &id, "alice", "sync", &["team_leader"]).await;
+    let c = credential_for(&app, &id, "sync", &["team_leader"]).await;
     let admin = app.sign_in_admin().await;
     call(&app, "users/revoke", &[("id", &id), ("role", "team_leader")], &admin).await;
     let res = token(&app, &c, &[]).await;
@@ -143,8 +143,8 @@ async fn deactivation_kills_every_token_and_session_at_once() {
     // LC-05, ASVS-S7
     let app = spawn().await;
     let id = app.create_user("alice", PW, &[Role::WorkCreator, Role::TeamLeader]).await;
-    let c1 = credential_for(&app, &id, "alice", "one", &["work_creator"]).await;
-    let c2 = credential_for(&app, &id, "alice", "two", &["team_leader"]).await;
+    let c1 = credential_for(&app, &id, "one", &["work_creator"]).await;
+    let c2 = credential_for(&app, &id, "two", &["team_leader"]).await;
     let (t1, t2) = (access_token(&app, &c1).await, access_token(&app, &c2).await);
     let session = app.sign_in("alice", PW).await;
     let admin = app.sign_in_admin().await;
@@ -181,10 +181,9 @@ async fn the_administrator_and_self_lock_out_guards_hold() {
     let (status, v) = call(&app, "users/revoke", &[("id", &admin_id), ("role", "administrator")], &admin).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v["Invalid"]["message"].as_str().unwrap().contains("last active Administrator"), "{v}");
-    let by = app::backend::users::service::By::Operator;
-    let err = app::backend::users::service::revoke_role(&app.state.db, app.now(), by, &admin_id, Role::Administrator)
-        .await
-        .unwrap_err();
+    let by = app::backend::caller::Caller::Operator;
+    let err =
+        app::backend::users::service::revoke_role(&app.state, &by, &admin_id, Role::Administrator).await.unwrap_err();
     assert!(format!("{err:?}").contains("last active Administrator"), "not even from the command line");
 
     // with a second Administrator, the first may step down
@@ -192,7 +191,7 @@ async fn the_administrator_and_self_lock_out_guards_hold() {
     let (status, _) = call(&app, "users/revoke", &[("id", &admin_id), ("role", "administrator")], &admin).await;
     assert_eq!(status, StatusCode::OK);
     // … and now beth is the last one
-    let err = app::backend::users::service::set_active(&app.state.db, app.now(), by, &beth, false).await.unwrap_err();
+    let err = app::backend::users::service::set_active(&app.state, &by, &beth, false).await.unwrap_err();
     assert!(format!("{err:?}").contains("last active Administrator"));
 
     // a User Manager who is not an Administrator cannot touch Administrators
@@ -283,7 +282,7 @@ async fn only_administrators_change_settings_and_bad_values_get_field_errors() {
 async fn settings_apply_at_once_even_to_live_tokens() {
     let app = spawn().await;
     let id = app.create_user("alice", PW, &[Role::WorkCreator]).await;
-    let c = credential_for(&app, &id, "alice", "sync", &["work_creator"]).await;
+    let c = credential_for(&app, &id, "sync", &["work_creator"]).await;
     let t = access_token(&app, &c).await;
     let admin = app.sign_in_admin().await;
 
@@ -333,12 +332,12 @@ async fn roles_can_be_revoked_and_granted_through_the_api_by_a_user_manager_toke
     // LC-03 through the API; RS-07 (insufficient_scope)
     let app = spawn().await;
     let alice = app.create_user("alice", PW, &[Role::WorkCreator, Role::TeamLeader]).await;
-    let alice_client = credential_for(&app, &alice, "alice", "sync", &["work_creator", "team_leader"]).await;
+    let alice_client = credential_for(&app, &alice, "sync", &["work_creator", "team_leader"]).await;
     let carried = access_token(&app, &alice_client).await;
     let uma = app.create_user("uma", PW, &[Role::UserManager, Role::WorkCreator]).await;
-    let manager = credential_for(&app, &uma, "uma", "hr-sync", &["user_manager"]).await;
+    let manager = credential_for(&app, &uma, "hr-sync", &["user_manager"]).await;
     let manager_token = access_token(&app, &manager).await;
-    let plain = credential_for(&app, &uma, "uma", "plain", &["work_creator"]).await;
+    let plain = credential_for(&app, &uma, "plain", &["work_creator"]).await;
     let plain_token = access_token(&app, &plain).await;
 
     let path = format!("/api/v1/users/{alice}/roles/team_leader");

@@ -6,10 +6,11 @@
 //! command runs the whole suite once per backend.
 #![allow(dead_code)]
 
-use app::backend::auth::password::PasswordHasher;
-use app::backend::auth::Secret;
+use app::backend::caller::Caller;
 use app::backend::clock::ManualClock;
 use app::backend::credentials::service::{self as credentials, CredentialInput};
+use app::backend::password::PasswordHasher;
+use app::backend::secrets::Secret;
 use app::backend::secrets::SecretKey;
 use app::backend::users::service::{self as users, NewUserInput};
 use app::backend::{AppState, Db, SecurityConfig};
@@ -156,25 +157,20 @@ pub async fn connect(url: &str) -> Db {
 
 fn instance(db: Db, db_url: String, clock: ManualClock, passwords: PasswordHasher, options: Options) -> TestApp {
     // What a serving process runs to learn of other processes' changes.
-    app::backend::changes::spawn(db.clone(), &db_url);
-    let token_writer = app::backend::tokens::writer::TokenWriter::start(db.clone());
-    let state = AppState::new(app::backend::State {
+    app::backend::db::changes::spawn(db.clone(), &db_url);
+    let security = SecurityConfig {
+        secure_cookies: options.secure_cookies,
+        trusted_proxies: options.trusted_proxies,
+        issuer: "http://appcred.test".into(),
+    };
+    let state = appcred_server::startup::build_state(
         db,
-        clock: Arc::new(clock.clone()),
+        Arc::new(clock.clone()),
         passwords,
-        leptos_options: appcred_server::cli::leptos_options("target/site", "127.0.0.1:3000".parse().unwrap()),
-        security: Arc::new(SecurityConfig {
-            secure_cookies: options.secure_cookies,
-            trusted_proxies: options.trusted_proxies,
-            issuer: "http://appcred.test".into(),
-        }),
-        secret_key: Arc::new(SecretKey::from_bytes(SERVER_KEY)),
-        oauth_failures: Default::default(),
-        refusals: Default::default(),
-        usage: Default::default(),
-        token_cache: Default::default(),
-        token_writer,
-    });
+        appcred_server::startup::leptos_options("target/site", "127.0.0.1:3000".parse().unwrap()),
+        security,
+        Arc::new(SecretKey::from_bytes(SERVER_KEY)),
+    );
     TestApp { router: appcred_server::router::build(state.clone()), state, clock, db_url }
 }
 
@@ -275,10 +271,8 @@ impl TestApp {
 
     pub async fn create_user(&self, username: &str, password: &str, roles: &[Role]) -> String {
         users::create_user(
-            &self.state.db,
-            &self.state.passwords,
-            self.now(),
-            users::By::Operator,
+            &self.state,
+            &Caller::Operator,
             NewUserInput { username, display_name: username, password: Some(&Secret::new(password)), roles },
         )
         .await
@@ -324,17 +318,11 @@ pub struct Client {
     pub secret: String,
 }
 
-pub async fn credential_for(app: &TestApp, user_id: &str, username: &str, name: &str, roles: &[&str]) -> Client {
-    let principal = app::backend::auth::Principal {
-        user_id: user_id.to_string(),
-        username: username.to_string(),
-        display_name: username.to_string(),
-        roles: app::backend::users::repo::active_roles(&app.state.db.pool, user_id).await.unwrap(),
-        ip: None,
-    };
+pub async fn credential_for(app: &TestApp, user_id: &str, name: &str, roles: &[&str]) -> Client {
+    let owner = person(app, user_id).await;
     let created = credentials::create(
         &app.state,
-        &principal,
+        &owner,
         CredentialInput {
             name: name.to_string(),
             expires_on: format_date(app.now() + 30 * SECS_PER_DAY),
@@ -344,6 +332,13 @@ pub async fn credential_for(app: &TestApp, user_id: &str, username: &str, name: 
     .await
     .unwrap();
     Client { id: created.client_id, secret: created.secret }
+}
+
+/// The caller a user is when signed in, built as the session middleware
+/// builds it (`users::service::principal`).
+pub async fn person(app: &TestApp, user_id: &str) -> Caller {
+    let user = users::find_by_id(&app.state.db, user_id).await.unwrap().expect("the user exists");
+    Caller::Person(users::principal(&app.state.db, &user, None).await.unwrap())
 }
 
 pub fn basic(id: &str, secret: &str) -> String {
@@ -453,7 +448,7 @@ pub fn settings_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a 
 /// audit event.
 pub mod rows {
     use app::backend::credentials::repo::{self as credentials, NewCredential};
-    use app::backend::tokens::writer::NewToken;
+    use app::backend::tokens::repo::NewToken;
     use app::backend::users::repo::{self as users, NewUser};
     use app::backend::Db;
     use app::model::Role;

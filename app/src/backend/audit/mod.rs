@@ -21,19 +21,13 @@ pub mod repo;
 pub mod service;
 
 pub use chain::{keyed_row_hash, row_hash, Anchor, Head, Verdict, GENESIS_HASH};
-pub use query::{
-    csv_line, iso_time, query_from_params, AuditSort, CredentialQuery, CREDENTIALS_PER_PAGE, CSV_MAX_ROWS,
-    EVENTS_PER_PAGE,
-};
+pub use query::{csv_line, iso_time, CSV_MAX_ROWS, EVENTS_PER_PAGE};
 /// Rows whose sequence numbers and hashes are already set (the upgrade
 /// tests write the rows of older releases with it).
 pub use repo::insert_rows;
-pub use service::{
-    credentials, credentials_csv, events, events_csv, head, recent, record, record_alone, record_many, usage, verify,
-    verify_against,
-};
+pub use service::{events, events_csv, head, recent, record, record_alone, record_many, verify, verify_against};
 
-use super::auth::Principal;
+use super::caller::{Caller, Principal};
 use crate::model::AuditEvent;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -62,6 +56,15 @@ pub enum Actor {
 impl Actor {
     pub fn user(p: &Principal) -> Self {
         Actor::User { id: p.user_id.clone(), name: p.username.clone() }
+    }
+
+    /// The actor a caller's change is recorded under.
+    pub fn of(caller: &Caller) -> Self {
+        match caller {
+            Caller::Person(p) => Actor::user(p),
+            Caller::Client(t, _) => Actor::Credential { id: t.credential_id.clone(), name: t.credential_name.clone() },
+            Caller::Operator => Actor::Operator,
+        }
     }
 
     fn parts(&self) -> (&'static str, Option<&str>, Option<&str>) {

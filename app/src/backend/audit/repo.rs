@@ -1,12 +1,10 @@
 //! SQL for the audit log: its rows (`audit_events`), the chain's head
-//! (`audit_head`), the Auditors' filtered pages of the log, and their list
-//! of every user's credentials.
+//! (`audit_head`), and the Auditors' filtered pages of the log.
 
-use super::query::{self, AuditSort, Condition, CredentialQuery};
+use super::query::Condition;
 use super::StoredEvent;
-use crate::backend::db::{escape_like, values_list};
+use crate::backend::db::{bind_args, values_list, Arg, Where};
 use crate::backend::Result;
-use crate::model::{AuditedCredential, CredentialRole, CredentialSort, CredentialView};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, FromRow};
 
 const COLUMNS: &str = "seq, at, event, outcome, actor_kind, actor_id, actor_name, ip, target_kind, target_id, \
@@ -111,59 +109,6 @@ pub async fn recent<'e>(ex: impl Executor<'e, Database = Any>, limit: i64) -> Re
 
 // --- filters --------------------------------------------------------------------
 
-/// A bound query parameter.
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
-/// A `where` clause with its parameters, numbered as they are added.
-#[derive(Default)]
-struct Where {
-    clauses: Vec<String>,
-    args: Vec<Arg>,
-}
-
-impl Where {
-    /// Adds a clause; `?` in it becomes the next parameter (all of them the
-    /// same parameter, so one value can be compared twice).
-    fn push(&mut self, clause: &str, arg: Arg) {
-        self.args.push(arg);
-        self.clauses.push(clause.replace('?', &format!("${}", self.args.len())));
-    }
-
-    fn raw(&mut self, clause: &str) {
-        self.clauses.push(clause.to_string());
-    }
-
-    fn sql(&self) -> String {
-        if self.clauses.is_empty() {
-            "true".to_string()
-        } else {
-            self.clauses.join(" and ")
-        }
-    }
-
-    fn next(&self) -> usize {
-        self.args.len() + 1
-    }
-}
-
-/// Binds a [`Where`]'s parameters, in order, to a query of any of sqlx's
-/// query types.
-macro_rules! bind_args {
-    ($q:expr, $args:expr) => {{
-        let mut q = $q;
-        for a in $args {
-            q = match a {
-                Arg::Text(s) => q.bind(s.clone()),
-                Arg::Int(i) => q.bind(*i),
-            };
-        }
-        q
-    }};
-}
-
 // --- the log --------------------------------------------------------------------
 
 fn event_where(f: &[Condition]) -> Where {
@@ -197,131 +142,9 @@ pub async fn events_page(pool: &AnyPool, f: &[Condition], limit: i64, offset: i6
     Ok(q.bind(limit).bind(offset).fetch_all(pool).await?)
 }
 
-// --- every credential -------------------------------------------------------------
-
-/// A credential as the Auditors' list reads it, its roles apart; `live_tokens`
-/// counts the tokens not revoked and not past their stored expiry.
-#[derive(Debug, FromRow)]
-pub struct AuditedRow {
-    id: String,
-    name: String,
-    owner_id: String,
-    owner_username: String,
-    expires_at: i64,
-    created_at: i64,
-    last_used_at: Option<i64>,
-    deleted_at: Option<i64>,
-    secret_rotated_at: i64,
-    live_tokens: i64,
-}
-
-impl AuditedRow {
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The credential as Auditors see it, with its roles.
-    pub fn with_roles(self, roles: Vec<CredentialRole>) -> AuditedCredential {
-        AuditedCredential {
-            id: self.id,
-            name: self.name,
-            owner_id: self.owner_id,
-            owner_username: self.owner_username,
-            roles,
-            expires_at: self.expires_at,
-            created_at: self.created_at,
-            last_used_at: self.last_used_at,
-            deleted_at: self.deleted_at,
-            secret_rotated_at: self.secret_rotated_at,
-            live_tokens: self.live_tokens,
-        }
-    }
-}
-
-/// The view and the text filter of the list, over `credentials c join
-/// users u`. The view's conditions are [`query::in_view`] in SQL.
-fn credential_where(q: &CredentialQuery, now: i64) -> Where {
-    let mut w = Where::default();
-    match q.view {
-        CredentialView::All => {}
-        CredentialView::Active => {
-            w.raw("c.deleted_at is null");
-            w.push("c.expires_at > ?", Arg::Int(now));
-        }
-        CredentialView::Expired => {
-            w.raw("c.deleted_at is null");
-            w.push("c.expires_at <= ?", Arg::Int(now));
-        }
-        CredentialView::Deleted => w.raw("c.deleted_at is not null"),
-        CredentialView::Unused90 => {
-            w.raw("c.deleted_at is null");
-            w.push("coalesce(c.last_used_at, c.created_at) < ?", Arg::Int(query::unused_before(now)));
-        }
-        CredentialView::Expiring30 => {
-            w.raw("c.deleted_at is null");
-            w.push("c.expires_at > ?", Arg::Int(now));
-            w.push("c.expires_at < ?", Arg::Int(query::expiring_before(now)));
-        }
-    }
-    let filter: String = q.filter.trim().chars().take(100).collect();
-    if !filter.is_empty() {
-        let pattern = format!("%{}%", escape_like(&filter.to_lowercase()));
-        w.push(
-            "(c.name_key like ? escape '\\' or c.id like ? escape '\\' or u.username_key like ? escape '\\')",
-            Arg::Text(pattern),
-        );
-    }
-    w
-}
-
-/// A page of every user's credentials (deleted ones too) that the query
-/// keeps at `now`, in its order, and how many it keeps in all.
-pub async fn credentials_page(
-    pool: &AnyPool,
-    q: &CredentialQuery,
-    now: i64,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<AuditedRow>, i64)> {
-    let w = credential_where(q, now);
-    let from = "credentials c join users u on u.id = c.owner_id";
-    let count = format!("select count(*) from {from} where {}", w.sql());
-    let total: i64 = bind_args!(sqlx::query_scalar::<_, i64>(&count), &w.args).fetch_one(pool).await?;
-    let dir = if q.descending { "desc" } else { "asc" };
-    let order = match q.sort {
-        AuditSort::Owner => format!("u.username_key {dir}, c.name_key"),
-        AuditSort::SecretAge => format!("c.secret_rotated_at {dir}, c.name_key"),
-        AuditSort::Base(CredentialSort::Name) => format!("c.name_key {dir}, c.id"),
-        AuditSort::Base(CredentialSort::Expires) => format!("c.expires_at {dir}, c.name_key"),
-        AuditSort::Base(CredentialSort::LastUsed) => format!("coalesce(c.last_used_at, 0) {dir}, c.name_key"),
-        AuditSort::Base(CredentialSort::Created) => format!("c.created_at {dir}, c.name_key"),
-    };
-    let (n, l, o) = (w.next(), w.next() + 1, w.next() + 2);
-    let sql = format!(
-        "select c.id, c.name, c.owner_id, u.username as owner_username, c.expires_at, c.created_at, \
-         c.last_used_at, c.deleted_at, c.secret_rotated_at, \
-         (select count(*) from tokens t where t.credential_id = c.id and t.revoked_at is null \
-          and t.expires_at > ${n}) as live_tokens \
-         from {from} where {} order by {order} limit ${l} offset ${o}",
-        w.sql()
-    );
-    let rows = bind_args!(sqlx::query_as::<_, AuditedRow>(&sql), &w.args)
-        .bind(now)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(pool)
-        .await?;
-    Ok((rows, total))
-}
-
-/// Whether a credential with this id was ever created (deleted ones too).
-pub async fn credential_exists(pool: &AnyPool, id: &str) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("select count(*) from credentials where id = $1").bind(id).fetch_one(pool).await?;
-    Ok(n > 0)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::query;
     use super::*;
     use crate::model::AuditFilter;
 

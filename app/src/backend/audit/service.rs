@@ -1,15 +1,14 @@
-//! Recording events, checking the chain, and what Auditors read: the audit
-//! log and every user's credentials, with filters and CSV export. The read
+//! Recording events, checking the chain, and what Auditors read of the
+//! log, with filters and CSV export. The read
 //! services are read-only by construction: they write nothing, and read no
 //! secret and no digest.
 
 use super::chain::{self, Anchor, Head, Verdict, Walk};
-use super::query::{self, CredentialQuery, CREDENTIALS_PER_PAGE, CSV_MAX_ROWS, EVENTS_PER_PAGE};
+use super::query::{self, CSV_MAX_ROWS, EVENTS_PER_PAGE};
 use super::{repo, Event, StoredEvent};
-use crate::backend::auth::{Caller, Principal};
-use crate::backend::credentials::service as credentials;
-use crate::backend::{AppState, Db, Error, Result};
-use crate::model::{AuditEntry, AuditFilter, AuditedCredential, CredentialUsage, Page, Role};
+use crate::backend::caller::Caller;
+use crate::backend::{AppState, Db, Result};
+use crate::model::{AuditEntry, AuditFilter, Page, Role};
 use serde_json::Value;
 use sqlx::{Any, AnyConnection, Executor};
 
@@ -172,8 +171,8 @@ pub async fn recent<'e>(ex: impl Executor<'e, Database = Any>, limit: i64) -> Re
 
 /// One page of audit events, newest first: Auditors (the audit page, and
 /// `GET /api/v1/audit` with an `auditor` token).
-pub async fn events(state: &AppState, who: &impl Caller, filter: &AuditFilter, page: i64) -> Result<Page<AuditEntry>> {
-    who.require_role(Role::Auditor)?;
+pub async fn events(state: &AppState, by: &Caller, filter: &AuditFilter, page: i64) -> Result<Page<AuditEntry>> {
+    by.require(Role::Auditor)?;
     let page = page.max(1);
     let f = query::event_filter(filter)?;
     let total = repo::count_events(&state.db.pool, &f).await?;
@@ -184,60 +183,9 @@ pub async fn events(state: &AppState, who: &impl Caller, filter: &AuditFilter, p
 
 /// The filtered events as CSV, newest first, with each row's hash so an
 /// export can be checked against the chain later.
-pub async fn events_csv(state: &AppState, principal: &Principal, filter: &AuditFilter) -> Result<String> {
-    principal.require(Role::Auditor)?;
+pub async fn events_csv(state: &AppState, by: &Caller, filter: &AuditFilter) -> Result<String> {
+    by.require(Role::Auditor)?;
     let f = query::event_filter(filter)?;
     let rows = repo::events_page(&state.db.pool, &f, CSV_MAX_ROWS, 0).await?;
     Ok(query::csv_of_events(rows))
-}
-
-async fn select_credentials(
-    state: &AppState,
-    q: &CredentialQuery,
-    now: i64,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<AuditedCredential>, i64)> {
-    let (rows, total) = repo::credentials_page(&state.db.pool, q, now, limit, offset).await?;
-    let ids: Vec<&str> = rows.iter().map(|r| r.id()).collect();
-    let mut roles = credentials::roles_with_status(&state.db, &ids).await?;
-    let items = rows
-        .into_iter()
-        .map(|r| {
-            let held = roles.remove(r.id()).unwrap_or_default();
-            r.with_roles(held)
-        })
-        .collect();
-    Ok((items, total))
-}
-
-/// One page of every user's credentials.
-pub async fn credentials(
-    state: &AppState,
-    principal: &Principal,
-    q: &CredentialQuery,
-) -> Result<Page<AuditedCredential>> {
-    principal.require(Role::Auditor)?;
-    let now = state.clock.unix();
-    let page = q.page.max(1);
-    let (items, total) =
-        select_credentials(state, q, now, CREDENTIALS_PER_PAGE, (page - 1) * CREDENTIALS_PER_PAGE).await?;
-    Ok(Page { items, total, page, per_page: CREDENTIALS_PER_PAGE, now })
-}
-
-/// The filtered credentials as CSV. Never a secret.
-pub async fn credentials_csv(state: &AppState, principal: &Principal, q: &CredentialQuery) -> Result<String> {
-    principal.require(Role::Auditor)?;
-    let now = state.clock.unix();
-    let (items, _) = select_credentials(state, q, now, CSV_MAX_ROWS, 0).await?;
-    Ok(query::csv_of_credentials(items, now))
-}
-
-/// Any credential's tracked API use, for Auditors.
-pub async fn usage(state: &AppState, principal: &Principal, credential_id: &str) -> Result<CredentialUsage> {
-    principal.require(Role::Auditor)?;
-    if !repo::credential_exists(&state.db.pool, credential_id).await? {
-        return Err(Error::NotFound);
-    }
-    crate::backend::usage::for_credential(&state.db.pool, &state.usage, credential_id, state.clock.unix()).await
 }

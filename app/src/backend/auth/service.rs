@@ -1,8 +1,10 @@
 //! Signing in and out, and turning a session into a [`Principal`].
 
-use super::throttle::{self, Key, Policy};
-use super::{Principal, Secret, SessionAuth, SESSION_AUTH_KEY};
+use super::{SessionAuth, SESSION_AUTH_KEY};
 use crate::backend::audit::{self, Actor, Event, Target};
+use crate::backend::caller::Principal;
+use crate::backend::secrets::{escape, Secret};
+use crate::backend::throttle::{self, Key, Policy};
 use crate::backend::users::service as users;
 use crate::backend::{settings, AppState, Error, Result};
 use crate::model::AuditEvent;
@@ -90,7 +92,7 @@ pub async fn sign_in(
 
     throttle::release(&state.db.pool, slots).await?;
     throttle::clear(&state.db.pool, &keys[0].key).await?;
-    let roles = users::active_roles(&state.db, &user.id).await?;
+    let principal = users::principal(&state.db, &user, Some(ip)).await?;
     session.cycle_id().await.context("cycling the session id")?;
     session
         .insert(SESSION_AUTH_KEY, SessionAuth { user_id: user.id.clone(), authenticated_at: now, last_seen_at: now })
@@ -101,7 +103,7 @@ pub async fn sign_in(
         .target(Target::user(&user.id, &user.username));
     audit::record_alone(&state.db, now, event).await?;
     tracing::info!(event = "sign_in", outcome = "success", user_id = %user.id, %ip);
-    Ok(Principal { user_id: user.id, username: user.username, display_name: user.display_name, roles, ip: Some(ip) })
+    Ok(principal)
 }
 
 /// Ends the session: the server-side record is deleted, so the old cookie is
@@ -160,40 +162,5 @@ pub async fn resolve(state: &AppState, session: &Session) -> Result<SessionState
         auth.last_seen_at = now;
         session.insert(SESSION_AUTH_KEY, auth).await.context("touching the session")?;
     }
-    let roles = users::active_roles(&state.db, &user.id).await?;
-    Ok(SessionState::Active(Principal {
-        user_id: user.id,
-        username: user.username,
-        display_name: user.display_name,
-        roles,
-        ip: None,
-    }))
-}
-
-/// Makes user-supplied text safe to put in a log line (ASVS V16.4.1):
-/// anything shaped like a client secret or token is redacted
-/// ([`crate::backend::secrets::redact`]), then control characters,
-/// including newlines and ANSI escapes, are escaped.
-pub fn escape(s: &str) -> String {
-    let clipped: String = crate::backend::secrets::redact(s).chars().take(128).collect();
-    clipped.escape_default().to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn log_escaping_neutralises_newlines_and_ansi_escapes() {
-        let e = escape("evil\nuser\u{1b}[31m");
-        assert!(!e.contains('\n') && !e.contains('\u{1b}'));
-        assert!(e.contains("\\n") && e.contains("\\u{1b}"));
-    }
-
-    #[test]
-    fn log_escaping_redacts_secrets_and_tokens() {
-        let secret = crate::backend::secrets::generate(crate::backend::secrets::CLIENT_SECRET_PREFIX);
-        let e = escape(&format!("{}{secret}", "x ".repeat(55)));
-        assert!(!e.contains(&secret[4..12]) && e.ends_with("[redacted]"), "{e}");
-    }
+    Ok(SessionState::Active(users::principal(&state.db, &user, None).await?))
 }

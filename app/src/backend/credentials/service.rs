@@ -1,17 +1,19 @@
-//! The rules of application credentials. Every function takes the caller's
-//! [`Principal`] and checks ownership itself: a credential that is not the
+//! The rules of application credentials. Every function takes the
+//! [`Caller`]: credentials belong to a person ([`Caller::person`]), whose
+//! ownership each function checks itself: a credential that is not the
 //! caller's is `NotFound`, never a hint that it exists (ASVS V8.2.2).
 
+use super::audited::{self, CredentialQuery};
 use super::repo::{self, ListQuery, NewCredential, Update};
-use crate::backend::audit::{self, Actor, Event, Target};
-use crate::backend::auth::{Caller, Principal};
+use crate::backend::audit::{self, Actor, Event, Target, CSV_MAX_ROWS};
+use crate::backend::caller::{Caller, Principal};
 use crate::backend::secrets::{self, CLIENT_SECRET_PREFIX};
 use crate::backend::tokens::{service as tokens, Ending, Reason};
 use crate::backend::{settings, AppState, Db, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::{
-    format_date, parse_date, CreatedSecret, CredentialFormData, CredentialList, CredentialRole, CredentialSort,
-    CredentialSummary, Page, Role, SECS_PER_DAY,
+    format_date, parse_date, AuditedCredential, CreatedSecret, CredentialFormData, CredentialList, CredentialRole,
+    CredentialSort, CredentialSummary, Page, Role, SECS_PER_DAY,
 };
 use std::collections::HashMap;
 
@@ -103,7 +105,8 @@ async fn validate(state: &AppState, principal: &Principal, input: &CredentialInp
     })
 }
 
-pub async fn form_data(state: &AppState, principal: &Principal) -> Result<CredentialFormData> {
+pub async fn form_data(state: &AppState, by: &Caller) -> Result<CredentialFormData> {
+    let principal = by.person()?;
     let s = settings::load(&state.db).await?;
     let today = state.clock.unix().div_euclid(SECS_PER_DAY);
     let default_days = DEFAULT_LIFETIME_DAYS.min(s.max_credential_days);
@@ -118,12 +121,13 @@ pub async fn form_data(state: &AppState, principal: &Principal) -> Result<Creden
 
 pub async fn list(
     state: &AppState,
-    principal: &Principal,
+    by: &Caller,
     filter: &str,
     sort: CredentialSort,
     descending: bool,
     page: i64,
 ) -> Result<CredentialList> {
+    let principal = by.person()?;
     let page = page.max(1);
     let filter: String = filter.trim().chars().take(100).collect();
     let mut conn = state.db.pool.acquire().await?;
@@ -143,7 +147,8 @@ pub async fn list(
     Ok(CredentialList { page: Page { items, total, page, per_page: PER_PAGE, now: state.clock.unix() }, api_enabled })
 }
 
-pub async fn create(state: &AppState, principal: &Principal, input: CredentialInput) -> Result<CreatedSecret> {
+pub async fn create(state: &AppState, by: &Caller, input: CredentialInput) -> Result<CreatedSecret> {
+    let principal = by.person()?;
     let now = state.clock.unix();
     let Valid { name, expires_at, roles } = validate(state, principal, &input, now).await?;
 
@@ -185,7 +190,8 @@ async fn owned(state: &AppState, principal: &Principal, id: &str) -> Result<repo
 }
 
 /// One of the caller's credentials, with its roles' status.
-pub async fn get(state: &AppState, principal: &Principal, id: &str) -> Result<CredentialSummary> {
+pub async fn get(state: &AppState, by: &Caller, id: &str) -> Result<CredentialSummary> {
+    let principal = by.person()?;
     let c = owned(state, principal, id).await?;
     let roles = roles_with_status(&state.db, &[&c.id]).await?.remove(&c.id).unwrap_or_default();
     Ok(c.into_summary(roles))
@@ -195,27 +201,82 @@ pub async fn get(state: &AppState, principal: &Principal, id: &str) -> Result<Cr
 /// marked with when the owner lost it, read for all of them at once: for
 /// the lists of other areas (the Auditors'). No authorization: the caller
 /// has checked who may see these credentials.
-pub async fn roles_with_status(db: &Db, ids: &[&str]) -> Result<HashMap<String, Vec<CredentialRole>>> {
+async fn roles_with_status(db: &Db, ids: &[&str]) -> Result<HashMap<String, Vec<CredentialRole>>> {
     repo::roles_with_status(&mut *db.pool.acquire().await?, ids).await
 }
 
 /// Every live credential with its roles, for Auditors (`GET
 /// /api/v1/credentials`).
-pub async fn list_all(db: &Db, who: &impl Caller) -> Result<Vec<(repo::Credential, Vec<Role>)>> {
-    who.require_role(Role::Auditor)?;
-    repo::list_all(&db.pool).await
+pub async fn list_all(state: &AppState, by: &Caller) -> Result<Vec<(repo::Credential, Vec<Role>)>> {
+    by.require(Role::Auditor)?;
+    repo::list_all(&state.db.pool).await
 }
 
 /// The tracked API use of one of the caller's credentials.
-pub async fn usage(state: &AppState, principal: &Principal, id: &str) -> Result<crate::model::CredentialUsage> {
+pub async fn usage(state: &AppState, by: &Caller, id: &str) -> Result<crate::model::CredentialUsage> {
+    let principal = by.person()?;
     let c = owned(state, principal, id).await?;
     crate::backend::usage::for_credential(&state.db.pool, &state.usage, &c.id, state.clock.unix()).await
+}
+
+// --- what Auditors read ---------------------------------------------------------
+
+async fn select_audited(
+    state: &AppState,
+    q: &CredentialQuery,
+    now: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<AuditedCredential>, i64)> {
+    let (rows, total) = repo::credentials_page(&state.db.pool, q, now, limit, offset).await?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.id()).collect();
+    let mut roles = roles_with_status(&state.db, &ids).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let held = roles.remove(r.id()).unwrap_or_default();
+            r.with_roles(held)
+        })
+        .collect();
+    Ok((items, total))
+}
+
+/// One page of every user's credentials, deleted ones too: Auditors.
+pub async fn audited(state: &AppState, by: &Caller, q: &CredentialQuery) -> Result<Page<AuditedCredential>> {
+    by.require(Role::Auditor)?;
+    let now = state.clock.unix();
+    let page = q.page.max(1);
+    let per_page = audited::PER_PAGE;
+    let (items, total) = select_audited(state, q, now, per_page, (page - 1) * per_page).await?;
+    Ok(Page { items, total, page, per_page, now })
+}
+
+/// The filtered credentials as CSV, for Auditors. Never a secret.
+pub async fn audited_csv(state: &AppState, by: &Caller, q: &CredentialQuery) -> Result<String> {
+    by.require(Role::Auditor)?;
+    let now = state.clock.unix();
+    let (items, _) = select_audited(state, q, now, CSV_MAX_ROWS, 0).await?;
+    Ok(audited::csv_of_credentials(items, now))
+}
+
+/// Any credential's tracked API use, deleted ones too: Auditors.
+pub async fn audited_usage(
+    state: &AppState,
+    by: &Caller,
+    credential_id: &str,
+) -> Result<crate::model::CredentialUsage> {
+    by.require(Role::Auditor)?;
+    if !repo::credential_exists(&state.db.pool, credential_id).await? {
+        return Err(Error::NotFound);
+    }
+    crate::backend::usage::for_credential(&state.db.pool, &state.usage, credential_id, state.clock.unix()).await
 }
 
 /// Edits name, expiry and roles. Roles can be narrowed, or widened within
 /// the roles the owner holds now; roles the owner has lost stay on the
 /// record (greyed out, inert) unless the owner holds them again.
-pub async fn update(state: &AppState, principal: &Principal, id: &str, input: CredentialInput) -> Result<()> {
+pub async fn update(state: &AppState, by: &Caller, id: &str, input: CredentialInput) -> Result<()> {
+    let principal = by.person()?;
     let now = state.clock.unix();
     let credential = owned(state, principal, id).await?;
     let Valid { name, expires_at, mut roles } = validate(state, principal, &input, now).await?;
@@ -250,7 +311,8 @@ pub async fn update(state: &AppState, principal: &Principal, id: &str, input: Cr
 }
 
 /// A new secret, shown once; the old one stops working at once.
-pub async fn regenerate(state: &AppState, principal: &Principal, id: &str) -> Result<CreatedSecret> {
+pub async fn regenerate(state: &AppState, by: &Caller, id: &str) -> Result<CreatedSecret> {
+    let principal = by.person()?;
     let credential = owned(state, principal, id).await?;
     let secret = secrets::generate(CLIENT_SECRET_PREFIX);
     let digest = state.secret_key.digest(&secret);
@@ -270,7 +332,8 @@ pub async fn regenerate(state: &AppState, principal: &Principal, id: &str) -> Re
     Ok(CreatedSecret { client_id: credential.id, name: credential.name, secret })
 }
 
-pub async fn delete(state: &AppState, principal: &Principal, id: &str) -> Result<()> {
+pub async fn delete(state: &AppState, by: &Caller, id: &str) -> Result<()> {
+    let principal = by.person()?;
     let credential = owned(state, principal, id).await?;
     let now = state.clock.unix();
     let mut tx = state.db.begin_rights_change().await?;

@@ -1,7 +1,7 @@
 //! SQL for General Settings: the one row of `settings`.
 
 use super::Settings;
-use crate::backend::changes::RightsChange;
+use crate::backend::db::changes::RightsChange;
 use crate::backend::Result;
 use sqlx::{Any, AnyPool, Executor};
 

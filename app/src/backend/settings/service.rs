@@ -4,7 +4,7 @@
 
 use super::{repo, RoleChangeRule, Settings};
 use crate::backend::audit::{self, Actor, Event, Target};
-use crate::backend::auth::Principal;
+use crate::backend::caller::Caller;
 use crate::backend::{AppState, Db, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::{Role, SettingsView};
@@ -96,8 +96,8 @@ pub fn view(s: &Settings, updated_at: i64) -> SettingsView {
     }
 }
 
-pub async fn get(state: &AppState, principal: &Principal) -> Result<SettingsView> {
-    principal.require(Role::Administrator)?;
+pub async fn get(state: &AppState, by: &Caller) -> Result<SettingsView> {
+    by.require(Role::Administrator)?;
     let s = repo::load(&state.db.pool).await?;
     Ok(view(&s, repo::updated_at(&state.db.pool).await?))
 }
@@ -105,8 +105,8 @@ pub async fn get(state: &AppState, principal: &Principal) -> Result<SettingsView
 /// Validates and stores new settings. They apply to the very next request
 /// on every instance, including live tokens: a shorter idle timeout or
 /// lifetime ends tokens that are now past it (`tokens::rules`).
-pub async fn update(state: &AppState, principal: &Principal, input: &SettingsInput) -> Result<SettingsView> {
-    principal.require(Role::Administrator)?;
+pub async fn update(state: &AppState, by: &Caller, input: &SettingsInput) -> Result<SettingsView> {
+    by.require(Role::Administrator)?;
     let new = validate(input)?;
     let now = state.clock.unix();
     let mut tx = state.db.begin_rights_change().await?;
@@ -115,8 +115,8 @@ pub async fn update(state: &AppState, principal: &Principal, input: &SettingsInp
     repo::lock(&mut *tx).await?;
     let old = repo::load(&mut *tx).await?;
     repo::store(&mut tx, &new, now).await?;
-    let event = Event::new(AuditEvent::SettingsChanged, Actor::user(principal))
-        .ip(principal.ip)
+    let event = Event::new(AuditEvent::SettingsChanged, Actor::of(by))
+        .ip(by.ip())
         .target(Target::settings())
         .change("token_idle_secs", old.token_idle_secs, new.token_idle_secs)
         .change("token_lifetime_secs", old.token_lifetime_secs, new.token_lifetime_secs)
@@ -129,7 +129,7 @@ pub async fn update(state: &AppState, principal: &Principal, input: &SettingsInp
         audit::record(&state.db, &mut tx, now, event).await?;
     }
     tx.commit().await?;
-    tracing::info!(event = "settings_changed", user_id = %principal.user_id);
+    tracing::info!(event = "settings_changed", user_id = %by.id());
     Ok(view(&new, now))
 }
 

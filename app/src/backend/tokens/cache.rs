@@ -14,7 +14,7 @@
 //! checked on every hit against the cached instants; a token that fails
 //! them falls through to the database path, which records its death.
 
-use super::TokenPrincipal;
+use crate::backend::caller::TokenPrincipal;
 use crate::backend::settings::Settings;
 use crate::model::Role;
 use std::collections::HashMap;

@@ -91,25 +91,6 @@ impl fmt::Debug for IssuedToken {
     }
 }
 
-/// Who is calling the API with a valid bearer token.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TokenPrincipal {
-    pub credential_id: String,
-    pub credential_name: String,
-    pub owner_id: String,
-    pub owner_username: String,
-    pub owner_display_name: String,
-    pub roles: Vec<Role>,
-    pub issued_at: i64,
-    pub expires_at: i64,
-}
-
-impl TokenPrincipal {
-    pub fn has(&self, role: Role) -> bool {
-        self.roles.contains(&role)
-    }
-}
-
 /// What introspection reports about an active token (RFC 7662 §2.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Introspection {

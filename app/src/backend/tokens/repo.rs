@@ -7,9 +7,8 @@
 //! jumps) can revive them (LC-06). The validation path re-checks the live
 //! state as well, as a second line.
 
-use super::writer::NewToken;
 use super::{Ending, Reason};
-use crate::backend::changes::RightsChange;
+use crate::backend::db::changes::RightsChange;
 use crate::backend::db::values_list;
 use crate::backend::Result;
 use crate::model::Role;
@@ -56,6 +55,20 @@ pub async fn revoke_one<'e>(ex: impl Executor<'e, Database = Any>, key: &str, re
     .execute(ex)
     .await?;
     Ok(res.rows_affected())
+}
+
+/// A token row to insert: the token's stored key (its issue order and keyed
+/// digest), never the token itself.
+#[derive(Debug)]
+pub struct NewToken {
+    pub key: String,
+    pub credential_id: String,
+    pub roles: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub secret_version: i64,
+    /// The owner's rights generation the token's roles were read at.
+    pub rights_gen: i64,
 }
 
 /// Inserts issued tokens in one statement (a writer's batch), each last used

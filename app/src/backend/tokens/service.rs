@@ -18,14 +18,15 @@
 //! take effect at the very next request on every instance.
 
 use super::cache::{CachedClient, CachedToken};
-use super::writer::NewToken;
+use super::repo::NewToken;
 use super::{parse_scope, roles_to_scope, rules, scope_to_roles};
-use super::{AuthenticatedClient, Ending, Introspection, IssuedToken, Reason, TokenPrincipal};
+use super::{AuthenticatedClient, Ending, Introspection, IssuedToken, Reason};
 use crate::backend::audit::{self, Actor, Event, Target};
-use crate::backend::auth::service::escape;
-use crate::backend::auth::throttle::{self, Key, Policy};
-use crate::backend::changes::RightsChange;
+use crate::backend::caller::TokenPrincipal;
+use crate::backend::db::changes::RightsChange;
 use crate::backend::secrets;
+use crate::backend::secrets::escape;
+use crate::backend::throttle::{self, Key, Policy};
 use crate::backend::{settings, AppState, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::Role;

@@ -9,6 +9,7 @@
 //! On SQLite the writer also finishes the checkpoints that keep the
 //! write-ahead log short ([`LogPolicy`], [`checkpoint_tick`]).
 
+use super::repo::NewToken;
 use crate::backend::audit::{self, Event};
 use crate::backend::db::{Checkpoint, Db};
 use crate::backend::{Error, Result};
@@ -21,20 +22,6 @@ use tokio::sync::{mpsc, oneshot};
 pub const MAX_BATCH: usize = 256;
 /// Requests waiting for the writer at most; beyond it they wait to queue.
 const QUEUE: usize = 4096;
-
-/// A token row to insert: the token's stored key (its issue order and keyed
-/// digest), never the token itself.
-#[derive(Debug)]
-pub struct NewToken {
-    pub key: String,
-    pub credential_id: String,
-    pub roles: String,
-    pub issued_at: i64,
-    pub expires_at: i64,
-    pub secret_version: i64,
-    /// The owner's rights generation the token's roles were read at.
-    pub rights_gen: i64,
-}
 
 struct Job {
     token: NewToken,

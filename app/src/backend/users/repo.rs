@@ -2,7 +2,7 @@
 //! several of them in one transaction.
 
 use super::User;
-use crate::backend::changes::RightsChange;
+use crate::backend::db::changes::RightsChange;
 use crate::backend::Result;
 use crate::model::Role;
 use sqlx::{Any, AnyConnection, Executor, FromRow};

@@ -1,16 +1,17 @@
-//! User administration, for the operator's CLI and for User Managers in the
-//! web app. Every function checks who is asking ([`By`]) itself, and every
-//! change is audited in its own transaction.
+//! User administration, for the operator's CLI, for User Managers in the
+//! web app and for API clients with the User Manager role. Every function
+//! checks who is asking ([`Caller`]) itself, and every change is audited in
+//! its own transaction.
 
 use super::{repo, User, UserWithRoles};
 use crate::backend::audit::{self, Actor, Event, Target};
-use crate::backend::auth::password::{self, check_policy, PasswordHasher};
-use crate::backend::auth::{Principal, Secret};
+use crate::backend::caller::{Caller, Principal};
 use crate::backend::credentials::service::slugs;
+use crate::backend::password::{self, check_policy, PasswordHasher};
+use crate::backend::secrets::Secret;
 use crate::backend::settings::{self, RoleChangeRule};
-use crate::backend::tokens::TokenPrincipal;
 use crate::backend::tokens::{service as tokens, Ending, Reason};
-use crate::backend::{Db, Error, Result};
+use crate::backend::{AppState, Db, Error, Result};
 use crate::model::AuditEvent;
 use crate::model::{Page, Role, UserDetail, UserSummary};
 use std::net::IpAddr;
@@ -43,65 +44,6 @@ pub fn validate_display_name(raw: &str) -> Result<String> {
     Ok(name.to_string())
 }
 
-/// Who is changing users: the operator at the command line (no role
-/// checks: they own the deployment), or a signed-in user, who must be a
-/// User Manager. The last-Administrator guard holds for both.
-#[derive(Clone, Copy, Debug)]
-pub enum By<'a> {
-    Operator,
-    User(&'a Principal),
-    /// A third-party system calling the API with a bearer token: its rights
-    /// are the roles the token carries.
-    Client(&'a TokenPrincipal, Option<IpAddr>),
-}
-
-impl By<'_> {
-    fn actor(self) -> Actor {
-        match self {
-            By::Operator => Actor::Operator,
-            By::User(p) => Actor::user(p),
-            By::Client(t, _) => Actor::Credential { id: t.credential_id.clone(), name: t.credential_name.clone() },
-        }
-    }
-
-    fn ip(self) -> Option<IpAddr> {
-        match self {
-            By::Operator => None,
-            By::User(p) => p.ip,
-            By::Client(_, ip) => ip,
-        }
-    }
-
-    fn authorize(self) -> Result<()> {
-        match self {
-            By::Operator => Ok(()),
-            By::User(p) => p.require(Role::UserManager),
-            By::Client(t, _) if t.has(Role::UserManager) => Ok(()),
-            By::Client(..) => Err(Error::MissingRole(Role::UserManager)),
-        }
-    }
-
-    /// Only Administrators grant or remove Administrator, and only they
-    /// manage the account of an Administrator (reset its password,
-    /// deactivate it): otherwise a User Manager could take over the account
-    /// that holds every right.
-    fn may_handle_administrator(self) -> bool {
-        match self {
-            By::Operator => true,
-            By::User(p) => crate::model::may_handle_administrator(&p.roles),
-            By::Client(t, _) => crate::model::may_handle_administrator(&t.roles),
-        }
-    }
-
-    fn is(self, user_id: &str) -> bool {
-        match self {
-            By::Operator => false,
-            By::User(p) => p.user_id == user_id,
-            By::Client(t, _) => t.owner_id == user_id,
-        }
-    }
-}
-
 fn administrator_refusal(what: &str) -> Error {
     Error::invalid("role", format!("Only an Administrator can {what}."))
 }
@@ -116,14 +58,18 @@ pub struct NewUserInput<'a> {
 
 /// Creates a user. Returns the user and, when the server generated the
 /// password, that password (to show once).
-pub async fn create_user(
+pub async fn create_user(state: &AppState, by: &Caller, input: NewUserInput<'_>) -> Result<(User, Option<Secret>)> {
+    by.require(Role::UserManager)?;
+    create(&state.db, &state.passwords, state.clock.unix(), by, input).await
+}
+
+async fn create(
     db: &Db,
     hasher: &PasswordHasher,
     now: i64,
-    by: By<'_>,
+    by: &Caller,
     input: NewUserInput<'_>,
 ) -> Result<(User, Option<Secret>)> {
-    by.authorize()?;
     let username = validate_username(input.username)?;
     let display_name = validate_display_name(input.display_name)?;
     if input.roles.contains(&Role::Administrator) && !by.may_handle_administrator() {
@@ -151,7 +97,7 @@ pub async fn create_user(
     for role in &roles {
         repo::grant_role(&mut tx, &id, *role, gen, now).await?;
     }
-    let event = Event::new(AuditEvent::UserCreated, by.actor())
+    let event = Event::new(AuditEvent::UserCreated, Actor::of(by))
         .ip(by.ip())
         .target(Target::user(&id, &username))
         .detail("display_name", display_name.as_str())
@@ -173,11 +119,11 @@ pub async fn bootstrap_admin(
     if repo::count_users(&db.pool).await? > 0 {
         return Ok(None);
     }
-    let (_, generated_password) = create_user(
+    let (_, generated_password) = create(
         db,
         hasher,
         now,
-        By::Operator,
+        &Caller::Operator,
         NewUserInput { username: BOOTSTRAP_USERNAME, display_name: "Administrator", password, roles: &Role::ALL },
     )
     .await?;
@@ -206,6 +152,19 @@ pub async fn active_roles(db: &Db, user_id: &str) -> Result<Vec<Role>> {
     repo::active_roles(&db.pool, user_id).await
 }
 
+/// The principal of a user: who they are and the roles they hold now. The
+/// one place a person's principal is built (the session middleware, the
+/// CLI acting for a user, the tests).
+pub async fn principal(db: &Db, user: &User, ip: Option<IpAddr>) -> Result<Principal> {
+    Ok(Principal {
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        roles: active_roles(db, &user.id).await?,
+        ip,
+    })
+}
+
 pub async fn find_by_username(db: &Db, username: &str) -> Result<User> {
     repo::find_for_login(&db.pool, username.trim()).await?.map(|(u, _)| u).ok_or(Error::NotFound)
 }
@@ -217,14 +176,13 @@ async fn find(db: &Db, user_id: &str) -> Result<User> {
 /// Sets a new password (the given one, or a generated one that is
 /// returned) and ends every session of the user (ASVS V7.4.3).
 pub async fn set_password(
-    db: &Db,
-    hasher: &PasswordHasher,
-    now: i64,
-    by: By<'_>,
+    state: &AppState,
+    by: &Caller,
     user_id: &str,
     password: Option<&Secret>,
 ) -> Result<(User, Option<Secret>)> {
-    by.authorize()?;
+    by.require(Role::UserManager)?;
+    let (db, now) = (&state.db, state.clock.unix());
     let user = find(db, user_id).await?;
     if !by.may_handle_administrator() && repo::holds(&db.pool, &user.id, Role::Administrator).await? {
         return Err(administrator_refusal("reset the password of an Administrator"));
@@ -232,12 +190,12 @@ pub async fn set_password(
     let generated = password.is_none().then(|| Secret::new(password::generate_password()));
     let password = password.or(generated.as_ref()).expect("one of the two is set");
     check_policy(password.expose(), &user.username).map_err(|m| Error::invalid("password", m))?;
-    let hash = hasher.hash(password).await?;
+    let hash = state.passwords.hash(password).await?;
     let mut tx = db.pool.begin().await?;
     repo::set_password_hash(&mut *tx, &user.id, &hash, now).await?;
     repo::invalidate_sessions(&mut *tx, &user.id, now).await?;
     let sessions = repo::delete_sessions(&mut *tx, &user.id).await?;
-    let event = Event::new(AuditEvent::UserPasswordReset, by.actor())
+    let event = Event::new(AuditEvent::UserPasswordReset, Actor::of(by))
         .ip(by.ip())
         .target(Target::user(&user.id, &user.username))
         .detail("password", if generated.is_some() { "generated" } else { "set" })
@@ -265,7 +223,7 @@ async fn ensure_an_administrator_remains(conn: &mut sqlx::AnyConnection) -> Resu
 /// make: granting or removing Administrator, or any role change to the
 /// account of an Administrator (a User Manager could otherwise strip the
 /// account that holds every right, or hand it roles).
-async fn may_change_roles_of(db: &Db, by: By<'_>, user_id: &str, role: Role, granting: bool) -> Result<()> {
+async fn may_change_roles_of(db: &Db, by: &Caller, user_id: &str, role: Role, granting: bool) -> Result<()> {
     if by.may_handle_administrator() {
         return Ok(());
     }
@@ -290,8 +248,8 @@ async fn may_change_roles_of(db: &Db, by: By<'_>, user_id: &str, role: Role, gra
 /// generation (`tokens::rules`).
 async fn finish_role_change(
     db: &Db,
-    tx: &mut crate::backend::changes::RightsChange<'_>,
-    by: By<'_>,
+    tx: &mut crate::backend::db::changes::RightsChange<'_>,
+    by: &Caller,
     user: &User,
     (role, granted): (Role, bool),
     rule: RoleChangeRule,
@@ -305,7 +263,7 @@ async fn finish_role_change(
         (RoleChangeRule::TokensWithRemovedRole, true) => 0,
     };
     let kind = if granted { AuditEvent::UserRoleGranted } else { AuditEvent::UserRoleRevoked };
-    let event = Event::new(kind, by.actor())
+    let event = Event::new(kind, Actor::of(by))
         .ip(by.ip())
         .target(Target::user(&user.id, &user.username))
         .detail("role", role.slug())
@@ -317,8 +275,9 @@ async fn finish_role_change(
 
 /// Grants a role, or grants it back. Under the default rule every token of
 /// the user ends (their rights changed); under the other, none does.
-pub async fn grant_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role) -> Result<bool> {
-    by.authorize()?;
+pub async fn grant_role(state: &AppState, by: &Caller, user_id: &str, role: Role) -> Result<bool> {
+    by.require(Role::UserManager)?;
+    let (db, now) = (&state.db, state.clock.unix());
     let user = find(db, user_id).await?;
     may_change_roles_of(db, by, &user.id, role, true).await?;
     let rule = settings::load(db).await?.role_change_rule();
@@ -336,8 +295,9 @@ pub async fn grant_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role
 /// Setting says: every token of the user (the default) or those that carry
 /// the role (LC-03). The credentials keep the role in their record, greyed
 /// out.
-pub async fn revoke_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Role) -> Result<bool> {
-    by.authorize()?;
+pub async fn revoke_role(state: &AppState, by: &Caller, user_id: &str, role: Role) -> Result<bool> {
+    by.require(Role::UserManager)?;
+    let (db, now) = (&state.db, state.clock.unix());
     if role == Role::UserManager && by.is(user_id) {
         return Err(Error::invalid("role", "You cannot remove your own User Manager role: ask another User Manager."));
     }
@@ -361,8 +321,9 @@ pub async fn revoke_role(db: &Db, now: i64, by: By<'_>, user_id: &str, role: Rol
 /// good: their rights generation moves past every token's), their
 /// credentials cannot obtain new ones, and their web sessions end, all in
 /// one transaction. Reactivating lets them sign in and obtain new tokens.
-pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bool) -> Result<bool> {
-    by.authorize()?;
+pub async fn set_active(state: &AppState, by: &Caller, user_id: &str, active: bool) -> Result<bool> {
+    by.require(Role::UserManager)?;
+    let (db, now) = (&state.db, state.clock.unix());
     if !active && by.is(user_id) {
         return Err(Error::invalid("active", "You cannot deactivate your own account."));
     }
@@ -381,7 +342,7 @@ pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bo
     }
     tx.bump_rights(&user.id, !active).await?;
     let mut event =
-        Event::new(if active { AuditEvent::UserReactivated } else { AuditEvent::UserDeactivated }, by.actor())
+        Event::new(if active { AuditEvent::UserReactivated } else { AuditEvent::UserDeactivated }, Actor::of(by))
             .ip(by.ip())
             .target(Target::user(&user.id, &user.username));
     if !active {
@@ -398,7 +359,10 @@ pub async fn set_active(db: &Db, now: i64, by: By<'_>, user_id: &str, active: bo
     Ok(true)
 }
 
-pub async fn list_with_roles(db: &Db) -> Result<Vec<UserWithRoles>> {
+/// Every user with their roles (the API's list, the CLI's).
+pub async fn list_with_roles(state: &AppState, by: &Caller) -> Result<Vec<UserWithRoles>> {
+    by.require(Role::UserManager)?;
+    let db = &state.db;
     let users = repo::list_users(&db.pool).await?;
     let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
     let mut roles = repo::active_roles_of(&mut *db.pool.acquire().await?, &ids).await?;
@@ -411,8 +375,9 @@ pub async fn list_with_roles(db: &Db) -> Result<Vec<UserWithRoles>> {
 pub const PER_PAGE: i64 = 25;
 
 /// One page of users, filtered by username or display name.
-pub async fn list(db: &Db, now: i64, principal: &Principal, filter: &str, page: i64) -> Result<Page<UserSummary>> {
-    principal.require(Role::UserManager)?;
+pub async fn list(state: &AppState, by: &Caller, filter: &str, page: i64) -> Result<Page<UserSummary>> {
+    by.require(Role::UserManager)?;
+    let (db, now) = (&state.db, state.clock.unix());
     let page = page.max(1);
     let filter: String = filter.trim().chars().take(100).collect();
     let (users, total) = repo::search(&db.pool, &filter, PER_PAGE, (page - 1) * PER_PAGE).await?;
@@ -441,19 +406,19 @@ fn summary(u: repo::ListedUser, roles: Vec<Role>) -> UserSummary {
 }
 
 /// One user, with what the caller may do to them.
-pub async fn detail(db: &Db, now: i64, principal: &Principal, user_id: &str) -> Result<UserDetail> {
-    principal.require(Role::UserManager)?;
+pub async fn detail(state: &AppState, by: &Caller, user_id: &str) -> Result<UserDetail> {
+    by.require(Role::UserManager)?;
+    let (db, now) = (&state.db, state.clock.unix());
     let listed = repo::find_listed(&db.pool, user_id).await?.ok_or(Error::NotFound)?;
     let roles = repo::active_roles(&db.pool, &listed.id).await?;
     let user = summary(listed, roles);
-    let by = By::User(principal);
     // The rule of `may_change_roles_of`, for the page.
     let can_manage_account = by.may_handle_administrator() || !user.roles.contains(&Role::Administrator);
     let manageable: Vec<Role> =
         if can_manage_account { crate::model::grantable_roles(by.may_handle_administrator()) } else { Vec::new() };
     Ok(UserDetail {
         revoked: repo::revoked_roles(&db.pool, &user.id).await?,
-        is_self: user.id == principal.user_id,
+        is_self: by.is(&user.id),
         user,
         manageable,
         can_manage_account,

@@ -82,7 +82,7 @@ async fn role_gated_endpoints_give_the_roles_meaning_and_never_show_secrets() {
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap();
-    let m = credential_for(&app, &admin_id, "admin", "manager", &["user_manager"]).await;
+    let m = credential_for(&app, &admin_id, "manager", &["user_manager"]).await;
     let t = access_token(&app, &m).await;
     let res = api(&app, "/api/v1/users", &t).await;
     assert_eq!(res.status, StatusCode::OK);

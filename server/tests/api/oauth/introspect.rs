@@ -34,7 +34,7 @@ async fn introspection_reports_only_the_callers_live_tokens() {
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap();
-    let other = credential_for(&app, &admin_id, "admin", "other", &["work_creator"]).await;
+    let other = credential_for(&app, &admin_id, "other", &["work_creator"]).await;
     for probe in [t.as_str(), "garbage", "act_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA000000"] {
         let res = post(&app, "/oauth/introspect", Some(&basic(&other.id, &other.secret)), &[("token", probe)]).await;
         assert_eq!(res.status, StatusCode::OK);

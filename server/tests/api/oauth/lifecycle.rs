@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::common::*;
+use app::backend::caller::Caller;
 use app::backend::credentials::service::{self as credentials, CredentialInput};
 use app::backend::users::service as users;
 use app::model::{format_date, Role, SECS_PER_DAY};
@@ -113,9 +114,7 @@ async fn under_the_narrow_rule_losing_a_role_kills_only_the_tokens_that_carry_it
     let both = access_token(&app, &c).await;
     let only_wc =
         json(&token(&app, &c, &[("scope", "work_creator")]).await)["access_token"].as_str().unwrap().to_string();
-    users::revoke_role(&app.state.db, app.now(), users::By::Operator, &alice(&app).await, Role::TeamLeader)
-        .await
-        .unwrap();
+    users::revoke_role(&app.state, &Caller::Operator, &alice(&app).await, Role::TeamLeader).await.unwrap();
     assert_dead(&app, &both).await;
     assert_inactive_and_revocable(&app, &c, &both).await;
     assert_alive(&app, &only_wc).await;
@@ -125,9 +124,7 @@ async fn under_the_narrow_rule_losing_a_role_kills_only_the_tokens_that_carry_it
     assert_eq!(json(&res)["scope"], "work_creator", "revoked roles are not assigned to new tokens");
     // granting it back helps new tokens only
     app.clock.advance(1);
-    users::grant_role(&app.state.db, app.now(), users::By::Operator, &alice(&app).await, Role::TeamLeader)
-        .await
-        .unwrap();
+    users::grant_role(&app.state, &Caller::Operator, &alice(&app).await, Role::TeamLeader).await.unwrap();
     assert_eq!(json(&token(&app, &c, &[]).await)["scope"], "work_creator team_leader");
     assert_dead(&app, &both).await;
     let reason: String = sqlx::query_scalar(
@@ -144,7 +141,7 @@ async fn deactivating_the_owner_kills_tokens_and_refuses_new_ones() {
     let app = spawn().await;
     let c = setup(&app, &["work_creator"]).await;
     let t = access_token(&app, &c).await;
-    users::set_active(&app.state.db, app.now(), users::By::Operator, &alice(&app).await, false).await.unwrap();
+    users::set_active(&app.state, &Caller::Operator, &alice(&app).await, false).await.unwrap();
     assert_dead(&app, &t).await;
     assert_oauth_error(&token(&app, &c, &[]).await, StatusCode::UNAUTHORIZED, "invalid_client");
 }
@@ -156,12 +153,10 @@ async fn narrowing_a_credentials_roles_kills_tokens_carrying_a_removed_role() {
     let both = access_token(&app, &c).await;
     let only_wc =
         json(&token(&app, &c, &[("scope", "work_creator")]).await)["access_token"].as_str().unwrap().to_string();
-    let owner = app::backend::auth::Principal {
-        user_id: sqlx::query_scalar("select owner_id from credentials").fetch_one(&app.state.db.pool).await.unwrap(),
-        username: "alice".into(),
-        display_name: "alice".into(),
-        roles: vec![Role::WorkCreator, Role::TeamLeader, Role::Auditor],
-        ip: None,
+    let owner = {
+        let owner_id: String =
+            sqlx::query_scalar("select owner_id from credentials").fetch_one(&app.state.db.pool).await.unwrap();
+        person(&app, &owner_id).await
     };
     credentials::update(
         &app.state,
@@ -190,9 +185,7 @@ async fn a_change_made_on_another_instance_applies_here_at_the_next_epoch_poll()
     assert_alive(&here, &t).await; // now cached here
     assert_alive(&there, &t).await;
 
-    users::revoke_role(&there.state.db, there.now(), users::By::Operator, &alice(&there).await, Role::TeamLeader)
-        .await
-        .unwrap();
+    users::revoke_role(&there.state, &Caller::Operator, &alice(&there).await, Role::TeamLeader).await.unwrap();
     assert_dead(&there, &t).await;
     here.state.db.poll_epoch().await.unwrap();
     assert_dead(&here, &t).await;

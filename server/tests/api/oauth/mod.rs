@@ -20,18 +20,14 @@ pub const PW: &str = "a long secret phrase";
 /// the given roles.
 pub async fn setup(app: &TestApp, roles: &[&str]) -> Client {
     let user_id = app.create_user("alice", PW, &[Role::WorkCreator, Role::TeamLeader, Role::Auditor]).await;
-    credential_for(app, &user_id, "alice", "integration", roles).await
+    credential_for(app, &user_id, "integration", roles).await
 }
 
 /// Alice, the owner of the credential that `setup` creates, signed in.
-pub async fn owner(app: &TestApp) -> app::backend::auth::Principal {
-    app::backend::auth::Principal {
-        user_id: sqlx::query_scalar("select owner_id from credentials").fetch_one(&app.state.db.pool).await.unwrap(),
-        username: "alice".into(),
-        display_name: "alice".into(),
-        roles: vec![Role::WorkCreator],
-        ip: None,
-    }
+pub async fn owner(app: &TestApp) -> app::backend::caller::Caller {
+    let owner_id: String =
+        sqlx::query_scalar("select owner_id from credentials").fetch_one(&app.state.db.pool).await.unwrap();
+    person(app, &owner_id).await
 }
 
 pub async fn alice(app: &TestApp) -> String {

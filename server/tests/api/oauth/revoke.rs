@@ -17,7 +17,7 @@ async fn revocation_follows_rfc_7009() {
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap();
-    let other = credential_for(&app, &admin_id, "admin", "other", &["work_creator"]).await;
+    let other = credential_for(&app, &admin_id, "other", &["work_creator"]).await;
     let res = post(&app, "/oauth/revoke", Some(&basic(&other.id, &other.secret)), &[("token", &t)]).await;
     assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
     assert_alive(&app, &t).await;

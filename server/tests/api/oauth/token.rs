@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::common::*;
+use app::backend::caller::Caller;
 use app::backend::users::service as users;
 use app::model::Role;
 use axum::body::Body;
@@ -223,9 +224,7 @@ async fn tokens_are_stored_only_as_digests() {
 async fn a_credential_with_no_usable_role_gets_a_clear_error() {
     let app = spawn().await;
     let c = setup(&app, &["team_leader"]).await;
-    users::revoke_role(&app.state.db, app.now(), users::By::Operator, &alice(&app).await, Role::TeamLeader)
-        .await
-        .unwrap();
+    users::revoke_role(&app.state, &Caller::Operator, &alice(&app).await, Role::TeamLeader).await.unwrap();
     let res = token(&app, &c, &[]).await;
     assert_oauth_error(&res, StatusCode::BAD_REQUEST, "invalid_scope");
     assert!(json(&res)["error_description"].as_str().unwrap().contains("no usable role"));
@@ -248,7 +247,7 @@ async fn failed_client_authentication_is_throttled_without_locking_out_others() 
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap();
-    let other = credential_for(&app, &admin_id, "admin", "other", &["work_creator"]).await;
+    let other = credential_for(&app, &admin_id, "other", &["work_creator"]).await;
     assert_eq!(token(&app, &other, &[]).await.status, StatusCode::OK, "another client is served");
     // R6749-17: keyed per (client id, address), so failing on purpose from
     // one address does not lock the real client out everywhere.

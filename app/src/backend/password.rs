@@ -4,7 +4,7 @@
 //! pool and behind a semaphore: a flood of sign-in attempts queues instead
 //! of exhausting CPU and memory (ASVS-B2).
 
-use super::Secret;
+use super::secrets::Secret;
 use anyhow::Context as _;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};

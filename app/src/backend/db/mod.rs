@@ -11,7 +11,9 @@ use sqlx::{AnyPool, Executor};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::changes::{Epoch, RightsChange};
+pub mod changes;
+
+use changes::{Epoch, RightsChange};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -203,7 +205,7 @@ impl Db {
 
     /// One backstop poll of the shared counter (`changes::poll`).
     pub async fn poll_epoch(&self) -> crate::backend::Result<()> {
-        crate::backend::changes::poll(&self.pool, &self.changes).await
+        crate::backend::db::changes::poll(&self.pool, &self.changes).await
     }
 
     /// A passive SQLite checkpoint on a pooled connection: copies what the
@@ -321,6 +323,62 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<(String, Option<std::path::Pa
     }
     Ok((url, Some(path.into())))
 }
+
+// --- dynamic filters --------------------------------------------------------------
+
+/// A bound query parameter.
+pub enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// A `where` clause with its parameters, numbered as they are added.
+#[derive(Default)]
+pub struct Where {
+    clauses: Vec<String>,
+    pub args: Vec<Arg>,
+}
+
+impl Where {
+    /// Adds a clause; `?` in it becomes the next parameter (all of them the
+    /// same parameter, so one value can be compared twice).
+    pub fn push(&mut self, clause: &str, arg: Arg) {
+        self.args.push(arg);
+        self.clauses.push(clause.replace('?', &format!("${}", self.args.len())));
+    }
+
+    pub fn raw(&mut self, clause: &str) {
+        self.clauses.push(clause.to_string());
+    }
+
+    pub fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            "true".to_string()
+        } else {
+            self.clauses.join(" and ")
+        }
+    }
+
+    pub fn next(&self) -> usize {
+        self.args.len() + 1
+    }
+}
+
+/// Binds a [`Where`]'s parameters, in order, to a query of any of sqlx's
+/// query types.
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                $crate::backend::db::Arg::Text(s) => q.bind(s.clone()),
+                $crate::backend::db::Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
+}
+pub(crate) use bind_args;
 
 #[cfg(test)]
 mod tests {
