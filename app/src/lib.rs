@@ -16,7 +16,7 @@ pub use ui::{shell, App};
 
 /// The prefix of every server function. It is deliberately distinct from the
 /// bearer-protected `/api/v1` surface so the cookie and the token worlds
-/// never share a path (STANDARDS.md §8.3).
+/// never share a path: a token can never reach a cookie-authenticated endpoint.
 pub const SERVER_FN_PREFIX: &str = "/admin/fn";
 
 #[cfg(feature = "hydrate")]

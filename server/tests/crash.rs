@@ -1,4 +1,4 @@
-//! Crash safety (issue 7, item 5): the real server binary is killed with
+//! Crash safety: the real server binary is killed with
 //! SIGKILL while tokens are being issued and credentials created, then
 //! restarted on the same SQLite database, several times. Every token whose
 //! response was received must still work, every credential whose creation

@@ -1,4 +1,4 @@
-//! Property-based fuzzing (issue 7, item 4) of everything that parses
+//! Property-based fuzzing of everything that parses
 //! attacker-controlled input on the OAuth and API surfaces: the token
 //! endpoint's form body and `Authorization: Basic` header, the client
 //! authentication decision, and the bearer header. No input may panic, and

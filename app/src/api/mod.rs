@@ -1,6 +1,6 @@
 //! Server functions: thin adapters from HTTP to the backend services. Each
 //! one reads its context, authorizes on the server, calls a service and maps
-//! the result to a wire type (STYLE.md §2). They are public endpoints under
+//! the result to a wire type. They are public endpoints under
 //! [`crate::SERVER_FN_PREFIX`].
 
 pub mod audit;

@@ -1,5 +1,5 @@
 //! Time comes from an injectable clock so that expiry rules can be tested
-//! without sleeping (STANDARDS.md §7).
+//! without sleeping.
 
 use chrono::{DateTime, TimeZone, Utc};
 use std::sync::atomic::{AtomicI64, Ordering};

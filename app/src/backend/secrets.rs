@@ -4,7 +4,7 @@
 //! OS generator><6-char checksum>`. Every character is in the unreserved
 //! set `[A-Za-z0-9._~-]`, so raw and form-urlencoded spellings coincide and
 //! stock OAuth clients that skip the Appendix B encoding still work
-//! (STANDARDS.md §1.2 interop note). The prefix and the CRC-32 checksum let
+//! (RFC 6749 Appendix B). The prefix and the CRC-32 checksum let
 //! secret scanners recognise a leaked value without a database lookup.
 //!
 //! An access token also carries its issue order between the prefix and the

@@ -1,5 +1,6 @@
 //! Parsing of OAuth requests by hand, so that every malformed input gets an
-//! RFC 6749 §5.2 answer and every rule of STANDARDS §1.1–1.2 is explicit.
+//! RFC 6749 §5.2 answer and every rule of RFC 6749 §2.3.1 and Appendix B is
+//! explicit.
 
 use super::OAuthError;
 use base64::engine::general_purpose::STANDARD;

@@ -1,4 +1,4 @@
-//! The audit log (issue 6, items 1–2): the exact events each action writes,
+//! The audit log (docs/audit.md): the exact events each action writes,
 //! that none carries a secret, token or password, and that the hash chain
 //! verifies and exposes tampering.
 
@@ -270,7 +270,7 @@ async fn no_event_carries_a_secret_token_or_password() {
 
 #[tokio::test]
 async fn the_chain_verifies_and_tampering_is_found_at_the_first_broken_link() {
-    // issue 6 item 2: tamper evidence
+    // tamper evidence
     let app = spawn().await;
     for name in ["aa1", "aa2", "aa3", "aa4"] {
         app.create_user(name, PW, &[Role::WorkCreator]).await;

@@ -1,4 +1,4 @@
-//! Sign-in, sessions and the page guard (issue 2; STANDARDS.md §8.1–8.3).
+//! Sign-in, sessions and the page guard (ASVS V7, docs/asvs.md).
 
 use crate::common::{spawn, spawn_with, Options, ADMIN_PASSWORD};
 use app::backend::auth::session_store::DbSessionStore;

@@ -1,4 +1,4 @@
-//! The authorization matrix (issue 7, item 3; ASVS-A1..A4): every server
+//! The authorization matrix (ASVS-A1..A4, docs/asvs.md): every server
 //! function, every CSV export and every API endpoint, called by every kind
 //! of caller, against one table of expected statuses. A refusal must not
 //! leak the credential's name or secret.

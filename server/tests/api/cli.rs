@@ -1,4 +1,4 @@
-//! The operator CLI for credential provisioning (issue 3, item 9): the same
+//! The operator CLI for credential provisioning: the same
 //! rules as the web app, the secret printed once.
 
 use app::model::Role;

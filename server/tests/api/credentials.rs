@@ -1,5 +1,5 @@
-//! The Application Credentials page's server functions and no-JS forms
-//! (issue 3): the authorization matrix, every invalid input, and the
+//! The Application Credentials page's server functions and no-JS forms:
+//! the authorization matrix, every invalid input, and the
 //! secret shown once and stored only as a keyed digest.
 
 use crate::common::{spawn, TestApp};

@@ -1,5 +1,5 @@
 //! The database layer on both backends: migrations, the bootstrap admin and
-//! the role store (issue 2).
+//! the role store.
 
 use app::backend::caller::Caller;
 use app::backend::password::PasswordHasher;

@@ -1,4 +1,4 @@
-//! Slow clients (issue 7, item 6): a client that trickles its request
+//! Slow clients: a client that trickles its request
 //! headers, or leaves a connection idle, is disconnected after the header
 //! deadline, while a normal client on the same server is served.
 

@@ -1,5 +1,5 @@
 //! User management, role revocation end to end, deactivation and General
-//! Settings (issue 5), through the server functions the web app calls.
+//! Settings, through the server functions the web app calls.
 
 use crate::common::*;
 use app::model::Role;

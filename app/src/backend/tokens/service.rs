@@ -1,7 +1,7 @@
 //! Token issuance and validation.
 //!
-//! The client credentials grant, as a checklist (RFC 6749 §4.4, STANDARDS
-//! §1 and §7):
+//! The client credentials grant, as a checklist (RFC 6749 §4.4, and the
+//! token rules of docs/security.md):
 //! 1. the request is well formed (the server crate's parser);
 //! 2. API access is switched on in General Settings;
 //! 3. the client is not throttled, then proves its secret (keyed digest,

@@ -1,4 +1,4 @@
-//! The token service and the bearer API, row by row of STANDARDS.md §1–7
+//! The token service and the bearer API, row by row of RFC 6749, 6750, 7009, 7662 and 8414
 //! (test IDs from the standard appear in the comments), a module per
 //! endpoint and one for the lifecycle of a token.
 
