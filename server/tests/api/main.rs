@@ -15,6 +15,7 @@ mod credentials;
 mod db;
 mod errors;
 mod files;
+mod forward_auth;
 mod limits;
 mod oauth;
 mod processes;
