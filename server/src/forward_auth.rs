@@ -38,6 +38,10 @@ pub const ROLES: &str = "x-appcred-roles";
 pub const CREDENTIAL: &str = "x-appcred-credential";
 pub const ANSWER_HEADERS: [&str; 5] = [CLIENT_ID, SUBJECT, USERNAME, ROLES, CREDENTIAL];
 
+/// The headers in which proxies report the original request's URI (nginx's
+/// configuration sets the first; Caddy and Traefik send the second).
+const ORIGINAL_URI: [&str; 2] = ["x-original-uri", "x-forwarded-uri"];
+
 /// The longest path recorded for usage tracking.
 pub const MAX_PATH_CHARS: usize = 120;
 
@@ -68,6 +72,15 @@ pub struct Requirements {
 /// mistake: `Err` names it.
 pub fn requirements(parts: &Parts) -> Result<Requirements, &'static str> {
     let (roles, all, audience) = if parts.uri.path() == PATH {
+        // A proxy that appends the client's query to a check configured
+        // without one (Caddy's `uri /auth/verify`) would let the client
+        // choose the requirements: refused as a misconfiguration.
+        let query = parts.uri.query().filter(|q| !q.is_empty());
+        let original = ORIGINAL_URI.iter().find_map(|n| parts.headers.get(*n)?.to_str().ok());
+        if query.is_some() && original.and_then(|u| u.split_once('?')).map(|(_, q)| q.split('#').next()) == Some(query)
+        {
+            return Err("the query is the client's: configure the check with one of its own");
+        }
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).map_err(|_| "the query does not parse")?;
         let one = |name: &str| -> Result<Option<String>, &'static str> {
@@ -231,7 +244,7 @@ pub fn original_request(parts: &Parts, trusted_peer: bool) -> (String, String) {
         .map(str::to_ascii_uppercase)
         .unwrap_or_else(|| own.to_string());
     let below = parts.uri.path().strip_prefix(PATH).filter(|rest| rest.starts_with('/'));
-    match header(["x-original-uri", "x-forwarded-uri"]).or(below) {
+    match header(ORIGINAL_URI).or(below) {
         Some(path) => (method, normalise_path(path)),
         None => (method, PATH.to_string()),
     }
@@ -354,6 +367,10 @@ mod tests {
         let envoy = parts("/auth/verify/api/x?roles=auditor&audience=y", &[(REQUIRE_ROLES, "team_leader")]);
         assert_eq!(requirements(&envoy).unwrap().roles, vec![Role::TeamLeader]);
         assert_eq!(requirements(&envoy).unwrap().audience, None);
+        let copied = parts("/auth/verify?audience=x", &[("x-forwarded-uri", "/api?audience=x")]);
+        assert!(requirements(&copied).is_err(), "the client's own query is no requirement");
+        let own = parts("/auth/verify?roles=auditor", &[("x-forwarded-uri", "/api?audience=x")]);
+        assert!(requirements(&own).is_ok());
         for bad in ["/auth/verify?roles=nobody", "/auth/verify?match=some", "/auth/verify?roles=auditor&roles=x"] {
             assert!(requirements(&parts(bad, &[])).is_err(), "{bad}");
         }
