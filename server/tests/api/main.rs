@@ -19,6 +19,7 @@ mod forward_auth;
 mod limits;
 mod oauth;
 mod processes;
+mod proxies;
 mod revocation;
 mod rules;
 mod structure;
