@@ -10,7 +10,7 @@
 
 use crate::api::bearer_token;
 use crate::error::{ApiError, INVALID_TOKEN};
-use crate::middleware::peer_address;
+use crate::middleware::{peer_address, percent_encode_keeping};
 use app::backend::caller::{ClientIp, TokenPrincipal};
 use app::backend::tokens::service;
 use app::backend::{AppState, Error};
@@ -217,15 +217,7 @@ fn allowed(p: &TokenPrincipal) -> Response {
 /// unreserved characters of RFC 3986 §2.3 is percent-encoded (§2.1), so a
 /// name cannot end the header or start another.
 pub fn header_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encode_keeping(s, b"-._~")
 }
 
 /// The method and path to count the call under: the original request's,

@@ -185,9 +185,15 @@ pub async fn guard_pages(req: Request, next: Next) -> Response {
 }
 
 fn percent_encode(s: &str) -> String {
+    percent_encode_keeping(s, b"-._~/")
+}
+
+/// Percent-encodes every byte of `s`'s UTF-8 (RFC 3986 §2.1) but ASCII
+/// letters, digits and the bytes of `keep`.
+pub fn percent_encode_keeping(s: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
