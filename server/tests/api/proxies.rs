@@ -203,8 +203,9 @@ async fn through(proxy: &Proxy, path: &str, token: Option<&str>) -> Answer {
     http(proxy.port, "GET", path, &headers, "").await.expect("an answer from the proxy")
 }
 
-/// What every proxy must do; `revoke` takes alice's role away.
-async fn exercise(proxy: &Proxy, w: &World, revoke: impl std::future::Future<Output = ()>) {
+/// What every proxy must do; `revoke` takes alice's role away; without
+/// appcred, the proxy answers `unreachable` (docs/protect-an-api.md).
+async fn exercise(proxy: &Proxy, w: World, revoke: impl std::future::Future<Output = ()>, unreachable: u16) {
     // A token with the role reaches the upstream, which sees who called,
     // and none of the client's forged X-Appcred-* headers.
     let ok = through(proxy, "/orders/123456?page=2", Some(&w.alice_token)).await;
@@ -235,6 +236,12 @@ async fn exercise(proxy: &Proxy, w: &World, revoke: impl std::future::Future<Out
     let after = through(proxy, "/orders", Some(&w.alice_token)).await;
     assert_eq!(after.status, 401, "{after:?}");
     assert!(after.header("www-authenticate").is_some_and(|c| c.contains("invalid_token")), "{after:?}");
+
+    // appcred gone: refused, and the upstream is not reached.
+    w.server.stop();
+    let down = through(proxy, "/orders", Some(&w.alice_token)).await;
+    assert_eq!(down.status, unreachable, "{down:?}");
+    assert!(!down.body.contains("x-appcred"), "{down:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,7 +256,7 @@ async fn nginx_admits_refuses_and_strips_as_documented() {
         .await
         .unwrap();
     };
-    exercise(&proxy, &w, revoke).await;
+    exercise(&proxy, w, revoke, 500).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,5 +269,5 @@ async fn caddy_admits_refuses_and_strips_as_documented() {
         let res = crate::procs::bearer(port, "DELETE", &path, &manager).await.expect("an answer");
         assert_eq!(res.status, 204, "{res:?}");
     };
-    exercise(&proxy, &w, revoke).await;
+    exercise(&proxy, w, revoke, 502).await;
 }
