@@ -34,7 +34,9 @@ pub fn routes() -> Router<AppState> {
 
 /// Extracts the token from `Authorization: Bearer <b64token>` only (R6750-01,
 /// R6750-02): the scheme matches case-insensitively; a token in the query
-/// string or two Authorization headers are `invalid_request`.
+/// string or two Authorization headers are `invalid_request`. Credentials of
+/// another scheme (`Basic`) are no bearer credentials at all: the answer is
+/// the bare challenge, as without the header (RFC 6750 §3.1).
 pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     if crate::oauth::form::query_has_any(parts.uri.query(), &["access_token"]) {
         return Err(ApiError::InvalidRequest("tokens are accepted in the Authorization header only"));
@@ -45,9 +47,9 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
         return Err(ApiError::InvalidRequest("more than one Authorization header"));
     }
     let value = value.to_str().map_err(|_| ApiError::InvalidRequest("malformed Authorization header"))?;
-    let (scheme, token) = value.split_once(' ').ok_or(ApiError::InvalidRequest("malformed Authorization header"))?;
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ApiError::InvalidRequest("use the Bearer scheme"));
+        return Err(ApiError::Missing);
     }
     let token = token.trim_start_matches(' ');
     let body = token.trim_end_matches('=');
@@ -265,7 +267,15 @@ mod tests {
     #[test]
     fn malformed_missing_and_query_tokens_are_told_apart() {
         assert_eq!(bearer_token(&parts(&[], "/api/v1/me")).unwrap_err(), ApiError::Missing);
-        for bad in ["Bearer", "Bearer ", "Basic abc", "Bearer a b", "Bearer ä", "Bearer ===="] {
+        // Another scheme is no bearer credentials: the bare challenge (RFC 6750 §3.1).
+        for other in ["Basic abc", "basic", "Digest x=1"] {
+            assert_eq!(
+                bearer_token(&parts(&[("authorization", other)], "/")).unwrap_err(),
+                ApiError::Missing,
+                "{other}"
+            );
+        }
+        for bad in ["Bearer", "Bearer ", "Bearer a b", "Bearer ä", "Bearer ===="] {
             assert!(
                 matches!(bearer_token(&parts(&[("authorization", bad)], "/")), Err(ApiError::InvalidRequest(_))),
                 "{bad}"

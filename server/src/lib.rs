@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod exports;
 pub mod files;
+pub mod forward_auth;
 pub mod middleware;
 pub mod nojs;
 pub mod oauth;

@@ -41,12 +41,13 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> 
     hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
 }
 
+/// The address of the connection's other end (unspecified when unknown).
+pub fn peer_address(extensions: &axum::http::Extensions) -> IpAddr {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
 pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let peer = peer_address(req.extensions());
     let ip = client_address(peer, req.headers(), &state.security.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
     next.run(req).await
@@ -184,9 +185,15 @@ pub async fn guard_pages(req: Request, next: Next) -> Response {
 }
 
 fn percent_encode(s: &str) -> String {
+    percent_encode_keeping(s, b"-._~/")
+}
+
+/// Percent-encodes every byte of `s`'s UTF-8 (RFC 3986 §2.1) but ASCII
+/// letters, digits and the bytes of `keep`.
+pub fn percent_encode_keeping(s: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));

@@ -68,6 +68,7 @@ pub fn build_with(state: AppState, request_timeout: std::time::Duration) -> Rout
         // The machine surfaces: no session, no CSRF check (no cookies).
         .merge(crate::oauth::routes())
         .nest("/api/v1", crate::api::routes())
+        .merge(crate::forward_auth::routes())
         .merge(web)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::client_ip))
         // No request body is legitimately larger than a form; a slow or huge

@@ -101,6 +101,19 @@ fn the_json_api_answers_as_docs_errors_md_says() {
 }
 
 #[test]
+fn forward_auth_answers_as_docs_errors_md_says() {
+    use appcred_server::forward_auth;
+    for row in table("## Forward auth") {
+        let e = forward_auth::from_domain(example(&row[0]));
+        assert_eq!(e.code(), code(&row[2]), "{row:?}");
+        let res = forward_auth::answer(e);
+        assert_eq!(res.status().as_str(), row[1], "{row:?}");
+        assert!(["401", "403", "503"].contains(&row[1].as_str()), "nginx relays only these: {row:?}");
+        assert!(res.headers().contains_key("www-authenticate"), "{row:?}");
+    }
+}
+
+#[test]
 fn the_oauth_endpoints_answer_as_docs_errors_md_says() {
     for row in table("## OAuth") {
         let e = OAuthError::from(example(&row[0]));

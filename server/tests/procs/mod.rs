@@ -92,10 +92,17 @@ pub fn free_port() -> u16 {
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
+    /// The header fields, names in lower case.
+    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 impl Answer {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
     }
@@ -123,7 +130,13 @@ pub async fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)],
     if length.is_some_and(|n| n != body.len()) {
         return None;
     }
-    Some(Answer { status, body: body.to_string() })
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Some(Answer { status, headers, body: body.to_string() })
 }
 
 /// `Authorization: Basic …` for a client.

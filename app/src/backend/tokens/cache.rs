@@ -135,6 +135,7 @@ mod tests {
                 roles: vec![Role::WorkCreator],
                 issued_at: 0,
                 expires_at,
+                audience: None,
             },
             expires_at,
             credential_expires_at,

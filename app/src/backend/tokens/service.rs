@@ -296,6 +296,7 @@ async fn load(state: &AppState, key: &str, now: i64, s: &settings::Settings) -> 
             roles,
             issued_at: t.issued_at,
             expires_at,
+            audience: None,
         },
         expires_at: t.expires_at,
         credential_expires_at: t.credential_expires_at,

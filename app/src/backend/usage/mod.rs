@@ -27,6 +27,14 @@ pub const HISTORY_DAYS: i64 = 30;
 /// Source addresses shown, newest first.
 pub const RECENT_ADDRESSES: i64 = 10;
 
+/// Distinct endpoints kept per credential and day; the calls of any further
+/// one are added up under [`OTHER_ENDPOINTS`]. Forward auth labels calls
+/// with the paths a proxy reports (normalised, but chosen by clients), so
+/// without a cap one credential could grow the table without bound.
+pub const MAX_ENDPOINTS_PER_DAY: usize = 100;
+/// The label of the calls beyond [`MAX_ENDPOINTS_PER_DAY`].
+pub const OTHER_ENDPOINTS: &str = "(other paths)";
+
 /// (day, endpoint, calls)
 type DayCount = (i64, String, i64);
 /// (address, last seen, calls)
@@ -56,11 +64,21 @@ impl CredentialCounts {
     }
 
     /// Adds `calls` to the entry of `day` whose label `is_label` accepts, or
-    /// starts one labelled `label()`.
+    /// starts one labelled `label()`; past [`MAX_ENDPOINTS_PER_DAY`] endpoints
+    /// that day, to the [`OTHER_ENDPOINTS`] entry.
     fn add(&mut self, day: i64, is_label: impl Fn(&str) -> bool, label: impl FnOnce() -> String, calls: i64) {
-        match self.calls.iter_mut().find(|(d, l, _)| *d == day && is_label(l)) {
+        if let Some(entry) = self.calls.iter_mut().find(|(d, l, _)| *d == day && is_label(l)) {
+            entry.2 += calls;
+            return;
+        }
+        let endpoints = self.calls.iter().filter(|(d, l, _)| *d == day && l != OTHER_ENDPOINTS).count();
+        if endpoints < MAX_ENDPOINTS_PER_DAY {
+            self.calls.push((day, label(), calls));
+            return;
+        }
+        match self.calls.iter_mut().find(|(d, l, _)| *d == day && l == OTHER_ENDPOINTS) {
             Some(entry) => entry.2 += calls,
-            None => self.calls.push((day, label(), calls)),
+            None => self.calls.push((day, OTHER_ENDPOINTS.to_string(), calls)),
         }
     }
 
@@ -242,6 +260,24 @@ mod tests {
         assert_eq!(c.addresses[&ip], (SECS_PER_DAY + 1, 4));
         assert_eq!(c.addresses[&other], (150, 1));
         assert_eq!(c.last_used, SECS_PER_DAY + 1);
+    }
+
+    #[test]
+    fn distinct_endpoints_are_capped_per_credential_and_day() {
+        let r = UsageRecorder::default();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        for i in 0..MAX_ENDPOINTS_PER_DAY + 50 {
+            r.record("c1", "GET", &format!("/p{i}"), ip, 100);
+        }
+        r.record("c1", "GET", "/p0", ip, 100);
+        r.record("c1", "GET", "/next-day", ip, SECS_PER_DAY + 1);
+        let p = r.pending.lock().unwrap();
+        let calls = &p.credentials["c1"].calls;
+        let day0: Vec<_> = calls.iter().filter(|(d, ..)| *d == 0).collect();
+        assert_eq!(day0.len(), MAX_ENDPOINTS_PER_DAY + 1, "the cap, and one entry for the rest");
+        assert!(day0.contains(&&(0, "GET /p0".to_string(), 2)), "a kept endpoint still counts");
+        assert!(day0.contains(&&(0, OTHER_ENDPOINTS.to_string(), 50)));
+        assert!(calls.contains(&(1, "GET /next-day".to_string(), 1)), "each day has its own cap");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! The writes are additive, so every instance adds its own counts into the
 //! same rows.
 
-use super::Pending;
+use super::{Pending, MAX_ENDPOINTS_PER_DAY, OTHER_ENDPOINTS};
 use crate::backend::Result;
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
@@ -25,17 +25,26 @@ pub struct AddressRow {
 
 /// Adds a batch of counters: the calls per endpoint and day and per source
 /// address, and each credential's and token's last use (never moved back).
+/// An endpoint not yet stored for the credential and day, when
+/// [`MAX_ENDPOINTS_PER_DAY`] are, is added to [`OTHER_ENDPOINTS`] (every
+/// instance writes its own batches, so the cap holds across them).
 pub(super) async fn add(conn: &mut AnyConnection, batch: &Pending) -> Result<()> {
     for (credential_id, counts) in &batch.credentials {
         for (day, endpoint, calls) in &counts.calls {
             sqlx::query(
-                "insert into credential_usage (credential_id, day, endpoint, calls) values ($1, $2, $3, $4) \
+                "insert into credential_usage (credential_id, day, endpoint, calls) \
+                 select $1, $2, case when exists (select 1 from credential_usage \
+                 where credential_id = $1 and day = $2 and endpoint = $3) \
+                 or (select count(*) from credential_usage where credential_id = $1 and day = $2 \
+                 and endpoint <> $6) < $5 then $3 else $6 end, $4 where true \
                  on conflict (credential_id, day, endpoint) do update set calls = credential_usage.calls + excluded.calls",
             )
             .bind(credential_id)
             .bind(day)
             .bind(endpoint)
             .bind(calls)
+            .bind(MAX_ENDPOINTS_PER_DAY as i64)
+            .bind(OTHER_ENDPOINTS)
             .execute(&mut *conn)
             .await?;
         }
