@@ -133,6 +133,8 @@ pub struct TokenPrincipal {
     pub roles: Vec<Role>,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// The protected API the token is bound to (RFC 8707 §2), or none.
+    pub audience: Option<String>,
 }
 
 /// Request extension holding the principal (or none).

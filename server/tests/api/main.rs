@@ -18,6 +18,7 @@ mod files;
 mod limits;
 mod oauth;
 mod processes;
+mod protected_apis;
 mod revocation;
 mod rules;
 mod structure;

@@ -104,6 +104,7 @@ fn issued(
         expires_at,
         secret_version,
         rights_gen: GEN,
+        audience: None,
     }
 }
 
