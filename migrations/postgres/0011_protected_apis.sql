@@ -20,5 +20,9 @@ create table protected_apis (
 
 create unique index protected_apis_audience on protected_apis (audience) where deleted_at is null;
 
--- The audience a token is bound to (RFC 8707 §2); null: unbound, as before.
+-- The audience a token is bound to (RFC 8707 §2), and the protected API that
+-- had it when the token was issued: a later API given the same audience
+-- never accepts the token, even one issued as the first API was deleted.
+-- Both null: unbound, as before.
 alter table tokens add column audience text;
+alter table tokens add column protected_api_id text;

@@ -362,6 +362,29 @@ async fn deleting_an_api_or_moving_its_audience_ends_the_tokens_bound_to_it() {
 /// An audit row: event, actor kind and name, target kind and id, details.
 type EventRow = (String, String, Option<String>, Option<String>, Option<String>, String);
 
+/// A token request that checked the audience while the API was being
+/// deleted writes its token after the deletion ended the API's tokens: it
+/// stays bound to that API, so a successor with the audience never takes it.
+#[tokio::test]
+async fn a_token_issued_as_its_api_was_deleted_is_no_successors() {
+    let app = spawn().await;
+    let api = create_api(&app, "Orders", AUDIENCE).await;
+    let c = client(&app).await;
+    let t = bound_token(&app, &c, AUDIENCE).await;
+    // the deletion as the racing request saw it: the API gone, its token not ended
+    sqlx::query("update protected_apis set deleted_at = $1 where id = $2")
+        .bind(app.now())
+        .bind(&api.client_id)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    app.changed_elsewhere().await;
+    let successor = create_api(&app, "Orders (new)", AUDIENCE).await;
+    assert_eq!(by_api(&app, &successor, &t).await, json!({ "active": false }));
+    let fresh = bound_token(&app, &c, AUDIENCE).await;
+    assert_eq!(by_api(&app, &successor, &fresh).await["active"], true);
+}
+
 #[tokio::test]
 async fn every_change_is_audited_without_a_secret() {
     let app = spawn().await;

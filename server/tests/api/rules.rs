@@ -105,6 +105,7 @@ fn issued(
         secret_version,
         rights_gen: GEN,
         audience: None,
+        protected_api_id: None,
     }
 }
 

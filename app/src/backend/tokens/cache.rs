@@ -34,6 +34,9 @@ pub struct CachedToken {
     pub credential_expires_at: i64,
     /// Last use known here (stored or seen by this instance).
     pub last_used_at: i64,
+    /// The protected API a bound token was issued for (`principal.audience`
+    /// is its audience then).
+    pub protected_api_id: Option<String>,
 }
 
 /// What the token endpoint needs to know about a client id.
@@ -100,7 +103,7 @@ impl TokenCache {
     /// A live token of this epoch that passes the time rules at `now`
     /// under the settings in force; its last use becomes `now`.
     pub fn token(&self, key: &str, epoch: u64, now: i64, s: &Settings) -> Option<TokenPrincipal> {
-        self.token_used_if(key, epoch, now, s, |_| true)
+        self.token_used_if(key, epoch, now, s, |_| true).map(|t| t.principal)
     }
 
     /// [`Self::token`], its last use becoming `now` only when `used` says
@@ -111,8 +114,8 @@ impl TokenCache {
         epoch: u64,
         now: i64,
         s: &Settings,
-        used: impl FnOnce(&TokenPrincipal) -> bool,
-    ) -> Option<TokenPrincipal> {
+        used: impl FnOnce(&CachedToken) -> bool,
+    ) -> Option<CachedToken> {
         let mut map = lock(&self.tokens);
         let slot = map.get_mut(key)?;
         let t = &mut slot.value;
@@ -126,10 +129,10 @@ impl TokenCache {
             map.remove(key);
             return None;
         }
-        if used(&t.principal) {
+        if used(t) {
             t.last_used_at = t.last_used_at.max(now);
         }
-        Some(t.principal.clone())
+        Some(t.clone())
     }
 
     pub fn put_token(&self, key: String, epoch: u64, token: CachedToken) {
@@ -177,6 +180,7 @@ mod tests {
             expires_at,
             credential_expires_at,
             last_used_at,
+            protected_api_id: None,
         }
     }
 

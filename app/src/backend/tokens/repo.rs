@@ -72,8 +72,10 @@ pub struct NewToken {
     pub secret_version: i64,
     /// The owner's rights generation the token's roles were read at.
     pub rights_gen: i64,
-    /// The protected API's audience the token is bound to (RFC 8707 §2).
+    /// The protected API's audience the token is bound to (RFC 8707 §2),
+    /// and that API.
     pub audience: Option<String>,
+    pub protected_api_id: Option<String>,
 }
 
 /// Inserts issued tokens in one statement (a writer's batch), each last used
@@ -82,8 +84,8 @@ pub struct NewToken {
 pub async fn insert_issued(conn: &mut AnyConnection, tokens: &[NewToken]) -> Result<()> {
     let sql = format!(
         "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version, \
-         rights_gen, audience) values {}",
-        values_list(conn, tokens.len(), 9)
+         rights_gen, audience, protected_api_id) values {}",
+        values_list(conn, tokens.len(), 10)
     );
     let mut q = sqlx::query(&sql);
     for t in tokens {
@@ -96,7 +98,8 @@ pub async fn insert_issued(conn: &mut AnyConnection, tokens: &[NewToken]) -> Res
             .bind(t.issued_at)
             .bind(t.secret_version)
             .bind(t.rights_gen)
-            .bind(t.audience.as_deref());
+            .bind(t.audience.as_deref())
+            .bind(t.protected_api_id.as_deref());
     }
     q.execute(&mut *conn).await?;
     Ok(())
@@ -156,6 +159,7 @@ pub struct TokenRow {
     pub rights_gen: i64,
     pub revoked_at: Option<i64>,
     pub audience: Option<String>,
+    pub protected_api_id: Option<String>,
     pub owner_id: String,
     pub name: String,
     pub credential_expires_at: i64,
@@ -172,7 +176,7 @@ pub struct TokenRow {
 pub async fn load_token(pool: &AnyPool, key: &str) -> Result<Vec<TokenRow>> {
     Ok(sqlx::query_as::<_, TokenRow>(&format!(
         "select t.credential_id, t.roles, t.issued_at, t.expires_at, t.last_used_at, t.secret_version, \
-         t.rights_gen, t.revoked_at, t.audience, c.owner_id, c.name, c.expires_at as credential_expires_at, \
+         t.rights_gen, t.revoked_at, t.audience, t.protected_api_id, c.owner_id, c.name, c.expires_at as credential_expires_at, \
          c.secret_version as credential_secret_version, c.deleted_at, u.active, u.tokens_valid_gen, u.username, \
          u.display_name, cr.role, cr.added_gen, ur.granted_gen \
          from tokens t join credentials c on c.id = t.credential_id join users u on u.id = c.owner_id {ROLE_JOINS} \
@@ -203,13 +207,12 @@ pub async fn load_api(pool: &AnyPool, id: &str) -> Result<Option<ApiRow>> {
     .await?)
 }
 
-/// Whether a live protected API has this audience (RFC 8707 §2).
-pub async fn audience_exists(pool: &AnyPool, audience: &str) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("select count(*) from protected_apis where audience = $1 and deleted_at is null")
+/// The live protected API with this audience (RFC 8707 §2), by id.
+pub async fn api_of_audience(pool: &AnyPool, audience: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("select id from protected_apis where audience = $1 and deleted_at is null")
         .bind(audience)
-        .fetch_one(pool)
-        .await?;
-    Ok(n > 0)
+        .fetch_optional(pool)
+        .await?)
 }
 
 /// Deletes at most `limit` tokens that expired before `expired_before`,

@@ -254,13 +254,12 @@ fn client_actor(client: &AuthenticatedClient) -> Actor {
 }
 
 /// The audience a token request names with `resource` (RFC 8707 §2): a
-/// live protected API's, exactly as registered; anything else is
-/// `invalid_target`.
-async fn audience(state: &AppState, resource: &str) -> Result<String> {
-    if super::repo::audience_exists(&state.db.pool, resource).await? {
-        Ok(resource.to_string())
-    } else {
-        Err(Error::invalid("resource", "the resource is not a protected API of this server"))
+/// live protected API's, exactly as registered, with that API's id;
+/// anything else is `invalid_target`.
+async fn audience(state: &AppState, resource: &str) -> Result<(String, String)> {
+    match super::repo::api_of_audience(&state.db.pool, resource).await? {
+        Some(id) => Ok((resource.to_string(), id)),
+        None => Err(Error::invalid("resource", "the resource is not a protected API of this server")),
     }
 }
 
@@ -294,9 +293,12 @@ pub async fn issue(
     if roles.is_empty() {
         return Err(Error::invalid("scope", "this credential has no usable role: its owner holds none of its roles"));
     }
-    let audience = match resource {
-        Some(r) => Some(audience(state, r).await?),
-        None => None,
+    let (audience, protected_api_id) = match resource {
+        Some(r) => {
+            let (audience, id) = audience(state, r).await?;
+            (Some(audience), Some(id))
+        }
+        None => (None, None),
     };
 
     let token = secrets::new_access_token(&state.secret_key);
@@ -319,6 +321,7 @@ pub async fn issue(
         secret_version: client.secret_version,
         rights_gen: client.rights_gen,
         audience,
+        protected_api_id,
     };
     // Returns once the token and its audit event are committed (group commit).
     state.token_writer.write(row, event).await?;
@@ -389,6 +392,7 @@ async fn load(state: &AppState, key: &str, now: i64, s: &settings::Settings) -> 
         expires_at: t.expires_at,
         credential_expires_at: t.credential_expires_at,
         last_used_at,
+        protected_api_id: t.protected_api_id.clone(),
     }))
 }
 
@@ -424,40 +428,39 @@ async fn live(
     key: &str,
     now: i64,
     s: &settings::Settings,
-    used: impl Fn(&TokenPrincipal) -> bool,
-) -> Result<Option<TokenPrincipal>> {
+    used: impl Fn(&CachedToken) -> bool,
+) -> Result<Option<CachedToken>> {
     let epoch = state.db.epoch();
-    let principal = match epoch.and_then(|e| state.token_cache.token_used_if(key, e, now, s, &used)) {
-        Some(p) => p,
+    let token = match epoch.and_then(|e| state.token_cache.token_used_if(key, e, now, s, &used)) {
+        Some(t) => t,
         None => {
             let Some(mut live) = load_live(state, key, now, s).await? else {
                 return Ok(None);
             };
-            if used(&live.principal) {
+            if used(&live) {
                 live.last_used_at = now;
             }
-            let principal = live.principal.clone();
             if let Some(epoch) = epoch {
-                state.token_cache.put_token(key.to_string(), epoch, live);
+                state.token_cache.put_token(key.to_string(), epoch, live.clone());
             }
-            principal
+            live
         }
     };
-    if used(&principal) {
+    if used(&token) {
         state.usage.record_token_use(key, now);
     }
-    Ok(Some(principal))
+    Ok(Some(token))
 }
 
 /// A bearer token's principal, by [`live`], under the API switch.
-async fn bearer(state: &AppState, token: &str, used: impl Fn(&TokenPrincipal) -> bool) -> Result<TokenPrincipal> {
+async fn bearer(state: &AppState, token: &str, used: impl Fn(&CachedToken) -> bool) -> Result<TokenPrincipal> {
     let now = state.clock.unix();
     let s = settings::current(state).await?;
     if !s.api_enabled() {
         return Err(Error::Refused(API_SWITCHED_OFF));
     }
     let key = state.secret_key.token_key(token).ok_or(Error::Unauthenticated)?;
-    live(state, &key, now, &s, used).await?.ok_or(Error::Unauthenticated)
+    Ok(live(state, &key, now, &s, used).await?.ok_or(Error::Unauthenticated)?.principal)
 }
 
 /// Validates a bearer token, bound or not, and notes its use for the idle
@@ -471,7 +474,7 @@ pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal> {
 /// protected API (RFC 8707 §2) is for that API only, so it is refused here,
 /// and its presentation is not a use.
 pub async fn validate_for_api(state: &AppState, token: &str) -> Result<TokenPrincipal> {
-    let principal = bearer(state, token, |p| p.audience.is_none()).await?;
+    let principal = bearer(state, token, |t| t.principal.audience.is_none()).await?;
     if principal.audience.is_some() {
         return Err(Error::Unauthenticated);
     }
@@ -479,7 +482,8 @@ pub async fn validate_for_api(state: &AppState, token: &str) -> Result<TokenPrin
 }
 
 /// RFC 7662 §2.1 for a protected API: active for a live token meant for it
-/// (bound to its audience, or unbound), by the same cached path as
+/// (unbound, or bound to it: issued for this API, and for the audience it
+/// has now), by the same cached path as
 /// [`validate`], so a revocation shows at the next call. Introspection by
 /// the API counts as a use of the token (its idle clock restarts); a token
 /// bound to another audience is inactive and not used.
@@ -492,9 +496,15 @@ pub async fn introspect_for_api(
     let Some(key) = state.secret_key.token_key(token) else {
         return Ok(None);
     };
-    let meant = |p: &TokenPrincipal| p.audience.as_deref().is_none_or(|a| a == api.audience);
-    let principal = live(state, &key, now, &api.settings, meant).await?;
-    Ok(principal.filter(meant).map(|p| ApiIntrospection { scope: roles_to_scope(&p.roles), principal: p }))
+    let meant = |t: &CachedToken| match (&t.principal.audience, &t.protected_api_id) {
+        (None, _) => true,
+        (Some(audience), Some(id)) => *audience == api.audience && *id == api.id,
+        (Some(_), None) => false,
+    };
+    let token = live(state, &key, now, &api.settings, meant).await?;
+    Ok(token
+        .filter(meant)
+        .map(|t| ApiIntrospection { scope: roles_to_scope(&t.principal.roles), principal: t.principal }))
 }
 
 /// RFC 7662: active only for a live token issued to the calling client.
