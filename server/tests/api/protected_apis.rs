@@ -424,3 +424,40 @@ async fn every_change_is_audited_without_a_secret() {
     let verdict = app::backend::audit::verify(&app.state.db).await.unwrap();
     assert!(matches!(verdict, app::backend::audit::Verdict::Intact { .. }), "{verdict:?}");
 }
+
+#[tokio::test]
+async fn the_operator_manages_protected_apis_at_the_command_line() {
+    use appcred_server::cli::protected_api_command;
+    use appcred_server::config::ProtectedApiCommand as Cmd;
+    let app = spawn().await;
+    let create = Cmd::Create { name: "Orders".into(), audience: AUDIENCE.into() };
+    let created = protected_api_command(&app.state, create).await.unwrap();
+    let id = created["client_id"].as_str().unwrap().to_string();
+    let secret = created["client_secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("aps_"));
+    let bad = Cmd::Create { name: "Bad".into(), audience: "http://orders.example.com".into() };
+    let err = protected_api_command(&app.state, bad).await.unwrap_err();
+    assert!(format!("{err:#}").starts_with("audience: "), "{err:#}");
+
+    let listed = protected_api_command(&app.state, Cmd::List).await.unwrap();
+    assert_eq!(listed, json!([{ "client_id": id, "name": "Orders", "audience": AUDIENCE }]));
+    assert!(!listed.to_string().contains(&secret[4..]));
+    let edit = Cmd::Edit { client_id: id.clone(), name: "Orders v2".into(), audience: AUDIENCE.into() };
+    protected_api_command(&app.state, edit).await.unwrap();
+    let fresh = protected_api_command(&app.state, Cmd::Regenerate { client_id: id.clone() }).await.unwrap();
+    let api = CreatedSecret {
+        client_id: id.clone(),
+        name: "Orders v2".into(),
+        secret: fresh["client_secret"].as_str().unwrap().to_string(),
+    };
+    let c = client(&app).await;
+    let t = bound_token(&app, &c, AUDIENCE).await;
+    assert_eq!(by_api(&app, &api, &t).await["active"], true);
+    protected_api_command(&app.state, Cmd::Delete { client_id: id.clone() }).await.unwrap();
+    assert_eq!(protected_api_command(&app.state, Cmd::List).await.unwrap(), json!([]));
+    let actor: String = sqlx::query_scalar("select actor_kind from audit_events where event = 'protected_api.deleted'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(actor, "operator");
+}
