@@ -9,9 +9,12 @@
 //! 4. the credential is live: not deleted, not expired, owner active;
 //! 5. the requested scope is a subset of the credential's roles that the
 //!    owner still holds (default: all of them; none usable → refused);
+//!    a `resource`, if sent, is the audience of a live protected API
+//!    (RFC 8707 §2; else `invalid_target`);
 //! 6. a 256-bit opaque token is stored under its issue order and keyed
 //!    digest (`secrets::new_access_token`), with its roles, the
-//!    credential's secret version and its absolute expiry.
+//!    credential's secret version, its absolute expiry and, when bound, its
+//!    audience and protected API.
 //!
 //! Validation re-checks everything against the live database on every use,
 //! so regenerate, delete, expiry, deactivation, role loss and revocation
