@@ -461,3 +461,38 @@ async fn the_operator_manages_protected_apis_at_the_command_line() {
         .unwrap();
     assert_eq!(actor, "operator");
 }
+
+#[tokio::test]
+async fn a_protected_apis_failures_are_throttled_as_a_clients_are() {
+    let app = spawn().await;
+    let api = create_api(&app, "Orders", AUDIENCE).await;
+    let c = client(&app).await;
+    let t = access_token(&app, &c).await;
+    let wrong = basic(&api.client_id, "aps_not-the-secret");
+    let limit = app::backend::tokens::service::PER_CLIENT_AND_ADDRESS.limit;
+    for _ in 0..limit {
+        let res = post(&app, "/oauth/introspect", Some(&wrong), &[("token", &t)]).await;
+        assert_oauth_error(&res, StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let res = post(&app, "/oauth/introspect", Some(&basic(&api.client_id, &api.secret)), &[("token", &t)]).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "the right secret waits too: {}", res.body);
+    assert!(res.header("retry-after").is_some());
+    assert!(json(&res).get("active").is_none());
+}
+
+#[tokio::test]
+async fn presenting_a_bound_token_to_the_api_is_no_use_of_it() {
+    let app = spawn().await;
+    let api = create_api(&app, "Orders", AUDIENCE).await;
+    let c = client(&app).await;
+    let t = bound_token(&app, &c, AUDIENCE).await;
+    for _ in 0..2 {
+        app.clock.advance(700);
+        assert_eq!(api_call(&app, &t).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(by_api(&app, &api, &t).await, json!({ "active": false }), "idle for 1400 s");
+}
+
+async fn api_call(app: &TestApp, t: &str) -> StatusCode {
+    api(app, "/api/v1/me", t).await.status
+}
