@@ -73,7 +73,7 @@ impl FromRequestParts<AppState> for Bearer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts)?;
-        match service::validate(state, token).await {
+        match service::validate_for_api(state, token).await {
             Ok(p) => {
                 tracing::Span::current().record("client_id", p.credential_id.as_str());
                 // API access tracking: method and route template, in memory.

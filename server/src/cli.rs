@@ -1,7 +1,9 @@
 //! The operator commands of the `appcred` binary (`serve`, the default, is
 //! [`crate::startup::serve`]).
 
-use crate::config::{redact_url, AuditCommand, Cli, Command, CredentialCommand, ServeConfig, UserCommand};
+use crate::config::{
+    redact_url, AuditCommand, Cli, Command, CredentialCommand, ProtectedApiCommand, ServeConfig, UserCommand,
+};
 use crate::startup;
 use anyhow::Context as _;
 use app::backend::caller::Caller;
@@ -35,6 +37,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = ServeConfig::from_cli(&cli.database_url, &cli.serve)?;
             let state = offline_state(&config).await?;
             let out = credential_command(&state, cmd).await?;
+            println!("{out}");
+            Ok(())
+        }
+        Some(Command::ProtectedApi(cmd)) => {
+            let config = ServeConfig::from_cli(&cli.database_url, &cli.serve)?;
+            let out = protected_api_command(&offline_state(&config).await?, cmd).await?;
             println!("{out}");
             Ok(())
         }
@@ -274,6 +282,40 @@ pub async fn credential_command(state: &AppState, cmd: CredentialCommand) -> any
         CredentialCommand::Delete { username, client_id } => {
             let owner = act_as(state, &username).await?;
             credentials::delete(state, &owner, &client_id).await.map_err(from_domain)?;
+            Ok(serde_json::json!({ "deleted": client_id }))
+        }
+    }
+}
+
+/// The operator's protected API commands: the services' rules, as the
+/// operator (who holds Administrator), the secret printed once.
+pub async fn protected_api_command(state: &AppState, cmd: ProtectedApiCommand) -> anyhow::Result<serde_json::Value> {
+    use app::backend::protected_apis::service::{self as apis, ProtectedApiInput};
+    let by = &Caller::Operator;
+    let secret = |s: app::model::CreatedSecret| serde_json::json!({ "client_id": s.client_id, "name": s.name, "client_secret": s.secret });
+    match cmd {
+        ProtectedApiCommand::Create { name, audience } => {
+            let created = apis::create(state, by, ProtectedApiInput { name, audience }).await.map_err(from_domain)?;
+            Ok(secret(created))
+        }
+        ProtectedApiCommand::List => {
+            let items = apis::list(state, by).await.map_err(from_domain)?;
+            Ok(serde_json::Value::Array(
+                items
+                    .into_iter()
+                    .map(|a| serde_json::json!({ "client_id": a.id, "name": a.name, "audience": a.audience }))
+                    .collect(),
+            ))
+        }
+        ProtectedApiCommand::Edit { client_id, name, audience } => {
+            apis::update(state, by, &client_id, ProtectedApiInput { name, audience }).await.map_err(from_domain)?;
+            Ok(serde_json::json!({ "updated": client_id }))
+        }
+        ProtectedApiCommand::Regenerate { client_id } => {
+            Ok(secret(apis::regenerate(state, by, &client_id).await.map_err(from_domain)?))
+        }
+        ProtectedApiCommand::Delete { client_id } => {
+            apis::delete(state, by, &client_id).await.map_err(from_domain)?;
             Ok(serde_json::json!({ "deleted": client_id }))
         }
     }

@@ -108,6 +108,9 @@ pub enum Command {
     /// Provision application credentials for a user (same rules as the web app).
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// Manage protected APIs (resource servers; docs/protect-an-api.md).
+    #[command(subcommand)]
+    ProtectedApi(ProtectedApiCommand),
     /// Work with the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -162,6 +165,39 @@ pub enum CredentialCommand {
     Delete {
         #[arg(long)]
         username: String,
+        #[arg(long)]
+        client_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ProtectedApiCommand {
+    /// Register a protected API; prints its client ID and secret once, as JSON.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// The absolute URI clients name as `resource` (https, or http on localhost).
+        #[arg(long)]
+        audience: String,
+    },
+    /// List the protected APIs as JSON (never a secret).
+    List,
+    /// Change a protected API's name and audience; another audience ends the tokens bound to the old one.
+    Edit {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        audience: String,
+    },
+    /// Replace a protected API's secret; prints the new one once, as JSON.
+    Regenerate {
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Delete a protected API; the tokens bound to it die at once.
+    Delete {
         #[arg(long)]
         client_id: String,
     },

@@ -118,11 +118,11 @@ pub fn requirements(parts: &Parts) -> Result<Requirements, &'static str> {
     Ok(Requirements { roles, all, audience })
 }
 
-/// The audience rule: a check naming an audience admits only a token bound
-/// to exactly it; a check naming none admits only an unbound token, so a
-/// token bound to one resource (RFC 8707 §2) opens no other.
+/// The audience rule, introspection's too: a token bound to a resource
+/// (RFC 8707 §2) passes only a check naming exactly that audience, so it
+/// opens no other; an unbound token is valid everywhere and passes any.
 pub fn audience_admits(required: Option<&str>, bound: Option<&str>) -> bool {
-    required == bound
+    bound.is_none() || required == bound
 }
 
 /// Applies the requirements to a valid token.
@@ -324,7 +324,7 @@ mod tests {
         assert!(audience_admits(Some("https://a.example"), Some("https://a.example")));
         assert!(!audience_admits(None, Some("https://a.example")), "a bound token opens no unnamed resource");
         assert!(!audience_admits(Some("https://b.example"), Some("https://a.example")), "nor another one");
-        assert!(!audience_admits(Some("https://a.example"), None), "an unbound token is not meant for it");
+        assert!(audience_admits(Some("https://a.example"), None), "an unbound token is valid everywhere");
         let need = Requirements { audience: Some("https://a.example".into()), ..Default::default() };
         let refused = check(&Requirements::default(), &token(&[], Some("https://a.example"))).unwrap_err();
         assert!(matches!(refused, ApiError::InvalidToken(_)), "401 invalid_token");

@@ -133,7 +133,7 @@ pub struct TokenPrincipal {
     pub roles: Vec<Role>,
     pub issued_at: i64,
     pub expires_at: i64,
-    /// The resource the token is bound to (RFC 8707 `resource`), if any.
+    /// The protected API the token is bound to (RFC 8707 §2), or none.
     pub audience: Option<String>,
 }
 

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod keys;
 pub mod password;
+pub mod protected_apis;
 pub mod refusals;
 pub mod secrets;
 pub mod settings;

@@ -28,6 +28,9 @@ use subtle::ConstantTimeEq;
 
 pub const CLIENT_SECRET_PREFIX: &str = "acs_";
 pub const ACCESS_TOKEN_PREFIX: &str = "act_";
+/// The prefix of a protected API's secret (its introspection credential):
+/// distinct from a client's, so a scanner tells which kind leaked.
+pub const PROTECTED_API_SECRET_PREFIX: &str = "aps_";
 const RANDOM_BYTES: usize = 32;
 const RANDOM_CHARS: usize = 43;
 const CHECKSUM_CHARS: usize = 6;
@@ -222,17 +225,16 @@ impl SecretKey {
 pub const REDACTED: &str = "[redacted]";
 
 /// The shortest run after a prefix that [`redact`] treats as one of our
-/// values. Ours carry 49 (`acs_`) or 60 (`act_`) characters after the
+/// values. Ours carry 49 (`acs_`, `aps_`) or 60 (`act_`) characters after the
 /// prefix; a shorter run is redacted too, so that a truncated secret does
 /// not leak most of its bits, while words such as `act_now` stay readable.
 const REDACT_MIN_BODY: usize = 16;
 
-/// Replaces every substring shaped like a client secret or an access token
-/// (`acs_` or `act_`, in any case, at the start of a word, followed by at
-/// least 16 characters of base64url, the alphabet of their bodies) with
-/// `[redacted]`. The checksum is not checked: a mistyped secret is still a
-/// secret. Used on
-/// everything that reaches a log line (`secrets::escape`) or the
+/// Replaces every substring shaped like a client secret, a protected API's
+/// secret or an access token (`acs_`, `aps_` or `act_`, in any case, at the
+/// start of a word, followed by at least 16 characters of base64url, the
+/// alphabet of their bodies) with `[redacted]`. The checksum is not checked:
+/// a mistyped secret is still a secret. Used on everything that reaches a log line (`secrets::escape`) or the
 /// audit log (`audit::record_many`), so that a secret sent where an id was
 /// expected is written nowhere.
 pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
@@ -242,6 +244,7 @@ pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
         let p = &bytes[i..i + 4];
         p.eq_ignore_ascii_case(CLIENT_SECRET_PREFIX.as_bytes())
             || p.eq_ignore_ascii_case(ACCESS_TOKEN_PREFIX.as_bytes())
+            || p.eq_ignore_ascii_case(PROTECTED_API_SECRET_PREFIX.as_bytes())
     };
     let mut out: Option<String> = None;
     let mut copied = 0;
@@ -437,6 +440,16 @@ mod tests {
             assert!(matches!(redact(harmless), std::borrow::Cow::Borrowed(_)), "{harmless}");
         }
         assert_eq!(redact("reacs_AAAAAAAAAAAAAAAAAAAAAAAA"), "reacs_AAAAAAAAAAAAAAAAAAAAAAAA", "not at a word start");
+    }
+
+    #[test]
+    fn a_protected_apis_secret_is_recognised_and_redacted() {
+        let secret = generate(PROTECTED_API_SECRET_PREFIX);
+        assert!(is_well_formed(PROTECTED_API_SECRET_PREFIX, &secret));
+        assert!(!is_well_formed(CLIENT_SECRET_PREFIX, &secret), "not a client's secret");
+        assert_eq!(redact(&format!("secret={secret}")), "secret=[redacted]");
+        assert_eq!(redact(&secret.to_uppercase()), "[redacted]");
+        assert!(!escape(&secret).contains(&secret[4..20]));
     }
 
     #[test]

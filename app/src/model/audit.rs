@@ -58,10 +58,14 @@ pub enum AuditEvent {
     UserReactivated,
     UserPasswordReset,
     SettingsChanged,
+    ProtectedApiCreated,
+    ProtectedApiUpdated,
+    ProtectedApiSecretRegenerated,
+    ProtectedApiDeleted,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 16] = [
+    pub const ALL: [AuditEvent; 20] = [
         AuditEvent::SessionSignIn,
         AuditEvent::SessionSignOut,
         AuditEvent::CredentialCreated,
@@ -78,6 +82,10 @@ impl AuditEvent {
         AuditEvent::UserReactivated,
         AuditEvent::UserPasswordReset,
         AuditEvent::SettingsChanged,
+        AuditEvent::ProtectedApiCreated,
+        AuditEvent::ProtectedApiUpdated,
+        AuditEvent::ProtectedApiSecretRegenerated,
+        AuditEvent::ProtectedApiDeleted,
     ];
 
     /// The name stored in `audit_events.event`.
@@ -99,13 +107,17 @@ impl AuditEvent {
             AuditEvent::UserReactivated => "user.reactivated",
             AuditEvent::UserPasswordReset => "user.password_reset",
             AuditEvent::SettingsChanged => "settings.changed",
+            AuditEvent::ProtectedApiCreated => "protected_api.created",
+            AuditEvent::ProtectedApiUpdated => "protected_api.updated",
+            AuditEvent::ProtectedApiSecretRegenerated => "protected_api.secret_regenerated",
+            AuditEvent::ProtectedApiDeleted => "protected_api.deleted",
         }
     }
 }
 
 /// Every event type's stored name, for the filter.
-pub const AUDIT_EVENT_TYPES: [&str; 16] = {
-    let mut out = [""; 16];
+pub const AUDIT_EVENT_TYPES: [&str; 20] = {
+    let mut out = [""; 20];
     let mut i = 0;
     while i < out.len() {
         out[i] = AuditEvent::ALL[i].as_str();

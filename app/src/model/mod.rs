@@ -8,6 +8,7 @@
 mod audit;
 mod credentials;
 mod page;
+mod protected_apis;
 mod roles;
 mod settings;
 mod time;
@@ -16,6 +17,7 @@ mod users;
 pub use self::audit::*;
 pub use self::credentials::*;
 pub use self::page::*;
+pub use self::protected_apis::*;
 pub use self::roles::*;
 pub use self::settings::*;
 pub use self::time::*;

@@ -9,7 +9,8 @@ use axum::Json;
 use serde_json::json;
 use std::borrow::Cow;
 
-/// The `error` codes of RFC 6749 §5.2 (and §2.2.1 of RFC 7009).
+/// The `error` codes of RFC 6749 §5.2 (and §2.2.1 of RFC 7009, §2 of
+/// RFC 8707).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Code {
     InvalidRequest,
@@ -17,6 +18,8 @@ pub enum Code {
     InvalidScope,
     UnauthorizedClient,
     UnsupportedGrantType,
+    /// RFC 8707 §2: the requested resource is unknown or not one.
+    InvalidTarget,
     TemporarilyUnavailable,
 }
 
@@ -28,6 +31,7 @@ impl Code {
             Code::InvalidScope => "invalid_scope",
             Code::UnauthorizedClient => "unauthorized_client",
             Code::UnsupportedGrantType => "unsupported_grant_type",
+            Code::InvalidTarget => "invalid_target",
             Code::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
@@ -89,6 +93,9 @@ impl From<Error> for OAuthError {
         use StatusCode as S;
         match e {
             Error::Invalid { field: "scope", message } => OAuthError::new(S::BAD_REQUEST, Code::InvalidScope, message),
+            Error::Invalid { field: "resource", message } => {
+                OAuthError::new(S::BAD_REQUEST, Code::InvalidTarget, message)
+            }
             Error::Invalid { message, .. } => OAuthError::new(S::BAD_REQUEST, Code::InvalidRequest, message),
             Error::InvalidCredentials => {
                 OAuthError::new(S::UNAUTHORIZED, Code::InvalidClient, "client authentication failed")

@@ -7,14 +7,31 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use std::collections::HashMap;
 
+/// The one parameter that may arrive repeated: RFC 8707 §2 lets a client
+/// name several resources, and the answer to more than one, which this
+/// server does not grant, is `invalid_target` rather than `invalid_request`.
+pub const RESOURCE: &str = "resource";
+
 /// Form parameters after R6749-03 (empty means absent) and R6749-05 (no
-/// repeats).
+/// repeats, but for [`RESOURCE`], whose values are counted).
 #[derive(Debug, Default)]
-pub struct Params(HashMap<String, String>);
+pub struct Params {
+    values: HashMap<String, String>,
+    resources: usize,
+}
 
 impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// The `resource` of a token request (RFC 8707 §2): at most one, and
+    /// refused as `invalid_target` when there are more.
+    pub fn resource(&self) -> Result<Option<&str>, app::backend::Error> {
+        if self.resources > 1 {
+            return Err(app::backend::Error::invalid("resource", "only one resource may be requested"));
+        }
+        Ok(self.get(RESOURCE))
     }
 }
 
@@ -24,7 +41,15 @@ pub fn parse_form(body: &[u8]) -> Result<Params, OAuthError> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::invalid_request("the body is not a valid form"))?;
     let mut map = HashMap::new();
+    let mut resources = 0;
     for (name, value) in pairs {
+        if name == RESOURCE {
+            if !value.is_empty() {
+                resources += 1;
+                map.entry(name).or_insert(value);
+            }
+            continue;
+        }
         if value.is_empty() {
             // "Parameters sent without a value MUST be treated as if they were omitted."
             if map.contains_key(&name) {
@@ -36,7 +61,7 @@ pub fn parse_form(body: &[u8]) -> Result<Params, OAuthError> {
             return Err(OAuthError::invalid_request("a parameter is repeated"));
         }
     }
-    Ok(Params(map))
+    Ok(Params { values: map, resources })
 }
 
 /// Whether a URI query carries any of `names`: secrets and tokens are
@@ -166,6 +191,16 @@ mod tests {
         assert_eq!(p.get("scope"), None);
         assert!(parse_form(b"grant_type=a&grant_type=b").is_err());
         assert!(parse_form(b"client_id=a&client_id=a").is_err());
+    }
+
+    #[test]
+    fn repeated_resources_are_counted_for_invalid_target() {
+        // RFC 8707 §2: one resource here; more is invalid_target, not a malformed form
+        let one = parse_form(b"resource=https%3A%2F%2Fapi.example&resource=").unwrap();
+        assert_eq!(one.resource().unwrap(), Some("https://api.example"));
+        let two = parse_form(b"resource=https%3A%2F%2Fa.example&resource=https%3A%2F%2Fb.example").unwrap();
+        assert!(matches!(two.resource(), Err(app::backend::Error::Invalid { field: "resource", .. })));
+        assert_eq!(parse_form(b"grant_type=x").unwrap().resource().unwrap(), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ pub mod form;
 
 use app::backend::caller::ClientIp;
 use app::backend::tokens::service::{self, RefusedRequest};
-use app::backend::tokens::AuthenticatedClient;
+use app::backend::tokens::{AuthenticatedClient, Introspector};
 use app::backend::AppState;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -65,26 +65,33 @@ async fn read_request(req: Request) -> Result<(HeaderMap, Params, std::net::IpAd
     Ok((parts.headers, params, ip))
 }
 
-/// Authenticates the client of a token, introspection or revocation request.
+/// The client id and secret a request authenticates with (one method).
+fn presented(headers: &HeaderMap, params: &Params) -> Result<(String, String), OAuthError> {
+    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("\u{0}"));
+    match client_auth(authorization, params)? {
+        ClientAuth::Basic(b) => Ok((b.client_id, b.secret)),
+        ClientAuth::Body { client_id, secret } => Ok((client_id, secret)),
+        ClientAuth::None => Err(OAuthError::no_client_authentication()),
+    }
+}
+
+/// The answer to a failed authentication, counted for the audit log.
+async fn not_authenticated(state: &AppState, id: &str, ip: std::net::IpAddr, e: app::backend::Error) -> Response {
+    let look_up = matches!(e, app::backend::Error::InvalidCredentials);
+    refused(state, RefusedRequest { client_id: id, ip, credential: None, look_up }, e).await
+}
+
+/// Authenticates the client of a token or revocation request.
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
     ip: std::net::IpAddr,
 ) -> Result<AuthenticatedClient, Response> {
-    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("\u{0}"));
-    let auth = client_auth(authorization, params).map_err(fail)?;
-    let (id, secret) = match auth {
-        ClientAuth::Basic(b) => (b.client_id, b.secret),
-        ClientAuth::Body { client_id, secret } => (client_id, secret),
-        ClientAuth::None => return Err(fail(OAuthError::no_client_authentication())),
-    };
+    let (id, secret) = presented(headers, params).map_err(fail)?;
     match service::authenticate(state, &id, &secret, ip).await {
         Ok(c) => Ok(c),
-        Err(e) => {
-            let look_up = matches!(e, app::backend::Error::InvalidCredentials);
-            Err(refused(state, RefusedRequest { client_id: &id, ip, credential: None, look_up }, e).await)
-        }
+        Err(e) => Err(not_authenticated(state, &id, ip, e).await),
     }
 }
 
@@ -115,7 +122,12 @@ async fn token(State(state): State<AppState>, req: Request) -> Response {
         Ok(c) => c,
         Err(res) => return res,
     };
-    match service::issue(&state, &client, params.get("scope")).await {
+    let resource = params.resource();
+    let issued = match resource {
+        Ok(resource) => service::issue(&state, &client, params.get("scope"), resource).await,
+        Err(e) => Err(e),
+    };
+    match issued {
         Ok(t) => {
             // R6749-30: exactly these members; no refresh token (R6749-23)
             let mut res = Json(json!({
@@ -136,19 +148,42 @@ async fn token(State(state): State<AppState>, req: Request) -> Response {
     }
 }
 
-/// The common start of introspection and revocation: a well-formed form
-/// request, an authenticated client, and a `token` parameter.
+/// The `token` parameter of introspection and revocation.
+fn token_param(params: &Params) -> Result<String, OAuthError> {
+    let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    Ok(token.to_string())
+}
+
+/// The common start of revocation: a well-formed form request, an
+/// authenticated client, and a `token` parameter.
 async fn token_request(state: &AppState, req: Request) -> Result<(AuthenticatedClient, String), Response> {
     let (headers, params, ip) = read_request(req).await?;
     let client = authenticate(state, &headers, &params, ip).await?;
-    let token = params.get("token").ok_or_else(|| fail(OAuthError::invalid_request("token is required")))?;
-    Ok((client, token.to_string()))
+    Ok((client, token_param(&params).map_err(fail)?))
 }
 
+/// RFC 7662: a client introspects its own tokens; a protected API
+/// (§2.1) the tokens meant for it.
 async fn introspect(State(state): State<AppState>, req: Request) -> Response {
-    let (client, token) = match token_request(&state, req).await {
+    let (headers, params, ip) = match read_request(req).await {
         Ok(r) => r,
         Err(res) => return res,
+    };
+    let (id, secret) = match presented(&headers, &params) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let who = match service::authenticate_introspector(&state, &id, &secret, ip).await {
+        Ok(who) => who,
+        Err(e) => return not_authenticated(&state, &id, ip, e).await,
+    };
+    let token = match token_param(&params) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let client = match who {
+        Introspector::Client(c) => c,
+        Introspector::Api(api) => return introspected_by_api(&state, &api, &token).await,
     };
     let token = token.as_str();
     let body = match service::introspect(&state, &client, token).await {
@@ -163,6 +198,40 @@ async fn introspect(State(state): State<AppState>, req: Request) -> Response {
             "sub": format!("client:{}", i.client_id),
             "iss": state.security.issuer,
         }),
+        // R7662-04: nothing but active=false
+        Ok(None) => json!({ "active": false }),
+        Err(e) => return fail(e),
+    };
+    let mut res = Json(body).into_response();
+    no_store(res.headers_mut());
+    res
+}
+
+/// The answer to a protected API (RFC 7662 §2.2): who the token acts for
+/// (`sub`, the owner's user id, and `username`), through which credential,
+/// and, for a bound token, its audience (`aud`).
+async fn introspected_by_api(state: &AppState, api: &app::backend::tokens::AuthenticatedApi, token: &str) -> Response {
+    let body = match service::introspect_for_api(state, api, token).await {
+        Ok(Some(i)) => {
+            let p = &i.principal;
+            let mut body = json!({
+                "active": true,
+                "scope": i.scope,
+                "client_id": p.credential_id,
+                "credential_name": p.credential_name,
+                "sub": p.owner_id,
+                "username": p.owner_username,
+                "token_type": "Bearer",
+                "exp": p.expires_at,
+                "iat": p.issued_at,
+                "nbf": p.issued_at,
+                "iss": state.security.issuer,
+            });
+            if let Some(aud) = &p.audience {
+                body["aud"] = json!(aud);
+            }
+            body
+        }
         // R7662-04: nothing but active=false
         Ok(None) => json!({ "active": false }),
         Err(e) => return fail(e),

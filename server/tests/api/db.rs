@@ -267,6 +267,8 @@ async fn the_writer_finishes_a_checkpoint_between_batches_so_the_log_starts_over
             expires_at: 2,
             secret_version: 1,
             rights_gen: 0,
+            audience: None,
+            protected_api_id: None,
         };
         writer.write(row, Event::new(app::model::AuditEvent::TokenIssued, Actor::System)).await.unwrap();
     };

@@ -18,6 +18,7 @@ fn example(name: &str) -> Error {
         "`Refused`" => Error::Refused("API access is switched off by the administrator"),
         "`NotFound`" => Error::NotFound,
         "`Invalid` (field `scope`)" => Error::invalid("scope", "the scope is too wide"),
+        "`Invalid` (field `resource`)" => Error::invalid("resource", "only one resource may be requested"),
         "`Invalid`" => Error::invalid("name", "A name is required."),
         "`InvalidCredentials`" => Error::InvalidCredentials,
         "`Throttled`" => Error::Throttled { retry_after_secs: 30 },
@@ -44,12 +45,13 @@ fn table(heading: &str) -> Vec<Vec<String>> {
     rows
 }
 
-const DOMAIN_ERRORS: [&str; 9] = [
+const DOMAIN_ERRORS: [&str; 10] = [
     "`Unauthenticated`",
     "`MissingRole`",
     "`Refused`",
     "`NotFound`",
     "`Invalid` (field `scope`)",
+    "`Invalid` (field `resource`)",
     "`Invalid`",
     "`InvalidCredentials`",
     "`Throttled`",

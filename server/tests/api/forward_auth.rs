@@ -63,10 +63,10 @@ async fn missing_roles_are_403_and_bad_tokens_401_with_a_challenge() {
     let envoy = [("authorization", bearer.as_str()), ("x-appcred-require-roles", "auditor")];
     assert_eq!(verify(&app, "GET", "/auth/verify/x?roles=work_creator", &envoy).await.status, StatusCode::FORBIDDEN);
 
-    // An audience named: this token is bound to none (401 invalid_token).
+    // An audience named: this token is bound to none, so it is valid there
+    // too (bound tokens: protected_apis.rs).
     let res = verify(&app, "GET", "/auth/verify?audience=https%3A%2F%2Fapi.example", &auth).await;
-    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-    assert!(res.header("www-authenticate").unwrap().contains("error=\"invalid_token\""));
+    assert_eq!(res.status, StatusCode::OK);
 
     for bad in ["Bearer act_unknown", "Bearer ä", "Bearer a b"] {
         let res = verify(&app, "GET", "/auth/verify", &[("authorization", bad)]).await;

@@ -19,6 +19,7 @@ mod forward_auth;
 mod limits;
 mod oauth;
 mod processes;
+mod protected_apis;
 mod proxies;
 mod revocation;
 mod rules;

@@ -31,7 +31,7 @@ where
 {
     let client = tokens::authenticate(&app.state, &c.id, &c.secret, IP).await.expect("authenticates before");
     change().await;
-    tokens::issue(&app.state, &client, None).await.expect("the stale request still gets its token").access_token
+    tokens::issue(&app.state, &client, None, None).await.expect("the stale request still gets its token").access_token
 }
 
 async fn is_valid(app: &TestApp, token: &str) -> bool {

@@ -104,6 +104,8 @@ fn issued(
         expires_at,
         secret_version,
         rights_gen: GEN,
+        audience: None,
+        protected_api_id: None,
     }
 }
 

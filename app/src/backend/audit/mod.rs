@@ -93,6 +93,9 @@ impl Target {
     pub fn credential(id: &str, name: &str) -> Self {
         Target { kind: "credential", id: id.to_string(), name: name.to_string() }
     }
+    pub fn protected_api(id: &str, name: &str) -> Self {
+        Target { kind: "protected_api", id: id.to_string(), name: name.to_string() }
+    }
     pub fn settings() -> Self {
         Target { kind: "settings", id: "general".to_string(), name: "General Settings".to_string() }
     }

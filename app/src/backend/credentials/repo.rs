@@ -2,7 +2,7 @@
 
 use super::audited::{self, AuditSort, CredentialQuery};
 use crate::backend::db::changes::RightsChange;
-use crate::backend::db::{bind_args, escape_like, Arg, Where};
+use crate::backend::db::{bind_args, escape_like, Arg, SecretTable, Where};
 use crate::backend::Result;
 use crate::model::{AuditedCredential, CredentialRole, CredentialSort, CredentialSummary, CredentialView, Role};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, FromRow};
@@ -164,26 +164,11 @@ pub async fn update(tx: &mut RightsChange<'_>, u: Update<'_>) -> Result<bool> {
 }
 
 pub async fn set_secret(tx: &mut RightsChange<'_>, id: &str, digest: &str, now: i64) -> Result<bool> {
-    let res = sqlx::query(
-        "update credentials set secret_digest = $1, secret_version = secret_version + 1, \
-         secret_rotated_at = $2, updated_at = $2 where id = $3 and deleted_at is null",
-    )
-    .bind(digest)
-    .bind(now)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(res.rows_affected() == 1)
+    crate::backend::db::set_secret(tx, SecretTable::Credentials, id, digest, now).await
 }
 
 pub async fn mark_deleted(tx: &mut RightsChange<'_>, id: &str, now: i64) -> Result<bool> {
-    let res =
-        sqlx::query("update credentials set deleted_at = $1, updated_at = $1 where id = $2 and deleted_at is null")
-            .bind(now)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-    Ok(res.rows_affected() == 1)
+    crate::backend::db::mark_deleted(tx, SecretTable::Credentials, id, now).await
 }
 
 pub struct ListQuery<'a> {

@@ -283,6 +283,56 @@ pub fn unless_unique_violation(res: Result<AnyQueryResult, sqlx::Error>) -> crat
     }
 }
 
+/// The tables whose rows hold a secret shown once and kept as a keyed
+/// digest, with its version, and are deleted by marking them
+/// (`0002_credentials.sql`, `0011_protected_apis.sql`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretTable {
+    Credentials,
+    ProtectedApis,
+}
+
+impl SecretTable {
+    fn name(self) -> &'static str {
+        match self {
+            SecretTable::Credentials => "credentials",
+            SecretTable::ProtectedApis => "protected_apis",
+        }
+    }
+}
+
+/// Stores a live row's new secret digest and moves its secret version on;
+/// `false` when the row is gone. A new secret changes what a cache may
+/// answer, so this takes a [`RightsChange`].
+pub async fn set_secret(
+    tx: &mut RightsChange<'_>,
+    table: SecretTable,
+    id: &str,
+    digest: &str,
+    now: i64,
+) -> crate::backend::Result<bool> {
+    let sql = format!(
+        "update {} set secret_digest = $1, secret_version = secret_version + 1, secret_rotated_at = $2, \
+         updated_at = $2 where id = $3 and deleted_at is null",
+        table.name()
+    );
+    let res = sqlx::query(&sql).bind(digest).bind(now).bind(id).execute(&mut **tx).await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Marks a live row deleted; `false` when it already was.
+pub async fn mark_deleted(
+    tx: &mut RightsChange<'_>,
+    table: SecretTable,
+    id: &str,
+    now: i64,
+) -> crate::backend::Result<bool> {
+    let sql =
+        format!("update {} set deleted_at = $1, updated_at = $1 where id = $2 and deleted_at is null", table.name());
+    let res = sqlx::query(&sql).bind(now).bind(id).execute(&mut **tx).await?;
+    Ok(res.rows_affected() == 1)
+}
+
 /// Creates `dir` and any missing parents readable by this user only (0700);
 /// existing directories are left as they are (start-up warns about open
 /// ones, `server/src/files.rs`).

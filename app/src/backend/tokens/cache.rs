@@ -34,6 +34,9 @@ pub struct CachedToken {
     pub credential_expires_at: i64,
     /// Last use known here (stored or seen by this instance).
     pub last_used_at: i64,
+    /// The protected API a bound token was issued for (`principal.audience`
+    /// is its audience then).
+    pub protected_api_id: Option<String>,
 }
 
 /// What the token endpoint needs to know about a client id.
@@ -52,6 +55,16 @@ pub struct CachedClient {
     pub usable_roles: Vec<Role>,
 }
 
+/// What introspection needs to know about a protected API's id.
+#[derive(Clone, Debug)]
+pub struct CachedApi {
+    pub id: String,
+    pub name: String,
+    pub audience: String,
+    pub secret_digest: String,
+    pub deleted: bool,
+}
+
 struct Slot<T> {
     epoch: u64,
     value: T,
@@ -63,6 +76,8 @@ pub struct TokenCache {
     tokens: Mutex<HashMap<String, Slot<CachedToken>>>,
     /// `None`: no such client (cached so unknown and known ids cost alike).
     clients: Mutex<HashMap<String, Slot<Option<CachedClient>>>>,
+    /// `None`: no such protected API.
+    apis: Mutex<HashMap<String, Slot<Option<CachedApi>>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -88,6 +103,19 @@ impl TokenCache {
     /// A live token of this epoch that passes the time rules at `now`
     /// under the settings in force; its last use becomes `now`.
     pub fn token(&self, key: &str, epoch: u64, now: i64, s: &Settings) -> Option<TokenPrincipal> {
+        self.token_used_if(key, epoch, now, s, |_| true).map(|t| t.principal)
+    }
+
+    /// [`Self::token`], its last use becoming `now` only when `used` says
+    /// this look-up counts as a use.
+    pub fn token_used_if(
+        &self,
+        key: &str,
+        epoch: u64,
+        now: i64,
+        s: &Settings,
+        used: impl FnOnce(&CachedToken) -> bool,
+    ) -> Option<CachedToken> {
         let mut map = lock(&self.tokens);
         let slot = map.get_mut(key)?;
         let t = &mut slot.value;
@@ -101,8 +129,10 @@ impl TokenCache {
             map.remove(key);
             return None;
         }
-        t.last_used_at = t.last_used_at.max(now);
-        Some(t.principal.clone())
+        if used(t) {
+            t.last_used_at = t.last_used_at.max(now);
+        }
+        Some(t.clone())
     }
 
     pub fn put_token(&self, key: String, epoch: u64, token: CachedToken) {
@@ -117,6 +147,16 @@ impl TokenCache {
 
     pub fn put_client(&self, id: String, epoch: u64, client: Option<CachedClient>) {
         insert_bounded(&mut lock(&self.clients), id, epoch, client);
+    }
+
+    /// The protected API for `id` if cached in this epoch (`Some(None)`:
+    /// known not to exist).
+    pub fn api(&self, id: &str, epoch: u64) -> Option<Option<CachedApi>> {
+        lock(&self.apis).get(id).filter(|s| s.epoch == epoch).map(|s| s.value.clone())
+    }
+
+    pub fn put_api(&self, id: String, epoch: u64, api: Option<CachedApi>) {
+        insert_bounded(&mut lock(&self.apis), id, epoch, api);
     }
 }
 
@@ -140,6 +180,7 @@ mod tests {
             expires_at,
             credential_expires_at,
             last_used_at,
+            protected_api_id: None,
         }
     }
 
@@ -177,6 +218,14 @@ mod tests {
         assert!(c.token("d", 1, 60, &idle(60)).is_some());
         assert!(c.token("d", 1, 119, &idle(60)).is_some(), "the use at 60 reset the idle clock");
         assert!(c.token("d", 1, 180, &idle(60)).is_none(), "idle for 61 s");
+    }
+
+    #[test]
+    fn a_look_up_that_is_not_a_use_leaves_the_idle_clock_running() {
+        let c = TokenCache::default();
+        c.put_token("d".into(), 1, token(1000, 2000, 0));
+        assert!(c.token_used_if("d", 1, 50, &idle(60), |_| false).is_some());
+        assert!(c.token("d", 1, 61, &idle(60)).is_none(), "the look-up at 50 did not reset it");
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub enum Reason {
     OwnerDeactivated,
     Idle,
     Expired,
+    /// The protected API the token was bound to was deleted.
+    ProtectedApiDeleted,
+    /// The protected API the token was bound to took another audience.
+    AudienceChanged,
 }
 
 impl Reason {
@@ -37,6 +41,8 @@ impl Reason {
             Reason::OwnerDeactivated => "owner_deactivated",
             Reason::Idle => "idle",
             Reason::Expired => "expired",
+            Reason::ProtectedApiDeleted => "protected_api_deleted",
+            Reason::AudienceChanged => "audience_changed",
         }
     }
 }
@@ -52,6 +58,8 @@ pub enum Ending<'a> {
     Owner(&'a str),
     /// The tokens of the owner's credentials that carry the role.
     OwnerRole(&'a str, Role),
+    /// Every token bound to the audience (RFC 8707 §2).
+    Audience(&'a str),
 }
 
 /// A client that proved its secret, with the General Settings read while
@@ -71,6 +79,25 @@ pub struct AuthenticatedClient {
     /// Roles of the credential its owner still holds.
     pub usable_roles: Vec<Role>,
     pub settings: crate::backend::settings::Settings,
+}
+
+/// A protected API (resource server) that proved its secret for
+/// introspection (RFC 7662 §2.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthenticatedApi {
+    pub id: String,
+    pub name: String,
+    pub audience: String,
+    /// General Settings, read while authenticating it.
+    pub settings: crate::backend::settings::Settings,
+}
+
+/// Who may introspect: a client (its own tokens only) or a protected API
+/// (the tokens meant for it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Introspector {
+    Client(AuthenticatedClient),
+    Api(AuthenticatedApi),
 }
 
 /// A freshly issued token. `Debug` never prints it.
@@ -98,6 +125,14 @@ pub struct Introspection {
     pub client_id: String,
     pub exp: i64,
     pub iat: i64,
+}
+
+/// What a protected API is told about an active token meant for it
+/// (RFC 7662 §2.2): the token's principal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiIntrospection {
+    pub scope: String,
+    pub principal: crate::backend::caller::TokenPrincipal,
 }
 
 /// The rules that decide whether a stored token still lives. They are

@@ -1,6 +1,7 @@
 //! SQL for tokens: the writer's insert of issued tokens, the one-statement
-//! reads of a client and of a token with everything their rules need, the
-//! purge of long-expired rows, and recording a token's death.
+//! reads of a client, of a protected API and of a token with everything
+//! their rules need, the purge of long-expired rows, and recording a
+//! token's death.
 //!
 //! Every event that kills tokens marks them revoked in the same transaction,
 //! with the reason, so that no later event (a role granted back, a clock that
@@ -25,7 +26,9 @@ pub async fn revoke_live(tx: &mut RightsChange<'_>, which: Ending<'_>, reason: R
     const OF_CREDENTIAL: &str = "credential_id = $3";
     const OF_OWNER: &str = "credential_id in (select id from credentials where owner_id = $3)";
     const CARRYING: &str = " and (' ' || roles || ' ') like $4 escape '\\'";
+    const OF_AUDIENCE: &str = "audience = $3";
     let (of, id, role) = match which {
+        Ending::Audience(audience) => (OF_AUDIENCE, audience, None),
         Ending::Credential(id) => (OF_CREDENTIAL, id, None),
         Ending::CredentialRole(id, role) => (OF_CREDENTIAL, id, Some(role)),
         Ending::Owner(id) => (OF_OWNER, id, None),
@@ -69,6 +72,10 @@ pub struct NewToken {
     pub secret_version: i64,
     /// The owner's rights generation the token's roles were read at.
     pub rights_gen: i64,
+    /// The protected API's audience the token is bound to (RFC 8707 §2),
+    /// and that API.
+    pub audience: Option<String>,
+    pub protected_api_id: Option<String>,
 }
 
 /// Inserts issued tokens in one statement (a writer's batch), each last used
@@ -77,8 +84,8 @@ pub struct NewToken {
 pub async fn insert_issued(conn: &mut AnyConnection, tokens: &[NewToken]) -> Result<()> {
     let sql = format!(
         "insert into tokens (token_digest, credential_id, roles, issued_at, expires_at, last_used_at, secret_version, \
-         rights_gen) values {}",
-        values_list(conn, tokens.len(), 8)
+         rights_gen, audience, protected_api_id) values {}",
+        values_list(conn, tokens.len(), 10)
     );
     let mut q = sqlx::query(&sql);
     for t in tokens {
@@ -90,7 +97,9 @@ pub async fn insert_issued(conn: &mut AnyConnection, tokens: &[NewToken]) -> Res
             .bind(t.expires_at)
             .bind(t.issued_at)
             .bind(t.secret_version)
-            .bind(t.rights_gen);
+            .bind(t.rights_gen)
+            .bind(t.audience.as_deref())
+            .bind(t.protected_api_id.as_deref());
     }
     q.execute(&mut *conn).await?;
     Ok(())
@@ -149,6 +158,8 @@ pub struct TokenRow {
     pub secret_version: i64,
     pub rights_gen: i64,
     pub revoked_at: Option<i64>,
+    pub audience: Option<String>,
+    pub protected_api_id: Option<String>,
     pub owner_id: String,
     pub name: String,
     pub credential_expires_at: i64,
@@ -165,7 +176,7 @@ pub struct TokenRow {
 pub async fn load_token(pool: &AnyPool, key: &str) -> Result<Vec<TokenRow>> {
     Ok(sqlx::query_as::<_, TokenRow>(&format!(
         "select t.credential_id, t.roles, t.issued_at, t.expires_at, t.last_used_at, t.secret_version, \
-         t.rights_gen, t.revoked_at, c.owner_id, c.name, c.expires_at as credential_expires_at, \
+         t.rights_gen, t.revoked_at, t.audience, t.protected_api_id, c.owner_id, c.name, c.expires_at as credential_expires_at, \
          c.secret_version as credential_secret_version, c.deleted_at, u.active, u.tokens_valid_gen, u.username, \
          u.display_name, cr.role, cr.added_gen, ur.granted_gen \
          from tokens t join credentials c on c.id = t.credential_id join users u on u.id = c.owner_id {ROLE_JOINS} \
@@ -174,6 +185,34 @@ pub async fn load_token(pool: &AnyPool, key: &str) -> Result<Vec<TokenRow>> {
     .bind(key)
     .fetch_all(pool)
     .await?)
+}
+
+/// A protected API as introspection needs it (deleted ones too, so that
+/// a deleted API's id is known and refused like a wrong secret).
+#[derive(Debug, FromRow)]
+pub struct ApiRow {
+    pub id: String,
+    pub name: String,
+    pub audience: String,
+    pub secret_digest: String,
+    pub deleted_at: Option<i64>,
+}
+
+pub async fn load_api(pool: &AnyPool, id: &str) -> Result<Option<ApiRow>> {
+    Ok(sqlx::query_as::<_, ApiRow>(
+        "select id, name, audience, secret_digest, deleted_at from protected_apis where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// The live protected API with this audience (RFC 8707 §2), by id.
+pub async fn api_of_audience(pool: &AnyPool, audience: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("select id from protected_apis where audience = $1 and deleted_at is null")
+        .bind(audience)
+        .fetch_optional(pool)
+        .await?)
 }
 
 /// Deletes at most `limit` tokens that expired before `expired_before`,

@@ -9,18 +9,24 @@
 //! 4. the credential is live: not deleted, not expired, owner active;
 //! 5. the requested scope is a subset of the credential's roles that the
 //!    owner still holds (default: all of them; none usable → refused);
+//!    a `resource`, if sent, is the audience of a live protected API
+//!    (RFC 8707 §2; else `invalid_target`);
 //! 6. a 256-bit opaque token is stored under its issue order and keyed
 //!    digest (`secrets::new_access_token`), with its roles, the
-//!    credential's secret version and its absolute expiry.
+//!    credential's secret version, its absolute expiry and, when bound, its
+//!    audience and protected API.
 //!
 //! Validation re-checks everything against the live database on every use,
 //! so regenerate, delete, expiry, deactivation, role loss and revocation
 //! take effect at the very next request on every instance.
 
-use super::cache::{CachedClient, CachedToken};
+use super::cache::{CachedApi, CachedClient, CachedToken};
 use super::repo::NewToken;
+use super::Reason;
 use super::{parse_scope, roles_to_scope, rules, scope_to_roles};
-use super::{AuthenticatedClient, Ending, Introspection, IssuedToken, Reason};
+use super::{
+    ApiIntrospection, AuthenticatedApi, AuthenticatedClient, Ending, Introspection, Introspector, IssuedToken,
+};
 use crate::backend::audit::{self, Actor, Event, Target};
 use crate::backend::caller::TokenPrincipal;
 use crate::backend::db::changes::RightsChange;
@@ -85,12 +91,66 @@ async fn client(state: &AppState, client_id: &str) -> Result<Option<CachedClient
     Ok(c)
 }
 
+/// The protected API behind `id`, from the cache of this epoch or the
+/// database (`None`: no such API).
+async fn api(state: &AppState, id: &str) -> Result<Option<CachedApi>> {
+    let epoch = state.db.epoch();
+    if let Some(a) = epoch.and_then(|e| state.token_cache.api(id, e)) {
+        return Ok(a);
+    }
+    let a = super::repo::load_api(&state.db.pool, id).await?.map(|r| CachedApi {
+        id: r.id,
+        name: r.name,
+        audience: r.audience,
+        secret_digest: r.secret_digest,
+        deleted: r.deleted_at.is_some(),
+    });
+    if let Some(epoch) = epoch {
+        state.token_cache.put_api(id.to_string(), epoch, a.clone());
+    }
+    Ok(a)
+}
+
 /// What a client is told when General Settings switched the API off.
 pub const API_SWITCHED_OFF: &str = "API access is switched off by the administrator";
 
 /// Steps 2–4: API switched on, not throttled, secret right, credential live.
 /// A wrong secret and an unknown client are both `InvalidCredentials`.
 pub async fn authenticate(state: &AppState, client_id: &str, secret: &str, ip: IpAddr) -> Result<AuthenticatedClient> {
+    match authenticate_as(state, client_id, secret, ip, false).await? {
+        Introspector::Client(c) => Ok(c),
+        // Not looked up without `apis`: refused like an unknown client.
+        Introspector::Api(_) => Err(Error::InvalidCredentials),
+    }
+}
+
+/// [`authenticate`] for the introspection endpoint, where a protected API
+/// (RFC 7662 §2.1) authenticates too, under the same throttle.
+pub async fn authenticate_introspector(
+    state: &AppState,
+    client_id: &str,
+    secret: &str,
+    ip: IpAddr,
+) -> Result<Introspector> {
+    authenticate_as(state, client_id, secret, ip, true).await
+}
+
+/// The owner of a client id, as authentication found it.
+enum Found {
+    Client(CachedClient),
+    Api(CachedApi),
+}
+
+/// Steps 2–4 for a client, or, with `apis`, a protected API: one throttle
+/// and one comparison for both, so that neither an unknown id nor the
+/// kind of a known one shows in the answer.
+async fn authenticate_as(
+    state: &AppState,
+    client_id: &str,
+    secret: &str,
+    ip: IpAddr,
+    apis: bool,
+) -> Result<Introspector> {
     let now = state.clock.unix();
     let s = settings::current(state).await?;
     if !s.api_enabled() {
@@ -107,26 +167,36 @@ pub async fn authenticate(state: &AppState, client_id: &str, secret: &str, ip: I
         return Err(throttled(refusal.retry_after_secs));
     }
 
-    let found = client(state, client_id).await?;
+    let found = match client(state, client_id).await? {
+        Some(c) => Some(Found::Client(c)),
+        None if apis => api(state, client_id).await?.map(Found::Api),
+        None => None,
+    };
     // Compare against something even when the client is unknown, so both
     // failures cost the same.
-    let stored = found
-        .as_ref()
-        .map(|c| c.secret_digest.as_str())
-        .unwrap_or("0000000000000000000000000000000000000000000000000000000000000000");
+    let stored = match &found {
+        Some(Found::Client(c)) => c.secret_digest.as_str(),
+        Some(Found::Api(a)) => a.secret_digest.as_str(),
+        None => "0000000000000000000000000000000000000000000000000000000000000000",
+    };
     let secret_ok = state.secret_key.verify(secret, stored);
-    let client = match found {
-        Some(c) if secret_ok && !c.deleted && c.expires_at > now && c.owner_active => AuthenticatedClient {
-            credential_id: c.id,
-            credential_name: c.name,
-            ip,
-            owner_id: c.owner_id,
-            expires_at: c.expires_at,
-            secret_version: c.secret_version,
-            rights_gen: c.rights_gen,
-            usable_roles: c.usable_roles,
-            settings: s,
-        },
+    let who = match found {
+        Some(Found::Client(c)) if secret_ok && !c.deleted && c.expires_at > now && c.owner_active => {
+            Introspector::Client(AuthenticatedClient {
+                credential_id: c.id,
+                credential_name: c.name,
+                ip,
+                owner_id: c.owner_id,
+                expires_at: c.expires_at,
+                secret_version: c.secret_version,
+                rights_gen: c.rights_gen,
+                usable_roles: c.usable_roles,
+                settings: s,
+            })
+        }
+        Some(Found::Api(a)) if secret_ok && !a.deleted => {
+            Introspector::Api(AuthenticatedApi { id: a.id, name: a.name, audience: a.audience, settings: s })
+        }
         _ => {
             if let Some(refusal) = state.oauth_failures.fail(&state.db.pool, &keys, now).await? {
                 // Over the limit: the result is withheld.
@@ -136,8 +206,8 @@ pub async fn authenticate(state: &AppState, client_id: &str, secret: &str, ip: I
             return Err(Error::InvalidCredentials);
         }
     };
-    tracing::debug!(event = "client_auth", outcome = "success", client_id = %client.credential_id, %ip);
-    Ok(client)
+    tracing::debug!(event = "client_auth", outcome = "success", client_id = %escape(client_id), %ip);
+    Ok(who)
 }
 
 /// Counts a refused token request for the audit log: the answer given
@@ -186,11 +256,23 @@ fn client_actor(client: &AuthenticatedClient) -> Actor {
     Actor::Credential { id: client.credential_id.clone(), name: client.credential_name.clone() }
 }
 
-/// Steps 5–6: decide the scope and issue the token.
+/// The audience a token request names with `resource` (RFC 8707 §2): a
+/// live protected API's, exactly as registered, with that API's id;
+/// anything else is `invalid_target`.
+async fn audience(state: &AppState, resource: &str) -> Result<(String, String)> {
+    match super::repo::api_of_audience(&state.db.pool, resource).await? {
+        Some(id) => Ok((resource.to_string(), id)),
+        None => Err(Error::invalid("resource", "the resource is not a protected API of this server")),
+    }
+}
+
+/// Steps 5–6: decide the scope (and, with `resource`, the audience the
+/// token is bound to) and issue the token.
 pub async fn issue(
     state: &AppState,
     client: &AuthenticatedClient,
     requested_scope: Option<&str>,
+    resource: Option<&str>,
 ) -> Result<IssuedToken> {
     let now = state.clock.unix();
     let s = &client.settings;
@@ -214,15 +296,25 @@ pub async fn issue(
     if roles.is_empty() {
         return Err(Error::invalid("scope", "this credential has no usable role: its owner holds none of its roles"));
     }
+    let (audience, protected_api_id) = match resource {
+        Some(r) => {
+            let (audience, id) = audience(state, r).await?;
+            (Some(audience), Some(id))
+        }
+        None => (None, None),
+    };
 
     let token = secrets::new_access_token(&state.secret_key);
     let expires_at = (now + s.token_lifetime_secs).min(client.expires_at);
     let scope = roles_to_scope(&roles);
-    let event = Event::new(AuditEvent::TokenIssued, client_actor(client))
+    let mut event = Event::new(AuditEvent::TokenIssued, client_actor(client))
         .ip(client.ip)
         .target(client_target(client))
         .detail("roles", scope.as_str())
         .detail("expires_at", expires_at);
+    if let Some(a) = &audience {
+        event = event.detail("audience", a.as_str());
+    }
     let row = NewToken {
         key: token.key,
         credential_id: client.credential_id.clone(),
@@ -231,6 +323,8 @@ pub async fn issue(
         expires_at,
         secret_version: client.secret_version,
         rights_gen: client.rights_gen,
+        audience,
+        protected_api_id,
     };
     // Returns once the token and its audit event are committed (group commit).
     state.token_writer.write(row, event).await?;
@@ -296,11 +390,12 @@ async fn load(state: &AppState, key: &str, now: i64, s: &settings::Settings) -> 
             roles,
             issued_at: t.issued_at,
             expires_at,
-            audience: None,
+            audience: t.audience.clone(),
         },
         expires_at: t.expires_at,
         credential_expires_at: t.credential_expires_at,
         last_used_at,
+        protected_api_id: t.protected_api_id.clone(),
     }))
 }
 
@@ -327,33 +422,92 @@ async fn load_live(state: &AppState, key: &str, now: i64, s: &settings::Settings
     }
 }
 
-/// Validates a bearer token for an API call and notes its use for the idle
-/// rule. (The call itself is counted by the caller, which knows the
-/// endpoint: [`crate::backend::usage`].) A token validated before in this
-/// cache epoch is answered from memory, with the time rules checked again;
-/// otherwise from the database.
-pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal> {
+/// The live token under `key`: answered from memory when validated before
+/// in this cache epoch, with the time rules checked again; otherwise from
+/// the database, then cached. The look-up is noted as a use for the idle
+/// rule when `used` says it counts as one.
+async fn live(
+    state: &AppState,
+    key: &str,
+    now: i64,
+    s: &settings::Settings,
+    used: impl Fn(&CachedToken) -> bool,
+) -> Result<Option<CachedToken>> {
+    let epoch = state.db.epoch();
+    let token = match epoch.and_then(|e| state.token_cache.token_used_if(key, e, now, s, &used)) {
+        Some(t) => t,
+        None => {
+            let Some(mut live) = load_live(state, key, now, s).await? else {
+                return Ok(None);
+            };
+            if used(&live) {
+                live.last_used_at = now;
+            }
+            if let Some(epoch) = epoch {
+                state.token_cache.put_token(key.to_string(), epoch, live.clone());
+            }
+            live
+        }
+    };
+    if used(&token) {
+        state.usage.record_token_use(key, now);
+    }
+    Ok(Some(token))
+}
+
+/// A bearer token's principal, by [`live`], under the API switch.
+async fn bearer(state: &AppState, token: &str, used: impl Fn(&CachedToken) -> bool) -> Result<TokenPrincipal> {
     let now = state.clock.unix();
     let s = settings::current(state).await?;
     if !s.api_enabled() {
         return Err(Error::Refused(API_SWITCHED_OFF));
     }
     let key = state.secret_key.token_key(token).ok_or(Error::Unauthenticated)?;
-    let epoch = state.db.epoch();
-    let principal = match epoch.and_then(|e| state.token_cache.token(&key, e, now, &s)) {
-        Some(p) => p,
-        None => {
-            let mut live = load_live(state, &key, now, &s).await?.ok_or(Error::Unauthenticated)?;
-            live.last_used_at = now;
-            let principal = live.principal.clone();
-            if let Some(epoch) = epoch {
-                state.token_cache.put_token(key.clone(), epoch, live);
-            }
-            principal
-        }
-    };
-    state.usage.record_token_use(&key, now);
+    Ok(live(state, &key, now, &s, used).await?.ok_or(Error::Unauthenticated)?.principal)
+}
+
+/// Validates a bearer token, bound or not, and notes its use for the idle
+/// rule. (The call itself is counted by the caller, which knows the
+/// endpoint: [`crate::backend::usage`].)
+pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal> {
+    bearer(state, token, |_| true).await
+}
+
+/// [`validate`] for appcred's own API (`/api/v1`): a token bound to a
+/// protected API (RFC 8707 §2) is for that API only, so it is refused here,
+/// and its presentation is not a use.
+pub async fn validate_for_api(state: &AppState, token: &str) -> Result<TokenPrincipal> {
+    let principal = bearer(state, token, |t| t.principal.audience.is_none()).await?;
+    if principal.audience.is_some() {
+        return Err(Error::Unauthenticated);
+    }
     Ok(principal)
+}
+
+/// RFC 7662 §2.1 for a protected API: active for a live token meant for it
+/// (unbound, or bound to it: issued for this API, and for the audience it
+/// has now), by the same cached path as
+/// [`validate`], so a revocation shows at the next call. Introspection by
+/// the API counts as a use of the token (its idle clock restarts); a token
+/// bound to another audience is inactive and not used.
+pub async fn introspect_for_api(
+    state: &AppState,
+    api: &AuthenticatedApi,
+    token: &str,
+) -> Result<Option<ApiIntrospection>> {
+    let now = state.clock.unix();
+    let Some(key) = state.secret_key.token_key(token) else {
+        return Ok(None);
+    };
+    let meant = |t: &CachedToken| match (&t.principal.audience, &t.protected_api_id) {
+        (None, _) => true,
+        (Some(audience), Some(id)) => *audience == api.audience && *id == api.id,
+        (Some(_), None) => false,
+    };
+    let token = live(state, &key, now, &api.settings, meant).await?;
+    Ok(token
+        .filter(meant)
+        .map(|t| ApiIntrospection { scope: roles_to_scope(&t.principal.roles), principal: t.principal }))
 }
 
 /// RFC 7662: active only for a live token issued to the calling client.
