@@ -23,6 +23,7 @@ mod protected_apis;
 mod proxies;
 mod revocation;
 mod rules;
+mod stock_libraries;
 mod structure;
 mod throttles;
 mod users;
