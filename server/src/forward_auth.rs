@@ -2,7 +2,8 @@
 //! a request on (nginx `auth_request`, Caddy `forward_auth`, Traefik
 //! ForwardAuth, Envoy HTTP `ext_authz`). The forwarded request's bearer
 //! token is validated as on `/api/v1` (`api::bearer_token`,
-//! `tokens::service::validate`, which counts as a use); the proxy may name
+//! `tokens::service::validate_for_audience`, which counts as a use when the
+//! token is meant for the audience the check names); the proxy may name
 //! the roles and the audience it requires. The answer is 200 with the
 //! `X-Appcred-*` headers, 401 or 403 with an RFC 6750 §3 challenge, or 503
 //! when the store fails: nginx relays nothing else. docs/protect-an-api.md
@@ -12,6 +13,7 @@ use crate::api::bearer_token;
 use crate::error::{ApiError, INVALID_TOKEN};
 use crate::middleware::{peer_address, percent_encode_keeping};
 use app::backend::caller::{ClientIp, TokenPrincipal};
+use app::backend::tokens::rules::audience_admits;
 use app::backend::tokens::service;
 use app::backend::{AppState, Error};
 use app::model::Role;
@@ -118,13 +120,6 @@ pub fn requirements(parts: &Parts) -> Result<Requirements, &'static str> {
     Ok(Requirements { roles, all, audience })
 }
 
-/// The audience rule, introspection's too: a token bound to a resource
-/// (RFC 8707 §2) passes only a check naming exactly that audience, so it
-/// opens no other; an unbound token is valid everywhere and passes any.
-pub fn audience_admits(required: Option<&str>, bound: Option<&str>) -> bool {
-    bound.is_none() || required == bound
-}
-
 /// Applies the requirements to a valid token.
 pub fn check(required: &Requirements, token: &TokenPrincipal) -> Result<(), ApiError> {
     if !audience_admits(required.audience.as_deref(), token.audience.as_deref()) {
@@ -178,7 +173,7 @@ async fn verify(State(state): State<AppState>, req: Request) -> Response {
         Ok(t) => t,
         Err(e) => return answer(e),
     };
-    let principal = match service::validate(&state, token).await {
+    let principal = match service::validate_for_audience(&state, token, required.audience.as_deref()).await {
         Ok(p) => p,
         Err(e) => return answer(from_domain(e)),
     };

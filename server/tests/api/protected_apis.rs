@@ -527,3 +527,33 @@ async fn forward_auth_admits_a_bound_token_only_where_its_audience_is_named() {
     assert_eq!(check("", &unbound).await, StatusCode::OK, "unbound, no audience named");
     assert_eq!(check(&orders, &unbound).await, StatusCode::OK, "unbound, an audience named");
 }
+
+/// A forward-auth check that refuses a bound token for another audience is
+/// no use of it: its idle clock keeps running. A check it passes is a use.
+#[tokio::test]
+async fn a_check_refusing_a_bound_token_is_no_use_of_it() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let app = spawn().await;
+    create_api(&app, "orders", AUDIENCE).await;
+    create_api(&app, "billing", "https://billing.example.com/api").await;
+    let c = client(&app).await;
+    let check = |audience: &str, t: String| {
+        let req = Request::get(format!("/auth/verify?audience={}", form_encode(audience)))
+            .header("authorization", format!("Bearer {t}"))
+            .body(Body::empty())
+            .unwrap();
+        let app = &app;
+        async move { app.send(req).await.status }
+    };
+    let idle: i64 =
+        sqlx::query_scalar("select token_idle_secs from settings").fetch_one(&app.state.db.pool).await.unwrap();
+    let refused_only = bound_token(&app, &c, AUDIENCE).await;
+    let used = bound_token(&app, &c, AUDIENCE).await;
+    app.clock.advance(idle - 100);
+    assert_eq!(check("https://billing.example.com/api", refused_only.clone()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(check(AUDIENCE, used.clone()).await, StatusCode::OK);
+    app.clock.advance(200);
+    assert_eq!(check(AUDIENCE, refused_only).await, StatusCode::UNAUTHORIZED, "idle: the refusal was no use");
+    assert_eq!(check(AUDIENCE, used).await, StatusCode::OK, "the passed check was a use");
+}

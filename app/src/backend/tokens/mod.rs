@@ -139,6 +139,15 @@ pub struct ApiIntrospection {
 /// checked on every use, from the database or (for the time rules) from a
 /// cache entry of the current epoch.
 pub mod rules {
+    /// A token bound to a resource (RFC 8707 §2) is for that audience
+    /// only: it passes a check naming exactly it, and no other (a check
+    /// naming none, `/api/v1`'s, included). An unbound token is valid
+    /// everywhere. Forward auth and `/api/v1` apply it; introspection by a
+    /// protected API applies it with the API's identity too.
+    pub fn audience_admits(required: Option<&str>, bound: Option<&str>) -> bool {
+        bound.is_none() || required == bound
+    }
+
     use super::repo::RoleRow;
     use crate::model::Role;
 

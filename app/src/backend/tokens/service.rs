@@ -477,11 +477,19 @@ pub async fn validate(state: &AppState, token: &str) -> Result<TokenPrincipal> {
 /// protected API (RFC 8707 §2) is for that API only, so it is refused here,
 /// and its presentation is not a use.
 pub async fn validate_for_api(state: &AppState, token: &str) -> Result<TokenPrincipal> {
-    let principal = bearer(state, token, |t| t.principal.audience.is_none()).await?;
-    if principal.audience.is_some() {
+    let principal = validate_for_audience(state, token, None).await?;
+    if !rules::audience_admits(None, principal.audience.as_deref()) {
         return Err(Error::Unauthenticated);
     }
     Ok(principal)
+}
+
+/// [`validate`] for a check guarding `audience` (forward auth; none for
+/// `/api/v1`): the token counts as used only when
+/// [`rules::audience_admits`] lets it through, which the caller still has
+/// to check.
+pub async fn validate_for_audience(state: &AppState, token: &str, audience: Option<&str>) -> Result<TokenPrincipal> {
+    bearer(state, token, |t| rules::audience_admits(audience, t.principal.audience.as_deref())).await
 }
 
 /// RFC 7662 §2.1 for a protected API: active for a live token meant for it
