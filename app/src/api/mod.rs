@@ -7,6 +7,7 @@ pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod context;
 pub mod credentials;
+pub mod protected_apis;
 pub mod session;
 pub mod settings;
 pub mod users;

@@ -89,6 +89,16 @@ async fn every_function_and_endpoint_answers_each_caller_as_the_table_says() {
         cookies.insert(format!("{caller:?}"), cookie);
     }
 
+    let api = app::backend::protected_apis::service::create(
+        &app.state,
+        &app::backend::caller::Caller::Operator,
+        app::backend::protected_apis::service::ProtectedApiInput {
+            name: "Target API".into(),
+            audience: "https://target.example.com".into(),
+        },
+    )
+    .await
+    .unwrap();
     let settings = settings_form(&[]);
     let update = vec![
         ("id", target.id.as_str()),
@@ -116,6 +126,14 @@ async fn every_function_and_endpoint_answers_each_caller_as_the_table_says() {
         ("audit/events", vec![], Rule::Role(Role::Auditor)),
         ("audit/credentials", vec![], Rule::Role(Role::Auditor)),
         ("audit/usage", vec![("id", &target.id)], Rule::Role(Role::Auditor)),
+        ("protected-apis/list", vec![], Rule::Role(Role::Administrator)),
+        ("protected-apis/get", vec![("id", &api.client_id)], Rule::Role(Role::Administrator)),
+        (
+            "protected-apis/update",
+            vec![("id", &api.client_id), ("name", "Target API"), ("audience", "https://target.example.com")],
+            Rule::Role(Role::Administrator),
+        ),
+        ("protected-apis/regenerate", vec![("id", &api.client_id)], Rule::Role(Role::Administrator)),
     ];
 
     let mut failures = Vec::new();
@@ -130,6 +148,12 @@ async fn every_function_and_endpoint_answers_each_caller_as_the_table_says() {
             vec![("name", create_name.as_str()), ("expires_on", expires.as_str()), ("roles[]", "work_creator")],
             Rule::HoldsWorkCreator,
         ));
+        let api_audience = format!("https://created.example.com/{}", create_name.replace(['(', ')', ' '], "-"));
+        rows.push((
+            "protected-apis/create",
+            vec![("name", create_name.as_str()), ("audience", api_audience.as_str())],
+            Rule::Role(Role::Administrator),
+        ));
         // deleting last
         rows.push(("credentials/delete", vec![("id", target.id.as_str())], Rule::Owner));
         for (name, form, rule) in rows {
@@ -139,7 +163,10 @@ async fn every_function_and_endpoint_answers_each_caller_as_the_table_says() {
                 failures.push(format!("{caller:?} {name}: got {} want {want}: {}", res.status, res.body));
             }
             if res.status != StatusCode::OK
-                && (res.body.contains("Target credential") || res.body.contains(&target.secret))
+                && (res.body.contains("Target credential")
+                    || res.body.contains(&target.secret)
+                    || res.body.contains("Target API")
+                    || res.body.contains(&api.secret))
             {
                 failures.push(format!("{caller:?} {name}: a refusal leaks the credential: {}", res.body));
             }
