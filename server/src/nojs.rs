@@ -1,13 +1,16 @@
-//! Form handlers for the credential pages without JavaScript. The hydrated
+//! Form handlers for the credential and protected API pages without JavaScript. The hydrated
 //! app uses the server functions instead; these answer plain `<form>` posts
 //! by rendering the next page on the server (never a redirect carrying a
 //! secret), or by redirecting to the list when there is nothing to show.
 
 use app::backend::caller::{Caller, CurrentPrincipal};
 use app::backend::credentials::service::{self, CredentialInput};
+use app::backend::protected_apis::service::{self as protected_apis, ProtectedApiInput};
 use app::backend::AppState;
+use app::error::AppError;
 use app::model::Role;
 use app::ui::pages::credentials::{FormValues, NoJsOutcome};
+use app::ui::pages::protected_apis::ProtectedApiOutcome;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::request::Parts;
@@ -26,6 +29,10 @@ pub fn routes() -> Router<AppState> {
         .route("/credentials/{id}/edit", post(edit))
         .route("/credentials/{id}/regenerate", post(regenerate))
         .route("/credentials/{id}/delete", post(delete))
+        .route("/protected-apis/new", post(create_api))
+        .route("/protected-apis/{id}/edit", post(edit_api))
+        .route("/protected-apis/{id}/regenerate", post(regenerate_api))
+        .route("/protected-apis/{id}/delete", post(delete_api))
 }
 
 /// The signed-in user as the services' caller, if any.
@@ -58,6 +65,10 @@ fn values_from(input: &CredentialInput) -> FormValues {
     }
 }
 
+fn status_of(error: &AppError) -> StatusCode {
+    StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 /// Renders the page at the request's path with `outcome` in context, the
 /// way a GET of that page would render, minus the hydration scripts.
 /// The page's status follows from the outcome: 200 with a secret, the
@@ -65,10 +76,26 @@ fn values_from(input: &CredentialInput) -> FormValues {
 async fn render(state: AppState, parts: Parts, outcome: NoJsOutcome) -> Response {
     let status = match &outcome {
         NoJsOutcome::Secret { .. } => StatusCode::OK,
-        NoJsOutcome::FormError { error, .. } | NoJsOutcome::Error(error) => {
-            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-        }
+        NoJsOutcome::FormError { error, .. } | NoJsOutcome::Error(error) => status_of(error),
     };
+    render_with(state, parts, status, outcome).await
+}
+
+/// [`render`] for the protected API pages.
+async fn render_api(state: AppState, parts: Parts, outcome: ProtectedApiOutcome) -> Response {
+    let status = match &outcome {
+        ProtectedApiOutcome::Secret { .. } => StatusCode::OK,
+        ProtectedApiOutcome::FormError { error, .. } | ProtectedApiOutcome::Error(error) => status_of(error),
+    };
+    render_with(state, parts, status, outcome).await
+}
+
+async fn render_with<T: Clone + Send + Sync + 'static>(
+    state: AppState,
+    parts: Parts,
+    status: StatusCode,
+    outcome: T,
+) -> Response {
     let mut req = Request::new(Body::empty());
     *req.uri_mut() = parts.uri.clone();
     *req.headers_mut() = parts.headers.clone();
@@ -129,5 +156,64 @@ async fn delete(State(state): State<AppState>, Path(id): Path<String>, req: Requ
     match service::delete(&state, &p, &id).await {
         Ok(()) => Redirect::to("/").into_response(),
         Err(e) => render(state, parts, NoJsOutcome::Error(e.into())).await,
+    }
+}
+
+fn api_input_from(form: &[(String, String)]) -> ProtectedApiInput {
+    let one = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    ProtectedApiInput { name: one("name"), audience: one("audience") }
+}
+
+fn api_form_error(input: ProtectedApiInput, error: AppError) -> ProtectedApiOutcome {
+    ProtectedApiOutcome::FormError { name: input.name, audience: input.audience, error }
+}
+
+async fn create_api(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Some(p) = caller(&parts) else { return Redirect::to("/login?next=/protected-apis/new").into_response() };
+    let form = match read_form(body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let input = api_input_from(&form);
+    match protected_apis::create(&state, &p, input.clone()).await {
+        Ok(secret) => {
+            render_api(state, parts, ProtectedApiOutcome::Secret { secret, heading: "Protected API created" }).await
+        }
+        Err(e) => render_api(state, parts, api_form_error(input, e.into())).await,
+    }
+}
+
+async fn edit_api(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Some(p) = caller(&parts) else { return Redirect::to("/login").into_response() };
+    let form = match read_form(body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let input = api_input_from(&form);
+    match protected_apis::update(&state, &p, &id, input.clone()).await {
+        Ok(()) => Redirect::to("/protected-apis").into_response(),
+        Err(e) => render_api(state, parts, api_form_error(input, e.into())).await,
+    }
+}
+
+async fn regenerate_api(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+    let (parts, _body) = req.into_parts();
+    let Some(p) = caller(&parts) else { return Redirect::to("/login").into_response() };
+    match protected_apis::regenerate(&state, &p, &id).await {
+        Ok(secret) => {
+            render_api(state, parts, ProtectedApiOutcome::Secret { secret, heading: "New secret generated" }).await
+        }
+        Err(e) => render_api(state, parts, ProtectedApiOutcome::Error(e.into())).await,
+    }
+}
+
+async fn delete_api(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+    let (parts, _body) = req.into_parts();
+    let Some(p) = caller(&parts) else { return Redirect::to("/login").into_response() };
+    match protected_apis::delete(&state, &p, &id).await {
+        Ok(()) => Redirect::to("/protected-apis").into_response(),
+        Err(e) => render_api(state, parts, ProtectedApiOutcome::Error(e.into())).await,
     }
 }

@@ -22,6 +22,7 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/audit/credentials", label: "All Credentials", visible: |u| u.has(Role::Auditor), exact: false },
     NavItem { href: "/audit", label: "Audit Log", visible: |u| u.has(Role::Auditor), exact: true },
     NavItem { href: "/users", label: "Users", visible: |u| u.has(Role::UserManager), exact: false },
+    NavItem { href: "/protected-apis", label: "Protected APIs", visible: |u| u.has(Role::Administrator), exact: false },
     NavItem { href: "/settings", label: "General Settings", visible: |u| u.has(Role::Administrator), exact: true },
 ];
 

@@ -42,7 +42,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone() />
                 // Pages answering a plain form post are static: they show
                 // server-side results the client could not reproduce.
-                {use_context::<pages::credentials::NoJsOutcome>().is_none().then(|| view! { <HydrationScripts options /> })}
+                {(use_context::<pages::credentials::NoJsOutcome>().is_none()
+                    && use_context::<pages::protected_apis::ProtectedApiOutcome>().is_none())
+                .then(|| view! { <HydrationScripts options /> })}
                 <MetaTags />
             </head>
             <body>
@@ -72,6 +74,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users") view=pages::users::UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/users/:id") view=pages::users::UserDetailPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/protected-apis") view=pages::protected_apis::ProtectedApisPage ssr=SsrMode::Async />
+                    <Route path=path!("/protected-apis/new") view=pages::protected_apis::NewProtectedApiPage ssr=SsrMode::Async />
+                    <Route path=path!("/protected-apis/:id/edit") view=pages::protected_apis::EditProtectedApiPage ssr=SsrMode::Async />
+                    <Route path=path!("/protected-apis/:id/regenerate") view=pages::protected_apis::RegenerateProtectedApiPage ssr=SsrMode::Async />
+                    <Route path=path!("/protected-apis/:id/delete") view=pages::protected_apis::DeleteProtectedApiPage ssr=SsrMode::Async />
                     <Route path=path!("/credentials/:id/usage") view=pages::audit::OwnUsagePage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=pages::audit::AuditLogPage ssr=SsrMode::Async />
                     <Route path=path!("/audit/credentials") view=pages::audit::AllCredentialsPage ssr=SsrMode::Async />

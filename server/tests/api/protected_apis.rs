@@ -557,3 +557,81 @@ async fn a_check_refusing_a_bound_token_is_no_use_of_it() {
     assert_eq!(check(AUDIENCE, refused_only).await, StatusCode::UNAUTHORIZED, "idle: the refusal was no use");
     assert_eq!(check(AUDIENCE, used).await, StatusCode::OK, "the passed check was a use");
 }
+
+fn page_post(path: &str, cookie: &str, body: String) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::post(path)
+        .header(axum::http::header::COOKIE, cookie)
+        .header(axum::http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(axum::http::header::ACCEPT, "text/html")
+        .body(axum::body::Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_page_functions_answer_administrators_only() {
+    let app = spawn().await;
+    app.create_user("alice", PW, &[Role::UserManager, Role::Auditor, Role::WorkCreator]).await;
+    let alice = app.sign_in("alice", PW).await;
+    let form = [("name", "Orders"), ("audience", AUDIENCE)];
+    for (name, form) in [("protected-apis/list", &[][..]), ("protected-apis/create", &form[..])] {
+        assert_eq!(app.server_fn(name, form, None).await.status, StatusCode::UNAUTHORIZED, "{name}");
+        assert_eq!(app.server_fn(name, form, Some(&alice)).await.status, StatusCode::FORBIDDEN, "{name}");
+    }
+    let admin = app.sign_in_admin().await;
+    let res = app.server_fn("protected-apis/create", &form, Some(&admin)).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let created = json(&res);
+    let secret = created["secret"].as_str().unwrap();
+    let list = app.server_fn("protected-apis/list", &[], Some(&admin)).await;
+    assert_eq!(json(&list)[0]["audience"], AUDIENCE);
+    assert!(!list.body.contains(secret), "the list never holds a secret");
+    // a refused audience comes back as the field's error (docs/errors.md)
+    let bad =
+        app.server_fn("protected-apis/create", &[("name", "x"), ("audience", "http://x.example")], Some(&admin)).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("Use https (http only for localhost)."), "{}", bad.body);
+}
+
+#[tokio::test]
+async fn without_javascript_the_forms_create_regenerate_and_delete() {
+    let app = spawn().await;
+    let by = admin(&app).await;
+    let admin = app.sign_in_admin().await;
+    let form = |pairs: &[(&str, &str)]| crate::common::encode_form(pairs);
+    let res =
+        app.send(page_post("/protected-apis/new", &admin, form(&[("name", "Orders"), ("audience", AUDIENCE)]))).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    let secret: String = res
+        .body
+        .split("value=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|v| v.starts_with("aps_"))
+        .expect("secret in page")
+        .into();
+    assert!(res.body.contains("You will not be able to see it again"));
+    assert!(!res.body.contains("/pkg/appcred.js"), "the answer page is static");
+    let list = app.get("/protected-apis", Some(&admin)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains(AUDIENCE) && !list.body.contains(&secret), "listed, without its secret");
+    let id = apis::list(&app.state, &by).await.unwrap()[0].id.clone();
+
+    // bad input: the form again, with the error and what was typed
+    let res =
+        app.send(page_post("/protected-apis/new", &admin, form(&[("name", "Kept"), ("audience", "ftp://x")]))).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("Use an https URI.") && res.body.contains("value=\"Kept\""), "{}", res.body);
+
+    // others are refused
+    app.create_user("alice", PW, &[Role::UserManager]).await;
+    let alice = app.sign_in("alice", PW).await;
+    let res = app.send(page_post(&format!("/protected-apis/{id}/delete"), &alice, String::new())).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+
+    let res = app.send(page_post(&format!("/protected-apis/{id}/regenerate"), &admin, String::new())).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(!res.body.contains(&secret) && res.body.contains("aps_") && res.body.contains("New secret generated"));
+    let res = app.send(page_post(&format!("/protected-apis/{id}/delete"), &admin, String::new())).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(apis::list(&app.state, &by).await.unwrap().is_empty());
+}
