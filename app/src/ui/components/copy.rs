@@ -64,3 +64,26 @@ pub fn SecretField(id: &'static str, label: &'static str, value: String, copy_la
         </div>
     }
 }
+
+/// A new client id and secret, shown once, with copy buttons and the
+/// warning: a credential's, or a protected API's (`kind` names which).
+#[component]
+pub fn SecretPanel(
+    secret: crate::model::CreatedSecret,
+    #[prop(into)] heading: String,
+    kind: &'static str,
+) -> impl IntoView {
+    let crate::model::CreatedSecret { client_id, name, secret } = secret;
+    view! {
+        <div class="stack secret-panel">
+            <h2 class="success-heading">{heading}</h2>
+            <p class="muted">{kind} ": " <strong>{name}</strong></p>
+            <SecretField id="created-client-id" label="Client ID" value=client_id copy_label="client ID" />
+            <SecretField id="created-secret" label="Client secret" value=secret copy_label="client secret" />
+            <div class="warning-callout" role="alert">
+                <strong>"Copy the secret now. "</strong>
+                "You will not be able to see it again. If you lose it, regenerate the secret."
+            </div>
+        </div>
+    }
+}

@@ -10,7 +10,7 @@ mod table;
 
 pub use badges::{CredentialStatusBadge, UserStatusBadge};
 pub use chips::{revoked_tooltip, CredentialRoleChip, RoleChip};
-pub use copy::{CopyButton, SecretField};
+pub use copy::{CopyButton, SecretField, SecretPanel};
 pub use dialog::Modal;
 pub use hydration::use_hydrated;
 pub use page_head::PageHead;

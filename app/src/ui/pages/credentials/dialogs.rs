@@ -3,11 +3,11 @@
 
 use super::form::{CredentialFields, FormValues};
 use super::rights::EffectiveRightsNote;
-use super::secret::SecretPanel;
 use crate::api::credentials::{CreateCredential, DeleteCredential, RegenerateSecret, UpdateCredential};
 use crate::error::AppError;
 use crate::model::{CreatedSecret, CredentialFormData, CredentialSummary, EffectiveRights};
 use crate::ui::components::Modal;
+use crate::ui::components::SecretPanel;
 use leptos::prelude::*;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -130,7 +130,7 @@ pub(super) fn CredentialDialogs(
             {move || match dialog.get() {
                 Dialog::Secret { secret, heading } => Some(view! {
                     <div class="modal-body">
-                        <SecretPanel secret heading />
+                        <SecretPanel secret heading kind="Credential" />
                     </div>
                     <div class="modal-actions">
                         <button type="button" class="btn btn-primary" on:click=move |_| close.run(())>"Done"</button>

@@ -9,7 +9,6 @@ mod form;
 mod list;
 mod pages;
 mod rights;
-mod secret;
 
 pub use form::FormValues;
 pub use list::CredentialsPage;

@@ -4,10 +4,10 @@
 //! the form again with its errors and the values typed so far).
 
 use super::form::{CredentialFields, FormValues};
-use super::secret::SecretPanel;
 use crate::api::credentials::{credential_form, get_credential};
 use crate::error::AppError;
 use crate::model::{CreatedSecret, CredentialFormData, CredentialSummary};
+use crate::ui::components::SecretPanel;
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -35,7 +35,7 @@ fn Back() -> impl IntoView {
 fn SecretResult(secret: CreatedSecret, heading: &'static str) -> impl IntoView {
     view! {
         <div class="card narrow">
-            <SecretPanel secret heading />
+            <SecretPanel secret heading kind="Credential" />
             <div class="modal-actions">
                 <a class="btn btn-primary" href="/">"Done"</a>
             </div>

@@ -1,12 +1,13 @@
 //! The pop-ups of the protected APIs list: create, edit, regenerate,
 //! delete, and the secret shown once.
 
-use super::fields::{ApiFields, ApiSecretPanel};
+use super::fields::ApiFields;
 use crate::api::protected_apis::{
     CreateProtectedApi, DeleteProtectedApi, RegenerateProtectedApiSecret, UpdateProtectedApi,
 };
 use crate::model::{CreatedSecret, ProtectedApiSummary};
 use crate::ui::components::Modal;
+use crate::ui::components::SecretPanel;
 use leptos::prelude::*;
 
 /// What the regenerate confirmation says, here and on its page.
@@ -119,7 +120,7 @@ pub(super) fn ApiDialogs(
             {move || match dialog.get() {
                 Dialog::Secret { secret, heading } => Some(view! {
                     <div class="modal-body">
-                        <ApiSecretPanel secret heading />
+                        <SecretPanel secret heading kind="Protected API" />
                     </div>
                     <div class="modal-actions">
                         <button type="button" class="btn btn-primary" on:click=move |_| close.run(())>"Done"</button>

@@ -1,9 +1,8 @@
-//! The protected API form's fields (shared by the pop-ups and the
-//! stand-alone pages) and its secret, shown once.
+//! The protected API form's fields, shared by the pop-ups and the
+//! stand-alone pages. (Its secret, shown once, is the shared
+//! `components::SecretPanel`.)
 
 use crate::error::AppError;
-use crate::model::CreatedSecret;
-use crate::ui::components::SecretField;
 use leptos::prelude::*;
 
 /// Name and audience, with their errors next to them.
@@ -58,24 +57,6 @@ pub(super) fn ApiFields(
                 "The absolute URI clients name as resource when they ask for a token: https, or http on localhost."
             </div>
             {move || field_error("audience")().map(|m| view! { <div class="field-error">{m}</div> })}
-        </div>
-    }
-}
-
-/// The client id and secret the API introspects with, shown once.
-#[component]
-pub(super) fn ApiSecretPanel(secret: CreatedSecret, #[prop(into)] heading: String) -> impl IntoView {
-    let CreatedSecret { client_id, name, secret } = secret;
-    view! {
-        <div class="stack secret-panel">
-            <h2 class="success-heading">{heading}</h2>
-            <p class="muted">"Protected API: " <strong>{name}</strong></p>
-            <SecretField id="created-client-id" label="Client ID" value=client_id copy_label="client ID" />
-            <SecretField id="created-secret" label="Client secret" value=secret copy_label="client secret" />
-            <div class="warning-callout" role="alert">
-                <strong>"Copy the secret now. "</strong>
-                "You will not be able to see it again. If you lose it, regenerate the secret."
-            </div>
         </div>
     }
 }

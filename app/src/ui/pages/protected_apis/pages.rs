@@ -4,10 +4,11 @@
 //! shown once, or the form again with its errors and what was typed.
 
 use super::dialogs::{DELETE_WARNING, REGENERATE_WARNING};
-use super::fields::{ApiFields, ApiSecretPanel};
+use super::fields::ApiFields;
 use crate::api::protected_apis::get_protected_api;
 use crate::error::AppError;
 use crate::model::{CreatedSecret, ProtectedApiSummary};
+use crate::ui::components::SecretPanel;
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -36,7 +37,7 @@ fn api_id() -> String {
 fn SecretResult(secret: CreatedSecret, heading: &'static str) -> impl IntoView {
     view! {
         <div class="card narrow">
-            <ApiSecretPanel secret heading />
+            <SecretPanel secret heading kind="Protected API" />
             <div class="modal-actions">
                 <a class="btn btn-primary" href=LIST>"Done"</a>
             </div>
